@@ -1,0 +1,1 @@
+"""The `datatrainer` command line: a thin layer over the Python API."""

@@ -1,0 +1,88 @@
+"""Entry point: global options, command registration, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from datatrainer._version import __version__
+from datatrainer.cli import datasets, demo, ingest, operations
+from datatrainer.cli.context import CliState, console
+from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
+from datatrainer.errors import DatatrainerError
+from datatrainer.workspace import Workspace
+
+app = typer.Typer(
+    name="datatrainer",
+    help="Prepare LLM training data: ingest, inspect, filter and export versioned datasets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"datatrainer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    workspace: Annotated[Path | None, typer.Option("--workspace", "-w", envvar=ENV_WORKSPACE,
+                                                   help="Workspace folder (default: current folder).")] = None,
+    db_url: Annotated[str | None, typer.Option("--db-url", envvar=ENV_DB_URL,
+                                               help="Catalog database URL (default: SQLite in the workspace).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = CliState(workspace, db_url, progress)
+
+
+@app.command("init")
+def init_command(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="Folder to create (default: the --workspace or current folder).")] = None,
+) -> None:
+    """Create a workspace: a folder with the catalog database and the data files."""
+    cli = ctx.find_root().obj
+    with Workspace.init(path or cli.workspace, cli.db_url) as ws:
+        console.print(f"workspace ready at [bold]{ws.root}[/] (catalog: {ws.catalog.url.split('://')[0]})")
+
+
+app.command("ingest")(ingest.ingest_command)
+app.add_typer(datasets.app, name="datasets")
+app.command("export")(datasets.export_command)
+app.command("filter")(operations.filter_command)
+app.command("operations")(operations.list_command)
+app.command("gc")(datasets.gc_command)
+app.command("demo")(demo.demo_command)
+
+
+def main() -> None:
+    """Run the CLI; user errors print one line on stderr and exit 1, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except DatatrainerError as exc:
+        _fail(str(exc), 1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("interrupted: nothing was published (partial work is discarded)", 130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,144 @@
+"""`datatrainer datasets list|show|diff|head`, `export` and `gc`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from datatrainer.cli.context import console, state
+from datatrainer.io.card import lineage
+
+app = typer.Typer(help="List, inspect and compare dataset versions.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_command(ctx: typer.Context) -> None:
+    """Every dataset with its latest version."""
+    with state(ctx).open() as ws:
+        table = Table("dataset", "versions", "latest", "rows", "operation", "created")
+        for name in ws.datasets.names():
+            versions = ws.datasets.versions(name)
+            latest = versions[-1].info
+            table.add_row(name, str(len(versions)), f"@{latest.number}", f"{latest.row_count:,}",
+                          latest.operation, f"{latest.created_at:%Y-%m-%d %H:%M}")
+        console.print(table if table.row_count else "no datasets yet: start with `datatrainer ingest`")
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME (all versions) or NAME@N (one version).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """A dataset's versions, or one version's schema, row count, parameters and lineage."""
+    with state(ctx).open() as ws:
+        if "@" not in ref:
+            versions = ws.datasets.versions(ref)
+            if as_json:
+                console.print_json(json.dumps([_describe(v.info) for v in versions], default=str))
+                return
+            table = Table("version", "rows", "operation", "parents", "created")
+            for v in versions:
+                table.add_row(v.ref, f"{v.num_rows:,}", v.info.operation, ", ".join(v.info.parents) or "-",
+                              f"{v.info.created_at:%Y-%m-%d %H:%M:%S}")
+            console.print(table)
+            return
+        version = ws.version(ref)
+        chain = lineage(ws, version)
+        if as_json:
+            described = _describe(version.info) | {"lineage": [_describe(v.info) for v in chain]}
+            console.print_json(json.dumps(described, default=str))
+            return
+        info = version.info
+        console.print(f"[bold]{version.ref}[/]  {info.row_count:,} records  made by [cyan]{info.operation}[/] "
+                      f"({info.code_version}) at {info.created_at:%Y-%m-%d %H:%M:%S} UTC")
+        schema = Table("column", "type", title="schema")
+        for field in version.schema:
+            schema.add_row(field.name, str(field.type))
+        console.print(schema)
+        console.print("parameters:", json.dumps(info.params, sort_keys=True), markup=False, highlight=False)
+        if info.stats:
+            console.print("stats:", json.dumps(info.stats, sort_keys=True, default=str), markup=False,
+                          highlight=False)
+        history = Table("version", "rows", "operation", "parents", title="lineage (nearest first)")
+        for step in chain:
+            history.add_row(step.ref, f"{step.num_rows:,}", step.info.operation, ", ".join(step.info.parents) or "-")
+        console.print(history)
+
+
+def _describe(info: Any) -> dict[str, Any]:
+    return {
+        "version": info.ref, "rows": info.row_count, "operation": info.operation, "params": info.params,
+        "parents": list(info.parents), "created_at": info.created_at.isoformat(),
+        "code_version": info.code_version, "stats": info.stats,
+        "schema": {field.name: str(field.type) for field in info.schema},
+    }
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="The earlier version, e.g. web@1.")],
+    new: Annotated[str, typer.Argument(help="The later version, e.g. web@2.")],
+    limit: Annotated[int, typer.Option(help="How many ids of each kind to list.")] = 20,
+) -> None:
+    """Which record ids were added and removed between two versions."""
+    with state(ctx).open() as ws:
+        diff = ws.datasets.diff(old, new, limit=limit)
+    console.print(f"{diff.old} -> {diff.new}: [green]+{diff.added_count:,} added[/], "
+                  f"[red]-{diff.removed_count:,} removed[/], {diff.kept_count:,} kept")
+    for label, ids, total in (("added", diff.added, diff.added_count), ("removed", diff.removed, diff.removed_count)):
+        if ids:
+            more = f" (first {len(ids)} of {total:,})" if total > len(ids) else ""
+            console.print(f"{label}{more}: " + ", ".join(ids), markup=False, highlight=False)
+
+
+@app.command("head")
+def head_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Version, e.g. web@1 or web (latest).")],
+    n: Annotated[int, typer.Option("-n", help="Number of records.")] = 5,
+    width: Annotated[int, typer.Option(help="Characters of text to show per record.")] = 120,
+) -> None:
+    """The first records of a version."""
+    with state(ctx).open() as ws:
+        version = ws.version(ref)
+        rows = version.head(n).to_pylist()
+    table = Table(*version.schema.names, title=f"{version.ref} (first {len(rows)} of {version.num_rows:,})")
+    for row in rows:
+        table.add_row(*[_cell(value, width) for value in row.values()])
+    console.print(table)
+
+
+def _cell(value: Any, width: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def export_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Version to export, e.g. web@2.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="hf | parquet | jsonl")] = "hf",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Export a version with a dataset card (README.md) carrying its lineage and row counts."""
+    from datatrainer.io.export import export_version
+
+    cli = state(ctx)
+    with cli.open() as ws:
+        version = ws.version(ref)
+        path = export_version(ws, version, out, format, cli.engine(), overwrite=overwrite)
+    console.print(f"[green]exported[/] {version.ref} ({version.num_rows:,} records, {format}) to [bold]{path}[/]")
+
+
+def gc_command(ctx: typer.Context) -> None:
+    """Remove leftovers of interrupted writes (run when no other datatrainer command is writing)."""
+    with state(ctx).open() as ws:
+        removed = ws.collect_garbage()
+    console.print(f"removed {len(removed)} leftover folder(s)")

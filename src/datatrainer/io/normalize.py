@@ -1,0 +1,190 @@
+"""Turn a loaded chunk into canonical records: `id`, `text`, `content_hash`, provenance, other fields.
+
+Validation is vectorised: masks over the whole chunk find the bad rows, and only those are turned into
+messages. Hashing runs in DuckDB (md5, stable across machines and versions) so it is parallel and GIL-free.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datatrainer.errors import InputError
+from datatrainer.io.chunks import LoadedChunk
+from datatrainer.io.errors import ErrorSink
+from datatrainer.store.schema import COLLECTED_AT, CONTENT_HASH, ID, LICENSE, SOURCE, TEXT, TIMESTAMP_TYPE
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    text_field: str
+    id_field: str | None  # None: ids are content hashes
+    source: str | None
+    license: str | None
+    collected_at_field: str | None
+
+
+@dataclass
+class NormalizedChunk:
+    table: pa.Table
+    id_hashes: np.ndarray  # 64-bit hashes of the ids, for duplicate detection across chunks
+    rows: np.ndarray  # position of each kept row in the loaded chunk, for error locations
+    source: LoadedChunk
+
+
+_local = threading.local()
+
+
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = duckdb.connect()
+        con.execute("SET threads = 1")
+        _local.con = con
+    return con
+
+
+def _report(sink: ErrorSink, chunk: LoadedChunk, bad: np.ndarray, message: str) -> None:
+    for row in np.flatnonzero(bad):
+        sink(chunk.locate(int(row)), message)
+
+
+def check_field_conflicts(location: str, names: list[str], mapping: FieldMapping) -> None:
+    """Refuse input fields that the canonical columns would silently overwrite."""
+    produced = {ID: mapping.id_field, TEXT: mapping.text_field, CONTENT_HASH: None}
+    if mapping.source is not None:
+        produced[SOURCE] = None
+    if mapping.license is not None:
+        produced[LICENSE] = None
+    if mapping.collected_at_field is not None:
+        produced[COLLECTED_AT] = mapping.collected_at_field
+    for name, mapped_from in produced.items():
+        if name in names and mapped_from != name:
+            raise InputError(location, f"input field {name!r} would be overwritten by datatrainer's own "
+                                       f"{name!r} column; rename it in the input or map it explicitly")
+
+
+def normalize(chunk: LoadedChunk, mapping: FieldMapping, sink: ErrorSink) -> NormalizedChunk:
+    table = chunk.table
+    n = table.num_rows
+    bad = np.zeros(n, dtype=bool)
+    names = table.column_names
+    check_field_conflicts(chunk.locate(0) if n else "input", names, mapping)
+
+    text = _string_column(table, mapping.text_field)
+    if text is None:
+        present = ", ".join(names) or "none"
+        kind = "missing" if mapping.text_field not in names else f"not a string ({table[mapping.text_field].type})"
+        _report(sink, chunk, ~bad, f"text field {mapping.text_field!r} is {kind} (fields: {present}); "
+                                   "pass --text-field")
+        bad[:] = True
+        text = pa.nulls(n, pa.string())
+    else:
+        missing = pc.is_null(text).to_numpy(zero_copy_only=False)
+        _report(sink, chunk, missing & ~bad, f"missing text field {mapping.text_field!r}")
+        bad |= missing
+
+    ids: pa.ChunkedArray | None = None
+    if mapping.id_field is not None:
+        ids = _id_column(table, mapping.id_field)
+        if ids is None:
+            _report(sink, chunk, ~bad, f"id field {mapping.id_field!r} is missing")
+            bad[:] = True
+        else:
+            empty = pc.fill_null(pc.equal(pc.utf8_length(ids), 0), True).to_numpy(zero_copy_only=False)
+            _report(sink, chunk, empty & ~bad, f"missing or empty id field {mapping.id_field!r}")
+            bad |= empty
+
+    collected: pa.Array | None = None
+    if mapping.collected_at_field is not None:
+        collected, unparseable = _timestamps(table, mapping.collected_at_field)
+        for row in np.flatnonzero(unparseable & ~bad):
+            value = table[mapping.collected_at_field][int(row)].as_py()
+            sink(chunk.locate(int(row)), f"unparseable date {value!r} in field {mapping.collected_at_field!r}")
+        bad |= unparseable
+
+    keep = np.flatnonzero(~bad)
+    if len(keep) < n:
+        index = pa.array(keep)
+        table, text = table.take(index), text.take(index)
+        ids = ids.take(index) if ids is not None else None
+        collected = collected.take(index) if collected is not None else None
+
+    con = _duckdb()
+    con.register("chunk_text", pa.table({"t": text, "i": ids if ids is not None else text}))
+    try:
+        hashed = con.sql("SELECT md5(t) AS content_hash, hash(i) AS id_hash FROM chunk_text").to_arrow_table()
+    finally:
+        con.unregister("chunk_text")
+    content_hash = hashed["content_hash"]
+
+    columns: dict[str, pa.ChunkedArray | pa.Array] = {
+        ID: ids if ids is not None else content_hash,
+        TEXT: text,
+        CONTENT_HASH: content_hash,
+    }
+    if mapping.source is not None:
+        columns[SOURCE] = pa.repeat(mapping.source, len(keep)).cast(pa.string())
+    if mapping.license is not None:
+        columns[LICENSE] = pa.repeat(mapping.license, len(keep)).cast(pa.string())
+    if collected is not None:
+        columns[COLLECTED_AT] = collected
+    consumed = {mapping.text_field, mapping.id_field}
+    for name in names:
+        if name not in consumed and name not in columns:
+            columns[name] = table[name]
+    out = pa.table(columns)
+    return NormalizedChunk(out, hashed["id_hash"].to_numpy(), keep, chunk)
+
+
+def _string_column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
+    if name not in table.column_names:
+        return None
+    column = table[name]
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    return None
+
+
+def _id_column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
+    if name not in table.column_names:
+        return None
+    column = table[name]
+    if pa.types.is_integer(column.type) or pa.types.is_null(column.type) or pa.types.is_string(
+        column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_floating(column.type):
+        return column.cast(pa.int64(), safe=True).cast(pa.string())
+    return None
+
+
+def _timestamps(table: pa.Table, name: str) -> tuple[pa.Array, np.ndarray]:
+    """Parse the collection time: ISO-8601 strings (any offset, or UTC), dates, or epoch seconds."""
+    n = table.num_rows
+    if name not in table.column_names:
+        return pa.nulls(n, TIMESTAMP_TYPE), np.zeros(n, dtype=bool)
+    column = table[name]
+    con = _duckdb()
+    con.register("chunk_dates", pa.table({"v": column}))
+    try:
+        if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+            expr = "to_timestamp(v::DOUBLE)"
+        elif pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+            expr = "v::TIMESTAMPTZ"
+        else:
+            expr = "TRY_CAST(v::VARCHAR AS TIMESTAMPTZ)"
+        con.execute("SET TimeZone = 'UTC'")
+        parsed = con.sql(f"SELECT {expr} AS ts FROM chunk_dates").to_arrow_table()["ts"]
+    finally:
+        con.unregister("chunk_dates")
+    parsed = parsed.cast(TIMESTAMP_TYPE)
+    unparseable = (pc.is_null(parsed).to_numpy(zero_copy_only=False)
+                   & ~pc.is_null(column).to_numpy(zero_copy_only=False))
+    return parsed.combine_chunks(), unparseable

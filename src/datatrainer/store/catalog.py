@@ -1,0 +1,254 @@
+"""The catalog: which dataset versions exist, what made them, and from what.
+
+The catalog is the single source of truth for visibility: a version's Parquet folder may exist on disk, but
+until its row is committed here no reader can see it. That is what makes writes atomic.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from datatrainer.errors import DatatrainerError, NotFoundError
+from datatrainer.store.models import DatasetRow, VersionParentRow, VersionRow
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_REF_RE = re.compile(r"^(?P<name>[^@]+?)(?:@(?P<number>\d+|latest))?$")
+
+
+def validate_dataset_name(name: str) -> str:
+    """Names become part of version references (`name@3`) and folder names, so keep them plain."""
+    if not _NAME_RE.match(name):
+        raise DatatrainerError(
+            f"invalid dataset name {name!r}: use letters, digits, '.', '_' or '-' (at most 200 characters)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What the catalog knows about one immutable dataset version."""
+
+    id: int
+    dataset: str
+    number: int
+    storage_key: str
+    operation: str
+    params: dict[str, Any]
+    code_version: str
+    row_count: int
+    schema: pa.Schema
+    stats: dict[str, Any]
+    created_at: datetime
+    parents: tuple[str, ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}@{self.number}"
+
+
+def _schema_to_bytes(schema: pa.Schema) -> bytes:
+    return bytes(schema.serialize())
+
+
+def _schema_from_bytes(data: bytes) -> pa.Schema:
+    return pa.ipc.read_schema(pa.py_buffer(data))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (pre-ping)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Catalog:
+    """Reads and writes the catalog tables in short transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = make_engine(url)
+            self._migrate()
+        except OperationalError as exc:
+            raise DatatrainerError(f"cannot open the catalog database {_redact(url)}: {exc.orig}") from exc
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _migrate(self) -> None:
+        script_location = importlib.resources.files("datatrainer.store") / "migrations"
+        config = Config()
+        config.set_main_option("script_location", str(script_location))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- reads -------------------------------------------------------------------------------------------
+
+    def dataset_names(self) -> list[str]:
+        with self._sessions() as session:
+            return list(session.scalars(select(DatasetRow.name).order_by(DatasetRow.name)))
+
+    def versions_of(self, name: str) -> list[VersionInfo]:
+        with self._sessions() as session:
+            dataset = session.scalar(select(DatasetRow).where(DatasetRow.name == name))
+            if dataset is None:
+                raise NotFoundError(f"no dataset named {name!r} (see `datatrainer datasets list`)")
+            rows = session.scalars(
+                _version_query().where(VersionRow.dataset_id == dataset.id).order_by(VersionRow.number)
+            )
+            return [_info(row) for row in rows]
+
+    def resolve(self, ref: str) -> VersionInfo:
+        """Resolve `name`, `name@latest` or `name@N` to a version."""
+        match = _REF_RE.match(ref.strip())
+        if match is None:
+            raise NotFoundError(f"invalid version reference {ref!r}: use NAME, NAME@N or NAME@latest")
+        name, number = match["name"], match["number"]
+        with self._sessions() as session:
+            query = _version_query().join(DatasetRow).where(DatasetRow.name == name)
+            if number is None or number == "latest":
+                query = query.order_by(VersionRow.number.desc()).limit(1)
+            else:
+                query = query.where(VersionRow.number == int(number))
+            row = session.scalar(query)
+            if row is None:
+                known = session.scalar(select(func.count()).where(DatasetRow.name == name))
+                if not known:
+                    raise NotFoundError(f"no dataset named {name!r} (see `datatrainer datasets list`)")
+                raise NotFoundError(f"dataset {name!r} has no version {number} (see `datatrainer datasets show {name}`)")
+            return _info(row)
+
+    def storage_keys(self) -> set[str]:
+        with self._sessions() as session:
+            return set(session.scalars(select(VersionRow.storage_key)))
+
+    # --- writes ------------------------------------------------------------------------------------------
+
+    def add_version(
+        self,
+        *,
+        dataset: str,
+        storage_key: str,
+        operation: str,
+        params: dict[str, Any],
+        code_version: str,
+        row_count: int,
+        schema: pa.Schema,
+        stats: dict[str, Any],
+        parents: Sequence[VersionInfo] = (),
+    ) -> VersionInfo:
+        """Record a new version in one transaction; the next free number is taken, retrying on a race."""
+        validate_dataset_name(dataset)
+        for _attempt in range(20):
+            try:
+                return self._insert_version(
+                    dataset, storage_key, operation, params, code_version, row_count, schema, stats, parents
+                )
+            except IntegrityError:
+                continue  # another writer took the same number (or created the dataset) first
+        raise DatatrainerError(f"could not record a new version of {dataset!r}: too many concurrent writers")
+
+    def _insert_version(
+        self,
+        dataset: str,
+        storage_key: str,
+        operation: str,
+        params: dict[str, Any],
+        code_version: str,
+        row_count: int,
+        schema: pa.Schema,
+        stats: dict[str, Any],
+        parents: Sequence[VersionInfo],
+    ) -> VersionInfo:
+        now = datetime.now(UTC)
+        with self._sessions.begin() as session:
+            dataset_row = session.scalar(select(DatasetRow).where(DatasetRow.name == dataset))
+            if dataset_row is None:
+                dataset_row = DatasetRow(name=dataset, created_at=now)
+                session.add(dataset_row)
+                session.flush()
+            last = session.scalar(
+                select(func.max(VersionRow.number)).where(VersionRow.dataset_id == dataset_row.id)
+            )
+            row = VersionRow(
+                dataset_id=dataset_row.id,
+                number=(last or 0) + 1,
+                storage_key=storage_key,
+                operation=operation,
+                params=params,
+                code_version=code_version,
+                row_count=row_count,
+                arrow_schema=_schema_to_bytes(schema),
+                stats=stats,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            for position, parent in enumerate(parents):
+                session.add(VersionParentRow(child_id=row.id, position=position, parent_id=parent.id))
+            session.flush()
+            return _info(session.scalar(_version_query().where(VersionRow.id == row.id)))
+
+
+def _version_query() -> Any:
+    return select(VersionRow).options(
+        selectinload(VersionRow.dataset),
+        selectinload(VersionRow.parent_links),
+    )
+
+
+def _info(row: VersionRow | None) -> VersionInfo:
+    assert row is not None
+    session = Session.object_session(row)
+    assert session is not None
+    parent_ids = [link.parent_id for link in row.parent_links]
+    parents: list[str] = []
+    if parent_ids:
+        found = {
+            version.id: f"{version.dataset.name}@{version.number}"
+            for version in session.scalars(_version_query().where(VersionRow.id.in_(parent_ids)))
+        }
+        parents = [found[parent_id] for parent_id in parent_ids]
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return VersionInfo(
+        id=row.id,
+        dataset=row.dataset.name,
+        number=row.number,
+        storage_key=row.storage_key,
+        operation=row.operation,
+        params=dict(row.params),
+        code_version=row.code_version,
+        row_count=row.row_count,
+        schema=_schema_from_bytes(row.arrow_schema),
+        stats=dict(row.stats),
+        created_at=created,
+        parents=tuple(parents),
+    )
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

@@ -1,0 +1,83 @@
+"""`DatasetVersion`: read access to one immutable version's records as Arrow data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datatrainer.store.catalog import VersionInfo
+from datatrainer.store.schema import conform_batch
+
+
+class DatasetVersion:
+    """An immutable dataset version: its catalog entry plus its Parquet parts on disk.
+
+    Parts may have been written with narrower schemas than the version's (a column that was all null in an
+    early chunk); every batch read is conformed to the version schema, so callers see one schema.
+    """
+
+    def __init__(self, info: VersionInfo, folder: Path) -> None:
+        self.info = info
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        return f"DatasetVersion({self.ref!r}, rows={self.num_rows})"
+
+    @property
+    def ref(self) -> str:
+        return self.info.ref
+
+    @property
+    def num_rows(self) -> int:
+        return self.info.row_count
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.info.schema
+
+    @cached_property
+    def files(self) -> list[Path]:
+        return sorted(self.folder.glob("part-*.parquet"))
+
+    def read_batches(
+        self, columns: Sequence[str] | None = None, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the records in stored order, a bounded number of rows at a time."""
+        for index in range(len(self.files)):
+            yield from self.read_part_batches(index, columns, batch_size)
+
+    def read_part_batches(
+        self, index: int, columns: Sequence[str] | None = None, batch_size: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream one stored part, conformed to the version schema."""
+        target = self._target(columns)
+        part = pq.ParquetFile(self.files[index])
+        present = [name for name in target.names if name in part.schema_arrow.names]
+        for batch in part.iter_batches(batch_size=batch_size, columns=present):
+            yield conform_batch(batch, target)
+
+    def _target(self, columns: Sequence[str] | None) -> pa.Schema:
+        return self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
+
+    def to_table(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """The whole version in memory; for small versions and tests."""
+        return pa.Table.from_batches(list(self.read_batches(columns)), schema=self._target(columns))
+
+    def head(self, n: int = 10, columns: Sequence[str] | None = None) -> pa.Table:
+        batches: list[pa.RecordBatch] = []
+        remaining = n
+        for batch in self.read_batches(columns, batch_size=max(1, min(n, 65_536))):
+            if remaining <= 0:
+                break
+            batches.append(batch.slice(0, remaining))
+            remaining -= batches[-1].num_rows
+        return pa.Table.from_batches(batches, schema=self._target(columns))
+
+    def parquet_scan_sql(self) -> str:
+        """A DuckDB table expression over this version's parts (union by name covers narrower parts)."""
+        paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in self.files)
+        return f"read_parquet([{paths}], union_by_name = true)"

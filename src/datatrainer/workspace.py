@@ -1,0 +1,105 @@
+"""`Workspace`: the root object. A directory holding the catalog database and every version's data."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from datatrainer._version import __version__
+from datatrainer.config import CONFIG_FILE, catalog_url, default_workspace_root
+from datatrainer.errors import WorkspaceError
+from datatrainer.store.catalog import Catalog
+from datatrainer.store.collection import DatasetCollection
+from datatrainer.store.versions import DatasetVersion
+
+if TYPE_CHECKING:
+    from datatrainer.engine.local import LocalEngine
+    from datatrainer.io.ingest import IngestOptions
+
+CODE_VERSION = f"datatrainer {__version__}"
+_DEFAULT_CONFIG = """\
+# datatrainer workspace settings. Environment variables DATATRAINER_* and CLI flags take precedence.
+[catalog]
+# url = "postgresql+psycopg://user@host:5432/db"   # default: the SQLite file catalog.db in this folder
+"""
+
+
+class Workspace:
+    """Everything is reached from here: `ws.datasets`, `ws.ingest(...)`, `ws.apply(...)`, `ws.export(...)`."""
+
+    def __init__(self, root: Path, db_url: str | None = None) -> None:
+        self.root = root
+        self.catalog = Catalog(catalog_url(root, db_url))
+        self.datasets = DatasetCollection(self.catalog, root, CODE_VERSION)
+
+    @classmethod
+    def init(cls, path: str | Path | None = None, db_url: str | None = None) -> Workspace:
+        """Create (or re-open) a workspace folder; idempotent, so running it twice is harmless."""
+        root = Path(path).resolve() if path is not None else default_workspace_root()
+        try:
+            for sub in ("versions", "tmp"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            config = root / CONFIG_FILE
+            if not config.exists():
+                config.write_text(_DEFAULT_CONFIG)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create workspace at {root}: {exc.strerror or exc}") from exc
+        return cls(root, db_url)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, db_url: str | None = None) -> Workspace:
+        root = Path(path).resolve() if path is not None else default_workspace_root()
+        if not (root / CONFIG_FILE).is_file():
+            raise WorkspaceError(f"{root} is not a datatrainer workspace (run `datatrainer init {root}` first)")
+        return cls(root, db_url)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    def version(self, ref: str | DatasetVersion) -> DatasetVersion:
+        return self.datasets.get(ref)
+
+    def ingest(self, path: str | Path, name: str, options: IngestOptions | None = None,
+               engine: LocalEngine | None = None) -> DatasetVersion:
+        """Read a file or folder into a new version of dataset `name` (see `datatrainer.io.ingest`)."""
+        from datatrainer.io.ingest import IngestOptions, ingest
+
+        return ingest(self, Path(path), name, options or IngestOptions(), engine)
+
+    def apply(self, operation: str, inputs: Sequence[str | DatasetVersion], params: dict[str, Any],
+              name: str | None = None, engine: LocalEngine | None = None) -> DatasetVersion:
+        """Run a registered operation on input versions and return the version it writes."""
+        from datatrainer.operations import run_operation
+
+        return run_operation(self, operation, [self.version(ref) for ref in inputs], params, name, engine)
+
+    def export(self, ref: str | DatasetVersion, out: str | Path, format: str = "hf",
+               engine: LocalEngine | None = None, overwrite: bool = False) -> Path:
+        """Write a version for training code, with a dataset card (see `datatrainer.io.export`)."""
+        from datatrainer.io.export import export_version
+
+        return export_version(self, self.version(ref), Path(out), format, engine, overwrite)
+
+    def collect_garbage(self) -> list[Path]:
+        """Remove leftovers of interrupted writes: temp folders and folders no catalog entry points at."""
+        removed: list[Path] = []
+        for leftover in (self.root / "tmp").iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover)
+        known = self.catalog.storage_keys()
+        for folder in (self.root / "versions").iterdir():
+            if folder.name not in known:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        return removed
