@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up a development environment from scratch: a virtual environment in .venv with every extra.
+# Idempotent: re-running only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+# The CPU build of PyTorch that lies on this kind of machine (a plain `torch` would pull a multi-GB CUDA
+# build); later stages (scoring, training) need it, so install it first.
+.venv/bin/python -m pip install --quiet "torch==2.13.0" || echo "warning: torch 2.13.0 CPU build not available here; skipping"
+.venv/bin/python -m pip install --quiet -e ".[all]"
+echo "environment ready: .venv (run .venv/bin/datatrainer --help)"
