@@ -33,7 +33,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def pg_url() -> Iterator[str]:
     """A URL to a brand-new PostgreSQL database."""
     if not PG_URL:
-        pytest.skip("DATATRAINER_TEST_PG_URL is empty: PostgreSQL tests explicitly disabled")
+        pytest.skip("DATATRAINER_TEST_PG_URL is not set (scripts/test.sh sets it): PostgreSQL tests not run")
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"dt_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:

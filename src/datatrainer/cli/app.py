@@ -48,7 +48,7 @@ def _root(
 @app.command("init")
 def init_command(
     ctx: typer.Context,
-    path: Annotated[Path | None, typer.Argument(help="Folder to create (default: the --workspace or current folder).")] = None,
+    path: Annotated[Path | None, typer.Argument(help="Folder to create (default: --workspace or here).")] = None,
 ) -> None:
     """Create a workspace: a folder with the catalog database and the data files."""
     cli = ctx.find_root().obj

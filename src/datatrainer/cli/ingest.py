@@ -39,5 +39,5 @@ def ingest_command(
     skipped = version.info.stats.get("skipped", 0)
     note = f", skipped {skipped} bad records" if skipped else ""
     console.print(f"[green]created[/] [bold]{version.ref}[/]: {version.num_rows:,} records{note}")
-    for example in version.info.stats.get("skipped_examples", [])[:5]:  # type: ignore[union-attr]
+    for example in list(version.info.stats.get("skipped_examples", []))[:5]:
         console.print(f"  skipped {example}", style="yellow", markup=False, highlight=False)

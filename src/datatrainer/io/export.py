@@ -56,7 +56,13 @@ def export_version(workspace: Workspace, version: DatasetVersion, out: Path, fmt
 
 
 def _write_parquet(version: DatasetVersion, folder: Path, show: bool) -> None:
+    """`data/part-*.parquet` beside the card (the Hub's layout), so `read_parquet(out / "data")` just works."""
+    _write_parquet_parts(version, folder / "data", show)
+
+
+def _write_parquet_parts(version: DatasetVersion, folder: Path, show: bool) -> None:
     """One output file per stored part, each conformed to the version schema."""
+    folder.mkdir(exist_ok=True)
     with progress_bar(f"export {version.ref}", version.num_rows, show) as advance:
         for index, _part in enumerate(version.files):
             path = folder / f"part-{index:05d}.parquet"
@@ -84,8 +90,7 @@ def _write_hf(version: DatasetVersion, folder: Path, show: bool) -> None:
         raise DatatrainerError("HF export needs the 'hf' extra: pip install 'datatrainer[hf]'") from None
     with tempfile.TemporaryDirectory(prefix="datatrainer-hf-") as scratch:
         parquet_dir = Path(scratch) / "parquet"
-        parquet_dir.mkdir()
-        _write_parquet(version, parquet_dir, show)
+        _write_parquet_parts(version, parquet_dir, show)
         files = sorted(str(path) for path in parquet_dir.glob("*.parquet"))
         bars_were_on = datasets.is_progress_bar_enabled()
         datasets.disable_progress_bars()  # our own bar already covers the work

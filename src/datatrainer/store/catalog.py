@@ -139,7 +139,9 @@ class Catalog:
                 known = session.scalar(select(func.count()).where(DatasetRow.name == name))
                 if not known:
                     raise NotFoundError(f"no dataset named {name!r} (see `datatrainer datasets list`)")
-                raise NotFoundError(f"dataset {name!r} has no version {number} (see `datatrainer datasets show {name}`)")
+                raise NotFoundError(
+                    f"dataset {name!r} has no version {number} (see `datatrainer datasets show {name}`)"
+                )
             return _info(row)
 
     def storage_keys(self) -> set[str]:
