@@ -1,0 +1,5 @@
+"""`python -m datatrainer` runs the CLI."""
+
+from datatrainer.cli.app import main
+
+main()
