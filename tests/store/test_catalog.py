@@ -93,9 +93,9 @@ def test_migrations_create_tables_and_reopen_is_idempotent(tmp_path: Path, catal
     reopened = Workspace.open(tmp_path / "ws", catalog_url)
     try:
         tables = set(inspect(reopened.catalog.engine).get_table_names())
-        assert {"datasets", "versions", "version_parents", "alembic_version"} <= tables
+        assert {"datasets", "versions", "version_parents", "version_metrics", "alembic_version"} <= tables
         with reopened.catalog.engine.connect() as connection:
-            assert connection.execute(text("select version_num from alembic_version")).scalar() == "0001"
+            assert connection.execute(text("select version_num from alembic_version")).scalar() == "0002"
         assert reopened.catalog.resolve("web").storage_key == "k1"
     finally:
         reopened.close()

@@ -7,6 +7,7 @@ import os
 import pyarrow as pa
 import pytest
 
+from datatrainer.errors import NotFoundError
 from datatrainer.store.schema import conform_batch
 from datatrainer.workspace import Workspace
 
@@ -98,3 +99,28 @@ def test_conform_batch_adds_reorders_and_widens() -> None:
     out = conform_batch(batch, target)
     assert out.schema.equals(target)
     assert out.to_pydict() == {"a": ["x", "y"], "b": [1.0, 2.0], "c": [None, None]}
+
+
+def test_artifacts_are_published_with_the_version(workspace: Workspace) -> None:
+    dropped = pa.table({"id": ["b"], "reason": ["too short"]})
+    with workspace.datasets.new_version() as writer:
+        writer.write_part(0, pa.table({"id": ["a"], "text": ["x"]}))
+        writer.write_artifact("dropped", dropped)
+        ref = writer.commit(dataset="with-artifacts", operation="test", params={}).ref
+    version = workspace.version(ref)
+    assert version.artifact_names() == ["dropped"]
+    assert version.artifact("dropped").equals(dropped)
+    with pytest.raises(NotFoundError, match="no artifact 'clusters'"):
+        version.artifact("clusters")
+
+
+def test_metrics_are_stored_per_version_kind_and_config(workspace: Workspace) -> None:
+    ref = _publish(workspace, "m", pa.table({"id": ["a"], "text": ["x"]}))
+    info = workspace.version(ref).info
+    assert workspace.catalog.load_metrics(info, "quality") is None
+    workspace.catalog.save_metrics(info, "quality", "cfg1", {"completeness": 0.5})
+    workspace.catalog.save_metrics(info, "quality", "cfg1", {"completeness": 0.75})  # replaces
+    workspace.catalog.save_metrics(info, "quality", "cfg2", {"completeness": 0.9})
+    assert workspace.catalog.load_metrics(info, "quality", "cfg1") == {"completeness": 0.75}
+    assert workspace.catalog.load_metrics(info, "quality") == {"completeness": 0.9}  # newest
+    assert workspace.catalog.load_metrics(info, "other") is None

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from datatrainer.errors import DatatrainerError, NotFoundError
-from datatrainer.store.models import DatasetRow, VersionParentRow, VersionRow
+from datatrainer.store.models import DatasetRow, VersionMetricsRow, VersionParentRow, VersionRow
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _REF_RE = re.compile(r"^(?P<name>[^@]+?)(?:@(?P<number>\d+|latest))?$")
@@ -214,6 +214,28 @@ class Catalog:
                 session.add(VersionParentRow(child_id=row.id, position=position, parent_id=parent.id))
             session.flush()
             return _info(session.scalar(_version_query().where(VersionRow.id == row.id)))
+
+
+    # --- measurements ------------------------------------------------------------------------------------
+
+    def save_metrics(self, version: VersionInfo, kind: str, config_hash: str, payload: dict[str, Any]) -> None:
+        """Store (or replace) one measurement of a version, in one transaction."""
+        with self._sessions.begin() as session:
+            session.query(VersionMetricsRow).filter_by(
+                version_id=version.id, kind=kind, config_hash=config_hash
+            ).delete()
+            session.add(VersionMetricsRow(version_id=version.id, kind=kind, config_hash=config_hash,
+                                          payload=payload, created_at=datetime.now(UTC)))
+
+    def load_metrics(self, version: VersionInfo, kind: str, config_hash: str | None = None) -> dict[str, Any] | None:
+        """The newest stored measurement of this kind (and config, when given), or None."""
+        with self._sessions() as session:
+            query = select(VersionMetricsRow).where(VersionMetricsRow.version_id == version.id,
+                                                    VersionMetricsRow.kind == kind)
+            if config_hash is not None:
+                query = query.where(VersionMetricsRow.config_hash == config_hash)
+            row = session.scalar(query.order_by(VersionMetricsRow.created_at.desc(), VersionMetricsRow.id.desc()))
+            return dict(row.payload) if row is not None else None
 
 
 def _version_query() -> Any:

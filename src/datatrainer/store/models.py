@@ -52,3 +52,21 @@ class VersionParentRow(Base):
     child_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+
+
+class VersionMetricsRow(Base):
+    """Measurements of a version (e.g. quality metrics), keyed by what was measured and how (config hash).
+
+    Versions are immutable, so a measurement stays valid forever; keeping them here lets reports show the
+    trend across versions without recomputing.
+    """
+
+    __tablename__ = "version_metrics"
+    __table_args__ = (UniqueConstraint("version_id", "kind", "config_hash", name="uq_version_metrics"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    config_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -9,8 +9,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from datatrainer.errors import NotFoundError
 from datatrainer.store.catalog import VersionInfo
 from datatrainer.store.schema import conform_batch
+from datatrainer.store.writer import ARTIFACTS_DIR
 
 
 class DatasetVersion:
@@ -76,6 +78,17 @@ class DatasetVersion:
             batches.append(batch.slice(0, remaining))
             remaining -= batches[-1].num_rows
         return pa.Table.from_batches(batches, schema=self._target(columns))
+
+    def artifact_names(self) -> list[str]:
+        """Side tables its operation stored with this version (e.g. `dropped`, `clusters`)."""
+        return sorted(path.stem for path in (self.folder / ARTIFACTS_DIR).glob("*.parquet"))
+
+    def artifact(self, name: str) -> pa.Table:
+        path = self.folder / ARTIFACTS_DIR / f"{name}.parquet"
+        if not path.is_file():
+            known = ", ".join(self.artifact_names()) or "none"
+            raise NotFoundError(f"{self.ref} has no artifact {name!r} (available: {known})")
+        return pq.read_table(path)
 
     def parquet_scan_sql(self) -> str:
         """A DuckDB table expression over this version's parts (union by name covers narrower parts)."""

@@ -27,6 +27,7 @@ from datatrainer.store.schema import CONTENT_HASH, ID, TEXT, unify
 # Columns whose values are (nearly) unique: dictionary encoding only costs time there.
 _HIGH_CARDINALITY = {ID, TEXT, CONTENT_HASH}
 ROW_GROUP_SIZE = 65_536
+ARTIFACTS_DIR = "artifacts"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -87,6 +88,20 @@ class VersionWriter:
             self._schemas[sequence] = table.schema
             self._rows += table.num_rows
             self._parts += 1
+
+    def write_artifact(self, name: str, table: pa.Table) -> None:
+        """Store a side table with the version (e.g. `dropped`: removed ids and why; `clusters`).
+
+        Artifacts are published atomically with the version and, like it, never change afterwards.
+        """
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"invalid artifact name {name!r}")
+        folder = self.folder / ARTIFACTS_DIR
+        folder.mkdir(exist_ok=True)
+        try:
+            pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
+        except OSError as exc:
+            raise DatatrainerError(f"cannot write artifact {name!r}: {exc.strerror or exc}") from exc
 
     @property
     def row_count(self) -> int:
