@@ -65,7 +65,7 @@ def test_bad_parameters_fail_before_any_work(sqlite_workspace: Workspace, params
 
 def test_wrong_number_of_inputs_is_refused(sqlite_workspace: Workspace) -> None:
     ref = _source(sqlite_workspace, 10)
-    with pytest.raises(DatatrainerError, match="takes 1..1 input"):
+    with pytest.raises(DatatrainerError, match=r"takes 1\.\.1 input"):
         sqlite_workspace.apply("filter", [ref, ref], {"where": "true"})
 
 
@@ -99,3 +99,12 @@ def test_a_new_batch_operation_plugs_into_the_registry(sqlite_workspace: Workspa
                                                           sqlite_workspace.version(ref).to_table()["text"].to_pylist()]
     with pytest.raises(ValueError, match="registered twice"):
         register(Upper)
+
+
+def test_filter_keeps_the_dropped_ids_with_the_reason(sqlite_workspace: Workspace) -> None:
+    ref = _source(sqlite_workspace, 300)
+    out = sqlite_workspace.apply("filter", [ref], {"where": "n >= 100"})
+    dropped = out.artifact("dropped")
+    assert dropped.column("id").to_pylist() == [f"r{i:05d}" for i in range(100)]
+    assert set(dropped.column("reason").to_pylist()) == {"filter: n >= 100"}
+    assert out.info.stats == {"dropped": 100, "dropped_by_reason": {"filter: n >= 100": 100}}

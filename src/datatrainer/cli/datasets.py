@@ -114,6 +114,30 @@ def head_command(
     console.print(table)
 
 
+@app.command("dropped")
+def dropped_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="A version made by a filtering operation, e.g. web@2.")],
+    n: Annotated[int, typer.Option("-n", help="Number of dropped records to list.")] = 20,
+    artifact: Annotated[str, typer.Option(help="Which stored side table to show.")] = "dropped",
+) -> None:
+    """The records an operation removed to make this version, and why."""
+    with state(ctx).open() as ws:
+        version = ws.version(ref)
+        table = version.artifact(artifact)
+    reasons = table.group_by("reason").aggregate([("id", "count")]).sort_by([("id_count", "descending")]) \
+        if "reason" in table.column_names else None
+    if reasons is not None:
+        summary = Table("reason", "records", title=f"{version.ref}: {table.num_rows:,} records {artifact}")
+        for row in reasons.to_pylist():
+            summary.add_row(str(row["reason"]), f"{row['id_count']:,}")
+        console.print(summary)
+    listing = Table(*table.column_names, title=f"first {min(n, table.num_rows)}")
+    for row in table.slice(0, n).to_pylist():
+        listing.add_row(*[_cell(value, 80) for value in row.values()])
+    console.print(listing)
+
+
 def _cell(value: Any, width: int) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = " ".join(text.split())

@@ -7,6 +7,7 @@ the operation's name, its parameters and its parents, which is the lineage `data
 
 from datatrainer.operations.base import (
     BatchOperation,
+    Filtered,
     Operation,
     OperationContext,
     get_operation,
@@ -17,6 +18,7 @@ from datatrainer.operations.base import (
 
 __all__ = [
     "BatchOperation",
+    "Filtered",
     "Operation",
     "OperationContext",
     "get_operation",

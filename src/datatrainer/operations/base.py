@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from datatrainer.engine.local import LocalEngine
@@ -46,6 +47,19 @@ class Operation(ABC, Generic[P]):
         return inputs[0].info.dataset
 
 
+@dataclass
+class Filtered:
+    """What a filtering `transform` returns: the kept rows, and the dropped ids with their reasons.
+
+    `dropped` has at least the columns `id` and `reason` (string); extra columns (a score, a detail) are
+    kept. The run stores all dropped rows as the version's `dropped` artifact, so users can see what was
+    removed and why (`datatrainer datasets dropped VERSION`).
+    """
+
+    kept: pa.Table
+    dropped: pa.Table
+
+
 class BatchOperation(Operation[P]):
     """An operation that maps each record batch of one input to zero or more output rows (filters, mappers).
 
@@ -53,7 +67,15 @@ class BatchOperation(Operation[P]):
     """
 
     @abstractmethod
-    def transform(self, batch: pa.RecordBatch, params: P) -> pa.Table: ...
+    def transform(self, batch: pa.RecordBatch, params: P) -> pa.Table | Filtered: ...
+
+    def summarize(self, dropped: pa.Table | None) -> dict[str, Any]:
+        """Statistics stored with the output version; by default the number dropped per reason."""
+        if dropped is None or dropped.num_rows == 0:
+            return {"dropped": 0}
+        counts = pc.value_counts(dropped["reason"]).to_pylist()
+        return {"dropped": dropped.num_rows,
+                "dropped_by_reason": {item["values"]: item["counts"] for item in counts}}
 
     def prepare(self, version: DatasetVersion, params: P) -> None:
         """Check parameters against the input before any batch runs (e.g. compile an expression)."""
@@ -61,16 +83,24 @@ class BatchOperation(Operation[P]):
     def run(self, ctx: OperationContext, inputs: Sequence[DatasetVersion], params: P) -> DatasetVersion:
         (source,) = inputs
         self.prepare(source, params)
+        dropped: list[pa.Table] = []
         with ctx.workspace.datasets.new_version() as writer:
             results = ctx.engine.map_batches(lambda batch: self.transform(batch, params), source,
                                              description=self.name)
-            for sequence, table in enumerate(results):
-                writer.write_part(sequence, table)
+            for sequence, result in enumerate(results):
+                if isinstance(result, Filtered):
+                    dropped.append(result.dropped)
+                    result = result.kept
+                writer.write_part(sequence, result)
+            dropped_table = pa.concat_tables(dropped, promote_options="permissive") if dropped else None
+            if dropped_table is not None:
+                writer.write_artifact("dropped", dropped_table)
             info = writer.commit(
                 dataset=ctx.output_name,
                 operation=self.name,
                 params=params.model_dump(mode="json"),
                 parents=[source.info],
+                stats=self.summarize(dropped_table),
                 base_schema=source.schema if writer.row_count == 0 else None,
             )
         return ctx.workspace.version(info.ref)

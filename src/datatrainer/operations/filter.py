@@ -9,7 +9,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.operations.base import BatchOperation, register
+from datatrainer.operations.base import BatchOperation, Filtered, register
 from datatrainer.store.versions import DatasetVersion
 
 
@@ -30,13 +30,16 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _select(batch: pa.RecordBatch | pa.Table, where: str) -> pa.Table:
+def _split(batch: pa.RecordBatch | pa.Table, where: str) -> tuple[pa.Table, pa.Table]:
+    """Rows where the condition is true, and the ids of the others (false or NULL)."""
     con = _cursor()
     con.register("records", batch)
     try:
-        return con.sql(f"SELECT * FROM records WHERE ({where})").to_arrow_table()
+        kept = con.sql(f"SELECT * FROM records WHERE ({where})").to_arrow_table()
+        dropped = con.sql(f"SELECT id FROM records WHERE NOT coalesce(({where}), false)").to_arrow_table()
     finally:
         con.unregister("records")
+    return kept, dropped
 
 
 @register
@@ -46,10 +49,12 @@ class FilterOperation(BatchOperation[FilterParams]):
 
     def prepare(self, version: DatasetVersion, params: FilterParams) -> None:
         try:
-            _select(version.schema.empty_table(), params.where)
+            _split(version.schema.empty_table(), params.where)
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             raise DatatrainerError(f"invalid filter expression {params.where!r}: {message}") from None
 
-    def transform(self, batch: pa.RecordBatch, params: FilterParams) -> pa.Table:
-        return _select(batch, params.where).cast(batch.schema)
+    def transform(self, batch: pa.RecordBatch, params: FilterParams) -> Filtered:
+        kept, dropped = _split(batch, params.where)
+        reason = pa.repeat(pa.scalar(f"filter: {params.where}"), dropped.num_rows)
+        return Filtered(kept.cast(batch.schema), dropped.append_column("reason", reason))
