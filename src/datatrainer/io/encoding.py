@@ -26,6 +26,18 @@ def check_bom(location: str, head: bytes, encoding: str) -> bytes:
     return head
 
 
+def check_encoding(location: str, encoding: str, *, line_based: bool) -> None:
+    """Refuse unknown encodings up front, and for line-based formats those that do not encode a newline as
+    the single byte 0x0a (UTF-16/32): the readers cut their input at newline bytes."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(location, f"unknown encoding {encoding!r}") from None
+    if line_based and "\n".encode(encoding) != b"\n":
+        raise InputError(location, f"encoding {encoding!r} is not supported for this format; "
+                                   f"convert the file to UTF-8 (e.g. iconv -f {encoding} -t UTF-8)")
+
+
 def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name == "utf-8"
 

@@ -8,6 +8,7 @@ from typing import Literal
 from datatrainer.errors import InputError
 from datatrainer.io.chunks import Reader
 from datatrainer.io.csv import CsvReader
+from datatrainer.io.encoding import check_encoding
 from datatrainer.io.hf import HFDatasetReader, is_saved_hf_dataset
 from datatrainer.io.jsonl import JsonlReader
 from datatrainer.io.parquet import ParquetReader
@@ -38,6 +39,8 @@ def open_reader(path: Path, fmt: InputFormat, *, text_field: str, id_field: str 
     if not path.exists():
         raise InputError(str(path), "no such file or folder")
     chosen = detect_format(path) if fmt == "auto" else fmt
+    if chosen in ("jsonl", "csv", "text"):
+        check_encoding(str(path), encoding, line_based=chosen != "text")
     if chosen == "hf":
         return HFDatasetReader(path, split)
     if chosen == "text":
@@ -53,5 +56,6 @@ def open_reader(path: Path, fmt: InputFormat, *, text_field: str, id_field: str 
     if chosen == "jsonl":
         return JsonlReader(path, encoding, chunk_bytes)
     if chosen == "csv":
-        return CsvReader(path, encoding, chunk_bytes, [c for c in (text_field, id_field or "id") if c])
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        return CsvReader(path, encoding, chunk_bytes, [c for c in (text_field, id_field or "id") if c], delimiter)
     return ParquetReader(path)
