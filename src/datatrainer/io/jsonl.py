@@ -7,7 +7,6 @@ time only where they occur.
 
 from __future__ import annotations
 
-import codecs
 import io
 import re
 from collections.abc import Iterator
@@ -99,8 +98,30 @@ class JsonlChunk:
 
 
 def _parse(data: bytes) -> pa.Table:
+    """Parse with Arrow, keeping JSON strings as strings.
+
+    Arrow turns strings that look like dates into timestamps; JSON has no such type, and the guess would
+    depend on which values share a chunk (a text of "2024-01-01" would stop being text, and a field would
+    change type between chunks). Fields it guessed as timestamps are parsed again as strings.
+    """
     options = pj.ReadOptions(use_threads=False, block_size=max(len(data) + 1, 1 << 20))
-    return pj.read_json(io.BytesIO(data), read_options=options)
+    table = pj.read_json(io.BytesIO(data), read_options=options)
+    schema = pa.schema([field.with_type(_strings_for_timestamps(field.type)) for field in table.schema])
+    if schema.equals(table.schema):
+        return table
+    parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    return pj.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
+
+
+def _strings_for_timestamps(type_: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(type_):
+        return pa.string()
+    if pa.types.is_struct(type_):
+        return pa.struct([type_.field(i).with_type(_strings_for_timestamps(type_.field(i).type))
+                          for i in range(type_.num_fields)])
+    if pa.types.is_list(type_):
+        return pa.list_(type_.value_field.with_type(_strings_for_timestamps(type_.value_type)))
+    return type_
 
 
 def _line_problem(line: bytes) -> str | None:
@@ -121,8 +142,12 @@ def _arrow_message(exc: pa.ArrowInvalid) -> str:
     match = _COLUMN_RE.search(text)
     if match:
         field = match.group(1).lstrip("/").replace("/", ".") or "(record)"
-        return f"field {field!r} is a {match.group(3)} here but a {match.group(2)} in earlier records"
+        return f"field {field!r} is {_a(match.group(3))} here but {_a(match.group(2))} in earlier records"
     return _ROW_RE.sub("", text.replace("JSON parse error: ", "")).strip().rstrip(".")
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
 
 
 class JsonlReader:
@@ -134,7 +159,6 @@ class JsonlReader:
         self._encoding = encoding
         self._chunk_bytes = chunk_bytes
         self.total = path.stat().st_size
-        codecs.lookup(encoding)  # fail early on an unknown encoding name
 
     def field_names(self) -> list[str]:
         with open(self._file, "rb") as handle:
