@@ -7,6 +7,7 @@ messages. Hashing runs in DuckDB (md5, stable across machines and versions) so i
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -54,8 +55,11 @@ def _report(sink: ErrorSink, chunk: LoadedChunk, bad: np.ndarray, message: str) 
         sink(chunk.locate(int(row)), message)
 
 
-def check_field_conflicts(location: str, names: list[str], mapping: FieldMapping) -> None:
-    """Refuse input fields that the canonical columns would silently overwrite."""
+def check_field_conflicts(location: str | Callable[[str], str], names: list[str], mapping: FieldMapping) -> None:
+    """Refuse input fields that the canonical columns would silently overwrite.
+
+    `location` may be a function of the field name, to name the first record that has the field.
+    """
     produced = {ID: mapping.id_field, TEXT: mapping.text_field, CONTENT_HASH: None}
     if mapping.source is not None:
         produced[SOURCE] = None
@@ -65,7 +69,8 @@ def check_field_conflicts(location: str, names: list[str], mapping: FieldMapping
         produced[COLLECTED_AT] = mapping.collected_at_field
     for name, mapped_from in produced.items():
         if name in names and mapped_from != name:
-            raise InputError(location, f"input field {name!r} would be overwritten by datatrainer's own "
+            where = location(name) if callable(location) else location
+            raise InputError(where, f"input field {name!r} would be overwritten by datatrainer's own "
                                        f"{name!r} column; rename it in the input or map it explicitly")
 
 
@@ -74,7 +79,7 @@ def normalize(chunk: LoadedChunk, mapping: FieldMapping, sink: ErrorSink) -> Nor
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
     names = table.column_names
-    check_field_conflicts(chunk.locate(0) if n else "input", names, mapping)
+    check_field_conflicts(lambda name: _first_with_value(chunk, name), names, mapping)
 
     text = _string_column(table, mapping.text_field)
     if text is None:
@@ -96,6 +101,11 @@ def normalize(chunk: LoadedChunk, mapping: FieldMapping, sink: ErrorSink) -> Nor
             _report(sink, chunk, ~bad, f"id field {mapping.id_field!r} is missing")
             bad[:] = True
         else:
+            fractional = _fractional(table[mapping.id_field])
+            for row in np.flatnonzero(fractional & ~bad):
+                value = table[mapping.id_field][int(row)].as_py()
+                sink(chunk.locate(int(row)), f"id {value!r} in field {mapping.id_field!r} is not a whole number")
+            bad |= fractional
             empty = pc.fill_null(pc.equal(pc.utf8_length(ids), 0), True).to_numpy(zero_copy_only=False)
             _report(sink, chunk, empty & ~bad, f"missing or empty id field {mapping.id_field!r}")
             bad |= empty
@@ -142,6 +152,14 @@ def normalize(chunk: LoadedChunk, mapping: FieldMapping, sink: ErrorSink) -> Nor
     return NormalizedChunk(out, hashed["id_hash"].to_numpy(), keep, chunk)
 
 
+def _first_with_value(chunk: LoadedChunk, name: str) -> str:
+    """Where a field first holds a value: in a later chunk it may be null in every record before."""
+    if chunk.table.num_rows == 0:
+        return "input"
+    present = np.flatnonzero(pc.is_valid(chunk.table[name]).to_numpy(zero_copy_only=False))
+    return chunk.locate(int(present[0]) if len(present) else 0)
+
+
 def _string_column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
     if name not in table.column_names:
         return None
@@ -161,8 +179,22 @@ def _id_column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
         column.type) or pa.types.is_large_string(column.type):
         return column.cast(pa.string())
     if pa.types.is_floating(column.type):
-        return column.cast(pa.int64(), safe=True).cast(pa.string())
+        # JSON ids like 12.0 arrive as floats when another id is too large for int64; fractional ones are
+        # reported by `_fractional` and become null here.
+        whole = pc.if_else(pa.array(_fractional(column)), pa.scalar(None, column.type), column)
+        return whole.cast(pa.int64(), safe=False).cast(pa.string())
     return None
+
+
+def _fractional(column: pa.ChunkedArray) -> np.ndarray:
+    """Rows of a float id column that hold no whole number in int64 range (1.5, NaN, 1e300)."""
+    if not pa.types.is_floating(column.type):
+        return np.zeros(len(column), dtype=bool)
+    values = column.to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        whole = (np.floor(values) == values) & (np.abs(values) < 2.0**63)
+    fractional: np.ndarray = ~whole & ~pc.is_null(column).to_numpy(zero_copy_only=False)
+    return fractional
 
 
 def _timestamps(table: pa.Table, name: str) -> tuple[pa.Array, np.ndarray]:
@@ -175,7 +207,7 @@ def _timestamps(table: pa.Table, name: str) -> tuple[pa.Array, np.ndarray]:
     con.register("chunk_dates", pa.table({"v": column}))
     try:
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-            expr = "to_timestamp(v::DOUBLE)"
+            expr = "TRY(to_timestamp(v::DOUBLE))"  # out-of-range epochs become unparseable, not a crash
         elif pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
             expr = "v::TIMESTAMPTZ"
         else:
