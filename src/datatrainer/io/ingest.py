@@ -12,11 +12,13 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from datatrainer.engine.local import LocalEngine
@@ -70,6 +72,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
     sink = ErrorSink(options.on_error)
     show_progress = engine.progress if engine is not None else False
     seen_ids: set[int] = set()
+    field_types = _FieldTypes()
 
     with (workspace.datasets.new_version() as writer,
           ThreadPoolExecutor(options.threads) as pool,
@@ -83,7 +86,8 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
         def flush_part() -> None:
             nonlocal sequence, part_bytes
             if part:
-                writing.append(pool.submit(writer.write_part, sequence, pa.concat_tables(part, promote_options="permissive")))
+                table = pa.concat_tables(part, promote_options="permissive")
+                writing.append(pool.submit(writer.write_part, sequence, table))
                 sequence += 1
                 part.clear()
                 part_bytes = 0
@@ -93,7 +97,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
         def finish_oldest() -> None:
             nonlocal part_bytes
             future, size = loading.popleft()
-            table = _drop_duplicate_ids(future.result(), seen_ids, sink)
+            table = _drop_duplicate_ids(field_types.admit(future.result(), sink), seen_ids, sink)
             part.append(table)
             part_bytes += table.nbytes
             if part_bytes >= options.part_bytes:
@@ -130,6 +134,65 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
 
 def _load_and_normalize(chunk: Chunk, mapping: FieldMapping, sink: ErrorSink) -> NormalizedChunk:
     return normalize(chunk.load(sink), mapping, sink)
+
+
+class _FieldTypes:
+    """The type of every field so far, checked chunk by chunk in input order.
+
+    Each chunk is parsed on its own, so a field can be a number in one chunk and an object in a later one;
+    Arrow would only fail when the parts are merged, naming no record. Types that widen without loss (null
+    to anything, integer to float, a struct gaining fields) are fine; otherwise each record of the later
+    chunk with a value there is reported, and in skip mode dropped.
+    """
+
+    def __init__(self) -> None:
+        self._fields: dict[str, pa.Field] = {}
+
+    def admit(self, chunk: NormalizedChunk, sink: ErrorSink) -> NormalizedChunk:
+        table = chunk.table
+        bad = np.zeros(table.num_rows, dtype=bool)
+        for field in table.schema:
+            earlier = self._fields.get(field.name)
+            merged = field if earlier is None else _merge(earlier, field)
+            if merged is not None:
+                self._fields[field.name] = merged
+                continue
+            assert earlier is not None
+            present = pc.is_valid(table[field.name]).to_numpy(zero_copy_only=False) & ~bad
+            message = (f"field {field.name!r} is {_kind(field.type)} here but {_kind(earlier.type)} "
+                       "in earlier records")
+            for row in np.flatnonzero(present):
+                sink(chunk.source.locate(int(chunk.rows[row])), message)
+            bad |= present
+            index = table.schema.get_field_index(field.name)
+            table = table.set_column(index, earlier, pa.nulls(table.num_rows, earlier.type))
+        if not bad.any():
+            return chunk if table is chunk.table else replace(chunk, table=table)
+        keep = ~bad
+        return replace(chunk, table=table.filter(pa.array(keep)), id_hashes=chunk.id_hashes[keep],
+                       rows=chunk.rows[keep])
+
+
+def _merge(earlier: pa.Field, later: pa.Field) -> pa.Field | None:
+    try:
+        return pa.unify_schemas([pa.schema([earlier]), pa.schema([later])], promote_options="permissive")[0]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def _kind(type_: pa.DataType) -> str:
+    """A type as a JSON user thinks of it (the same words as the line-by-line parser's messages)."""
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        return "a number"
+    if pa.types.is_struct(type_):
+        return f"an object ({type_})"
+    if pa.types.is_list(type_) or pa.types.is_large_list(type_):
+        return f"an array ({type_})"
+    if pa.types.is_boolean(type_):
+        return "a boolean"
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return "a string"
+    return f"a {type_}"
 
 
 def _drop_duplicate_ids(chunk: NormalizedChunk, seen: set[int], sink: ErrorSink) -> pa.Table:
