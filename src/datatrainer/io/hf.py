@@ -22,7 +22,8 @@ def load_saved(folder: Path, split: str | None) -> Any:
     try:
         import datasets
     except ImportError:  # pragma: no cover - depends on the installed extras
-        raise DatatrainerError("reading Hugging Face datasets needs the 'hf' extra: pip install 'datatrainer[hf]'")
+        raise DatatrainerError(
+            "reading Hugging Face datasets needs the 'hf' extra: pip install 'datatrainer[hf]'") from None
     try:
         loaded = datasets.load_from_disk(str(folder))
     except (FileNotFoundError, ValueError, OSError) as exc:
@@ -32,7 +33,8 @@ def load_saved(folder: Path, split: str | None) -> Any:
         if split is None and len(splits) == 1:
             split = splits[0]
         if split not in loaded:
-            raise InputError(str(folder), f"pick a split with --split (available: {', '.join(splits)})")
+            problem = "pick a split with --split" if split is None else f"no split {split!r}; pick one with --split"
+            raise InputError(str(folder), f"{problem} (available: {', '.join(splits)})")
         return loaded[split]
     if split is not None:
         raise InputError(str(folder), "this saved dataset has no splits; drop --split")
