@@ -24,6 +24,7 @@ from datatrainer.io.errors import ErrorSink
 
 _ROW_RE = re.compile(r"in row (\d+)")
 _COLUMN_RE = re.compile(r"Column\((/[^)]*)\) changed from (\w+) to (\w+)")
+_JSON_KINDS = {dict: "an object", list: "an array", bool: "a boolean"}
 
 
 @dataclass
@@ -33,6 +34,7 @@ class JsonlChunk:
     first_line: int  # 1-based line number of the chunk's first line
     encoding: str
     size: int
+    text_field: str = "text"
 
     def load(self, sink: ErrorSink) -> LoadedChunk:
         data = self.data if is_utf8(self.encoding) else self._transcode(sink)
@@ -73,7 +75,7 @@ class JsonlChunk:
             if not line.strip():
                 continue
             number = self.first_line + offset
-            problem = _line_problem(line)
+            problem = _line_problem(line, self.text_field)
             if problem:
                 sink(f"{self.path}:{number}", problem)
                 continue
@@ -124,7 +126,12 @@ def _strings_for_timestamps(type_: pa.DataType) -> pa.DataType:
     return type_
 
 
-def _line_problem(line: bytes) -> str | None:
+def _line_problem(line: bytes, text_field: str) -> str | None:
+    """What is wrong with one line, if anything Arrow would trip over.
+
+    A text that is not a string is named here, line by line: left to Arrow, the first record's type wins
+    and the good records after it would be reported instead.
+    """
     bad = first_invalid_utf8(line)
     if bad is not None:
         return bad
@@ -134,6 +141,9 @@ def _line_problem(line: bytes) -> str | None:
         return f"invalid JSON: {exc}"
     if not isinstance(value, dict):
         return f"expected a JSON object, found {type(value).__name__}"
+    text = value.get(text_field)
+    if text is not None and not isinstance(text, str):
+        return f"text field {text_field!r} is not a string (found {_JSON_KINDS.get(type(text), 'a number')})"
     return None
 
 
@@ -153,8 +163,9 @@ def _a(kind: str) -> str:
 class JsonlReader:
     unit = "bytes"
 
-    def __init__(self, path: Path, encoding: str, chunk_bytes: int) -> None:
+    def __init__(self, path: Path, encoding: str, chunk_bytes: int, text_field: str = "text") -> None:
         self.path = str(path)
+        self._text_field = text_field
         self._file = path
         self._encoding = encoding
         self._chunk_bytes = chunk_bytes
@@ -193,5 +204,5 @@ class JsonlReader:
                     cut = len(block)
                 handle.seek(start + cut)
                 data = block[:cut]
-                yield JsonlChunk(self.path, data, line, self._encoding, cut)
+                yield JsonlChunk(self.path, data, line, self._encoding, cut, self._text_field)
                 line += data.count(b"\n")

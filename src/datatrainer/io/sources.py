@@ -54,7 +54,7 @@ def open_reader(path: Path, fmt: InputFormat, *, text_field: str, id_field: str 
     if path.stat().st_size == 0:
         raise InputError(str(path), "file is empty")
     if chosen == "jsonl":
-        return JsonlReader(path, encoding, chunk_bytes)
+        return JsonlReader(path, encoding, chunk_bytes, text_field)
     if chosen == "csv":
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
         return CsvReader(path, encoding, chunk_bytes, [c for c in (text_field, id_field or "id") if c], delimiter)
