@@ -26,6 +26,7 @@ from datatrainer.errors import InputError
 from datatrainer.io.chunks import Chunk
 from datatrainer.io.errors import ErrorSink
 from datatrainer.io.normalize import FieldMapping, NormalizedChunk, check_field_conflicts, normalize
+from datatrainer.io.seen import HashSet64
 from datatrainer.io.sources import InputFormat, open_reader
 from datatrainer.operations.base import Operation, OperationContext, register
 from datatrainer.progress import progress_bar
@@ -71,7 +72,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
     check_field_conflicts(reader.path, fields, mapping)
     sink = ErrorSink(options.on_error)
     show_progress = engine.progress if engine is not None else False
-    seen_ids: set[int] = set()
+    seen_ids = HashSet64()
     field_types = _FieldTypes()
 
     with (workspace.datasets.new_version() as writer,
@@ -195,7 +196,7 @@ def _kind(type_: pa.DataType) -> str:
     return f"a {type_}"
 
 
-def _drop_duplicate_ids(chunk: NormalizedChunk, seen: set[int], sink: ErrorSink) -> pa.Table:
+def _drop_duplicate_ids(chunk: NormalizedChunk, seen: HashSet64, sink: ErrorSink) -> pa.Table:
     """Keep the first record of each id, in input order; later ones are errors (or skipped).
 
     Ids are compared by 64-bit hash to keep memory at about 8 bytes per record rather than the id strings;
@@ -207,18 +208,15 @@ def _drop_duplicate_ids(chunk: NormalizedChunk, seen: set[int], sink: ErrorSink)
     _, first_index = np.unique(hashes, return_index=True)
     duplicate = np.ones(len(hashes), dtype=bool)
     duplicate[first_index] = False
-    if not seen.isdisjoint(hashes[first_index].tolist()):
-        earlier = np.fromiter(seen.intersection(hashes[first_index].tolist()), dtype=np.uint64)
-        duplicate |= np.isin(hashes, earlier)
-    if duplicate.any():
-        ids = chunk.table["id"]
-        for row in np.flatnonzero(duplicate):
-            sink(chunk.source.locate(int(chunk.rows[row])), f"duplicate id {ids[int(row)].as_py()!r}")
-        chunk_table = chunk.table.filter(pa.array(~duplicate))
-        seen.update(hashes[~duplicate].tolist())
-        return chunk_table
-    seen.update(hashes.tolist())
-    return chunk.table
+    duplicate |= seen.contains(hashes)
+    if not duplicate.any():
+        seen.add_new(hashes)
+        return chunk.table
+    ids = chunk.table["id"]
+    for row in np.flatnonzero(duplicate):
+        sink(chunk.source.locate(int(chunk.rows[row])), f"duplicate id {ids[int(row)].as_py()!r}")
+    seen.add_new(hashes[~duplicate])
+    return chunk.table.filter(pa.array(~duplicate))
 
 
 @register
