@@ -14,7 +14,8 @@ import pytest
 from tests.conftest import write_lines
 
 
-def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run([sys.executable, "-m", "datatrainer", "--no-progress", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, env=full_env, timeout=120)
