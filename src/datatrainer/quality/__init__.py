@@ -1,0 +1,1 @@
+"""Data quality: metrics, heuristic filters, deduplication and the quality report."""
