@@ -40,7 +40,7 @@ class TableChunk:
     size: int
     label: str = "record"
 
-    def load(self, sink: ErrorSink) -> LoadedChunk:
+    def load(self, sink: ErrorSink, earlier: pa.Schema | None = None) -> LoadedChunk:
         return LoadedChunk(self.table, lambda row: f"{self.path}: {self.label} {self.first_row + row}")
 
 
@@ -176,7 +176,7 @@ class _CsvChunk(TableChunk):
     problems: list[tuple[str, str]] = field(default_factory=list)
     numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
-    def load(self, sink: ErrorSink) -> LoadedChunk:
+    def load(self, sink: ErrorSink, earlier: pa.Schema | None = None) -> LoadedChunk:
         for location, message in self.problems:
             sink(location, message)
         table, numbers = self._drop_invalid_utf8(sink)

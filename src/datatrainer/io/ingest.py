@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from datatrainer.engine.local import LocalEngine
 from datatrainer.errors import InputError
-from datatrainer.io.chunks import Chunk
+from datatrainer.io.chunks import Chunk, NeedsEarlierTypes
 from datatrainer.io.errors import ErrorSink
 from datatrainer.io.normalize import FieldMapping, NormalizedChunk, check_field_conflicts, normalize
 from datatrainer.io.seen import HashSet64
@@ -78,7 +78,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
     with (workspace.datasets.new_version() as writer,
           ThreadPoolExecutor(options.threads) as pool,
           progress_bar(f"ingest {name}", reader.total or None, show_progress, reader.unit) as advance):
-        loading: deque[tuple[Future[NormalizedChunk], int]] = deque()
+        loading: deque[tuple[Future[NormalizedChunk], Chunk]] = deque()
         writing: deque[Future[None]] = deque()
         part: list[pa.Table] = []
         part_bytes = 0
@@ -97,16 +97,20 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
 
         def finish_oldest() -> None:
             nonlocal part_bytes
-            future, size = loading.popleft()
-            table = _drop_duplicate_ids(field_types.admit(future.result(), sink), seen_ids, sink)
+            future, chunk = loading.popleft()
+            try:
+                normalized = future.result()
+            except NeedsEarlierTypes:  # every earlier chunk is admitted now: settle this one with their types
+                normalized = _load_and_normalize(chunk, mapping, sink, field_types.schema())
+            table = _drop_duplicate_ids(field_types.admit(normalized, sink), seen_ids, sink)
             part.append(table)
             part_bytes += table.nbytes
             if part_bytes >= options.part_bytes:
                 flush_part()
-            advance(size)
+            advance(chunk.size)
 
         for chunk in reader.chunks():
-            loading.append((pool.submit(_load_and_normalize, chunk, mapping, sink), chunk.size))
+            loading.append((pool.submit(_load_and_normalize, chunk, mapping, sink), chunk))
             if len(loading) >= options.threads:
                 finish_oldest()
         while loading:
@@ -115,7 +119,8 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
         for pending in writing:
             pending.result()
         if writer.row_count == 0:
-            detail = f" ({sink.count} bad records skipped)" if sink.count else ""
+            # The first problem usually says it all (a wrong --text-field skips every record).
+            detail = f" ({sink.count} bad records skipped; the first: {sink.examples[0]})" if sink.count else ""
             raise InputError(reader.path, f"no records to ingest{detail}")
         params = IngestParams(path=str(path.resolve()), **options.model_dump()).model_dump(mode="json")
         info = writer.commit(
@@ -133,8 +138,9 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
     return workspace.version(info.ref)
 
 
-def _load_and_normalize(chunk: Chunk, mapping: FieldMapping, sink: ErrorSink) -> NormalizedChunk:
-    return normalize(chunk.load(sink), mapping, sink)
+def _load_and_normalize(chunk: Chunk, mapping: FieldMapping, sink: ErrorSink,
+                        earlier: pa.Schema | None = None) -> NormalizedChunk:
+    return normalize(chunk.load(sink, earlier), mapping, sink)
 
 
 class _FieldTypes:
@@ -148,6 +154,9 @@ class _FieldTypes:
 
     def __init__(self) -> None:
         self._fields: dict[str, pa.Field] = {}
+
+    def schema(self) -> pa.Schema:
+        return pa.schema(list(self._fields.values()))
 
     def admit(self, chunk: NormalizedChunk, sink: ErrorSink) -> NormalizedChunk:
         table = chunk.table

@@ -2,7 +2,8 @@
 
 Clean chunks take the fast path (one Arrow parse). A chunk Arrow rejects is re-read line by line to name
 every bad line exactly (invalid JSON, not an object, invalid UTF-8, a field changing type), so errors cost
-time only where they occur.
+time only where they occur. Which record of a type conflict is the bad one depends on the chunks before
+(the first value in the file sets the type), so such a chunk is settled in input order by the pipeline.
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.json as pj
 
 from datatrainer.errors import InputError
-from datatrainer.io.chunks import LoadedChunk
+from datatrainer.io.chunks import LoadedChunk, NeedsEarlierTypes
 from datatrainer.io.encoding import check_bom, first_invalid_utf8, is_utf8
 from datatrainer.io.errors import ErrorSink
 
 _ROW_RE = re.compile(r"in row (\d+)")
 _COLUMN_RE = re.compile(r"Column\((/[^)]*)\) changed from (\w+) to (\w+)")
-_JSON_KINDS = {dict: "an object", list: "an array", bool: "a boolean"}
 
 
 @dataclass
@@ -36,13 +37,15 @@ class JsonlChunk:
     size: int
     text_field: str = "text"
 
-    def load(self, sink: ErrorSink) -> LoadedChunk:
-        data = self.data if is_utf8(self.encoding) else self._transcode(sink)
+    def load(self, sink: ErrorSink, earlier: pa.Schema | None = None) -> LoadedChunk:
+        problems: list[tuple[int, str]] = []
+        data = self.data if is_utf8(self.encoding) else self._transcode(problems)
         try:
             table = _parse(data)
             table.validate(full=True)
         except pa.ArrowInvalid:
-            return self._load_line_by_line(data, sink)
+            return self._load_line_by_line(data, problems, sink, earlier)
+        self._report(problems, sink)
         line_numbers: list[int] | None = None
 
         def locate(row: int) -> str:
@@ -53,8 +56,12 @@ class JsonlChunk:
 
         return LoadedChunk(table, locate)
 
-    def _transcode(self, sink: ErrorSink) -> bytes:
-        """Re-encode to UTF-8, dropping (via the sink) lines that are not valid in the declared encoding."""
+    def _report(self, problems: list[tuple[int, str]], sink: ErrorSink) -> None:
+        for number, message in sorted(problems):
+            sink(f"{self.path}:{number}", message)
+
+    def _transcode(self, problems: list[tuple[int, str]]) -> bytes:
+        """Re-encode to UTF-8, blanking (and noting) lines that are not valid in the declared encoding."""
         try:
             return self.data.decode(self.encoding).encode("utf-8")
         except UnicodeDecodeError:
@@ -64,25 +71,37 @@ class JsonlChunk:
             try:
                 lines.append(line.decode(self.encoding).encode("utf-8"))
             except UnicodeDecodeError as exc:
-                sink(f"{self.path}:{self.first_line + offset}", f"not valid {self.encoding}: {exc.reason}")
+                problems.append((self.first_line + offset, f"not valid {self.encoding}: {exc.reason}"))
                 lines.append(b"")
         return b"\n".join(lines)
 
-    def _load_line_by_line(self, data: bytes, sink: ErrorSink) -> LoadedChunk:
+    def _load_line_by_line(self, data: bytes, problems: list[tuple[int, str]], sink: ErrorSink,
+                           earlier: pa.Schema | None) -> LoadedChunk:
+        """Name every bad line. Problems are only reported once the chunk is settled, so a chunk that has
+        to be loaded again (see `NeedsEarlierTypes`) never reports one twice."""
         good: list[bytes] = []
         numbers: list[int] = []
+        values: list[dict[str, Any]] = []
         for offset, line in enumerate(data.split(b"\n")):
             if not line.strip():
                 continue
             number = self.first_line + offset
-            problem = _line_problem(line, self.text_field)
-            if problem:
-                sink(f"{self.path}:{number}", problem)
+            value, problem = _parse_line(line, self.text_field)
+            if problem is not None or value is None:
+                problems.append((number, problem or "invalid JSON"))
                 continue
             good.append(line)
             numbers.append(number)
-        # What remains is valid JSON objects; Arrow may still reject a field whose type changes between
-        # records. Name that record, drop it, and parse again.
+            values.append(value)
+        conflicts = _type_conflicts(values, earlier)
+        if conflicts and earlier is None:
+            raise NeedsEarlierTypes(f"{self.path}:{self.first_line}")
+        problems.extend((numbers[index], message) for index, message in conflicts.items())
+        good = [line for index, line in enumerate(good) if index not in conflicts]
+        numbers = [number for index, number in enumerate(numbers) if index not in conflicts]
+        self._report(problems, sink)
+        # What remains is valid JSON objects of consistent types. Should Arrow still reject a record, name
+        # it, drop it, and parse again.
         while good:
             try:
                 table = _parse(b"\n".join(good))
@@ -126,25 +145,97 @@ def _strings_for_timestamps(type_: pa.DataType) -> pa.DataType:
     return type_
 
 
-def _line_problem(line: bytes, text_field: str) -> str | None:
-    """What is wrong with one line, if anything Arrow would trip over.
+def _parse_line(line: bytes, text_field: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The record on one line, or what is wrong with it.
 
     A text that is not a string is named here, line by line: left to Arrow, the first record's type wins
     and the good records after it would be reported instead.
     """
     bad = first_invalid_utf8(line)
     if bad is not None:
-        return bad
+        return None, bad
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        return f"invalid JSON: {exc}"
+        return None, f"invalid JSON: {exc}"
     if not isinstance(value, dict):
-        return f"expected a JSON object, found {type(value).__name__}"
+        return None, f"expected a JSON object, found {type(value).__name__}"
     text = value.get(text_field)
     if text is not None and not isinstance(text, str):
-        return f"text field {text_field!r} is not a string (found {_JSON_KINDS.get(type(text), 'a number')})"
-    return None
+        return None, f"text field {text_field!r} is not a string (found {_json_kind(text)})"
+    return value, None
+
+
+def _type_conflicts(values: list[dict[str, Any]], earlier: pa.Schema | None) -> dict[int, str]:
+    """Records whose fields disagree in kind (number, string, object...) with the first record, in file
+    order, that gave the field a value: Arrow cannot hold both in one column. `earlier` holds the types of
+    the chunks before this one; without it, conflicts are judged within the chunk alone."""
+    expected = _schema_kinds(earlier) if earlier is not None else {}
+    conflicts: dict[int, str] = {}
+    for index, value in enumerate(values):
+        seen: dict[str, str] = {}
+        for path, kind in _value_kinds(value, ""):
+            wanted = expected.get(path) or seen.get(path)
+            if wanted is not None and wanted != kind:
+                conflicts[index] = f"field {path!r} is {kind} here but {wanted} in earlier records"
+                break
+            seen.setdefault(path, kind)
+        else:
+            for path, kind in seen.items():
+                expected.setdefault(path, kind)
+    return conflicts
+
+
+def _value_kinds(value: dict[str, Any], prefix: str) -> Iterator[tuple[str, str]]:
+    for key, item in value.items():
+        yield from _item_kinds(item, f"{prefix}{key}")
+
+
+def _item_kinds(item: Any, path: str) -> Iterator[tuple[str, str]]:
+    if item is None:
+        return
+    yield path, _json_kind(item)
+    if isinstance(item, dict):
+        yield from _value_kinds(item, f"{path}.")
+    elif isinstance(item, list):
+        for element in item:
+            yield from _item_kinds(element, f"{path}[]")
+
+
+def _schema_kinds(schema: pa.Schema) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for field in schema:
+        _type_kinds(field.type, field.name, kinds)
+    return kinds
+
+
+def _type_kinds(type_: pa.DataType, path: str, kinds: dict[str, str]) -> None:
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        kinds[path] = "a number"
+    elif pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        kinds[path] = "a string"
+    elif pa.types.is_boolean(type_):
+        kinds[path] = "a boolean"
+    elif pa.types.is_struct(type_):
+        kinds[path] = "an object"
+        for index in range(type_.num_fields):
+            child = type_.field(index)
+            _type_kinds(child.type, f"{path}.{child.name}", kinds)
+    elif pa.types.is_list(type_) or pa.types.is_large_list(type_):
+        kinds[path] = "an array"
+        _type_kinds(type_.value_type, f"{path}[]", kinds)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
 
 
 def _arrow_message(exc: pa.ArrowInvalid) -> str:

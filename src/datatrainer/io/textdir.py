@@ -28,7 +28,7 @@ class TextFilesChunk:
     encoding: str
     size: int
 
-    def load(self, sink: ErrorSink) -> LoadedChunk:
+    def load(self, sink: ErrorSink, earlier: pa.Schema | None = None) -> LoadedChunk:
         paths: list[str] = []
         texts: list[str] = []
         for file in self.files:
