@@ -12,4 +12,12 @@ fi
 # build); later stages (scoring, training) need it, so install it first.
 .venv/bin/python -m pip install --quiet "torch==2.13.0" || echo "warning: torch 2.13.0 CPU build not available here; skipping"
 .venv/bin/python -m pip install --quiet -e ".[all]"
+# Browser tests drive Debian's Chromium through Playwright (never `playwright install`, which downloads).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: /usr/bin/chromium is missing; install Debian's chromium package for the browser tests" >&2
+  fi
+fi
 echo "environment ready: .venv (run .venv/bin/datatrainer --help)"
