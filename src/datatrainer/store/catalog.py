@@ -7,7 +7,9 @@ until its row is committed here no reader can see it. That is what makes writes 
 from __future__ import annotations
 
 import importlib.resources
+import random
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -165,13 +167,14 @@ class Catalog:
     ) -> VersionInfo:
         """Record a new version in one transaction; the next free number is taken, retrying on a race."""
         validate_dataset_name(dataset)
-        for _attempt in range(20):
+        for attempt in range(50):
             try:
                 return self._insert_version(
                     dataset, storage_key, operation, params, code_version, row_count, schema, stats, parents
                 )
             except IntegrityError:
-                continue  # another writer took the same number (or created the dataset) first
+                # Another writer created the dataset (or, on SQLite, took the number) first: try again.
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         raise DatatrainerError(f"could not record a new version of {dataset!r}: too many concurrent writers")
 
     def _insert_version(
@@ -188,7 +191,8 @@ class Catalog:
     ) -> VersionInfo:
         now = datetime.now(UTC)
         with self._sessions.begin() as session:
-            dataset_row = session.scalar(select(DatasetRow).where(DatasetRow.name == dataset))
+            # The row lock serialises version numbering per dataset on PostgreSQL (SQLite serialises writers).
+            dataset_row = session.scalar(select(DatasetRow).where(DatasetRow.name == dataset).with_for_update())
             if dataset_row is None:
                 dataset_row = DatasetRow(name=dataset, created_at=now)
                 session.add(dataset_row)
