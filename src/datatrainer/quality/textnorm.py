@@ -7,6 +7,8 @@ threshold 0.7 from 0.955 to 0.982. Everything here is an Arrow compute kernel ov
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -14,7 +16,7 @@ import pyarrow.compute as pc
 _PUNCTUATION = r"[\p{P}\p{S}]+"
 _WHITESPACE = r"\s+"
 
-StringArray = pa.Array | pa.ChunkedArray
+StringArray: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def normalize_text(texts: StringArray) -> StringArray:
