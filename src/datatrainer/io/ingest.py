@@ -25,7 +25,7 @@ from datatrainer.engine.local import LocalEngine
 from datatrainer.errors import InputError
 from datatrainer.io.chunks import Chunk, NeedsEarlierTypes
 from datatrainer.io.errors import ErrorSink
-from datatrainer.io.normalize import FieldMapping, NormalizedChunk, check_field_conflicts, normalize
+from datatrainer.io.normalize import FieldMapping, NormalizedChunk, normalize
 from datatrainer.io.seen import HashSet64
 from datatrainer.io.sources import InputFormat, open_reader
 from datatrainer.operations.base import Operation, OperationContext, register
@@ -69,7 +69,6 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
     id_field = options.id_field or ("id" if "id" in fields else None)
     mapping = FieldMapping(options.text_field, id_field, options.source, options.license,
                            options.collected_at_field)
-    check_field_conflicts(reader.path, fields, mapping)
     sink = ErrorSink(options.on_error)
     show_progress = engine.progress if engine is not None else False
     seen_ids = HashSet64()

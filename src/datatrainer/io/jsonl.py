@@ -24,6 +24,7 @@ from datatrainer.io.chunks import LoadedChunk, NeedsEarlierTypes
 from datatrainer.io.encoding import check_bom, first_invalid_utf8, is_utf8
 from datatrainer.io.errors import ErrorSink
 
+_FIELD_SCAN_LINES = 1_000  # how many lines `field_names` looks at
 _ROW_RE = re.compile(r"in row (\d+)")
 _COLUMN_RE = re.compile(r"Column\((/[^)]*)\) changed from (\w+) to (\w+)")
 
@@ -263,10 +264,18 @@ class JsonlReader:
         self.total = path.stat().st_size
 
     def field_names(self) -> list[str]:
+        """Fields of the records at the start of the file, in order of appearance.
+
+        More than the first line: a first record that is bad (reported later by the chunk pass) or lacks
+        the `id` field must not decide the field mapping, or every later `id` would be a conflicting column.
+        """
+        names: dict[str, None] = {}
         with open(self._file, "rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if number == 1:
                     line = check_bom(self.path, line, self._encoding)
+                if number > _FIELD_SCAN_LINES:
+                    break
                 if not line.strip():
                     continue
                 if not is_utf8(self._encoding):
@@ -274,9 +283,10 @@ class JsonlReader:
                 try:
                     value = orjson.loads(line)
                 except orjson.JSONDecodeError:
-                    return []  # the chunk pass reports it with its line number
-                return list(value) if isinstance(value, dict) else []
-        return []
+                    continue
+                if isinstance(value, dict):
+                    names.update(dict.fromkeys(value))
+        return list(names)
 
     def chunks(self) -> Iterator[JsonlChunk]:
         """Cut each block after its last newline; the cut-off tail starts the next block."""
