@@ -59,6 +59,9 @@ class CsvReader:
         with open(path, "rb") as handle:
             check_bom(self.path, handle.read(4), encoding)
         self._names = self._header()
+        repeated = sorted({name for name in self._names if self._names.count(name) > 1})
+        if repeated:
+            raise InputError(f"{self.path}: header", f"column {repeated[0]!r} appears more than once")
 
     def field_names(self) -> list[str]:
         return list(self._names)

@@ -98,7 +98,9 @@ def normalize(chunk: LoadedChunk, mapping: FieldMapping, sink: ErrorSink) -> Nor
     if mapping.id_field is not None:
         ids = _id_column(table, mapping.id_field)
         if ids is None:
-            _report(sink, chunk, ~bad, f"id field {mapping.id_field!r} is missing")
+            kind = ("missing" if mapping.id_field not in names
+                    else f"not a string or whole number ({table[mapping.id_field].type})")
+            _report(sink, chunk, ~bad, f"id field {mapping.id_field!r} is {kind}")
             bad[:] = True
         else:
             fractional = _fractional(table[mapping.id_field])
@@ -160,10 +162,19 @@ def _first_with_value(chunk: LoadedChunk, name: str) -> str:
     return chunk.locate(int(present[0]) if len(present) else 0)
 
 
+def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dictionary-encoded columns (pandas categoricals in Parquet) and string views as plain values."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_string_view(column.type):
+        column = column.cast(pa.string())
+    return column
+
+
 def _string_column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
     if name not in table.column_names:
         return None
-    column = table[name]
+    column = _plain(table[name])
     if pa.types.is_null(column.type):
         return column.cast(pa.string())
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -174,7 +185,7 @@ def _string_column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
 def _id_column(table: pa.Table, name: str) -> pa.ChunkedArray | None:
     if name not in table.column_names:
         return None
-    column = table[name]
+    column = _plain(table[name])
     if pa.types.is_integer(column.type) or pa.types.is_null(column.type) or pa.types.is_string(
         column.type) or pa.types.is_large_string(column.type):
         return column.cast(pa.string())
