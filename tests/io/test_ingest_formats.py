@@ -414,3 +414,40 @@ def test_each_ingest_adds_a_version(sqlite_workspace: Workspace, tmp_path: Path)
     assert (first.ref, second.ref) == ("docs@1", "docs@2")
     assert column(sqlite_workspace.version("docs@1"), "text") == ["a"]
     assert column(sqlite_workspace.version("docs"), "text") == ["a", "b"]
+
+
+def test_parquet_from_pandas_categoricals_and_large_strings(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"id": pd.Categorical(["a", "b", "a2"]), "text": pd.Categorical(["x", "y", "x"]),
+                          "group": pd.Categorical(["g1", "g2", "g1"])})
+    frame.to_parquet(tmp_path / "cats.parquet")
+    version = sqlite_workspace.ingest(tmp_path / "cats.parquet", "cats")
+    assert column(version, "id") == ["a", "b", "a2"]
+    assert column(version, "text") == ["x", "y", "x"]
+    assert column(version, "group") == ["g1", "g2", "g1"]
+
+    large = pa.table({"id": pa.array(["i1", "i2"], pa.large_string()),
+                      "text": pa.array(["big", "strings"], pa.large_string())})
+    pq.write_table(large, tmp_path / "large.parquet")
+    version = sqlite_workspace.ingest(tmp_path / "large.parquet", "large")
+    assert column(version, "text") == ["big", "strings"]
+    assert version.schema.field("text").type == pa.string()
+
+
+def test_jsonl_line_longer_than_a_chunk(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    records = [{"text": "short"}, {"text": "long " * 2_000}, {"text": "after"}, {"text": "é" * 3_000}]
+    path = write_jsonl(tmp_path / "long.jsonl", records)
+    version = sqlite_workspace.ingest(path, "long", IngestOptions(**TINY))
+    assert column(version, "text") == [r["text"] for r in records]
+
+
+def test_csv_crlf_and_integer_column_that_turns_into_text(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    lines = ["id,text,code"] + [f"{i},row {i} {'y' * 40},{i}" for i in range(100)] + ["100,last,unknown"]
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    single = sqlite_workspace.ingest(path, "single")
+    many = sqlite_workspace.ingest(path, "many", IngestOptions(**TINY))
+    assert many.to_table().equals(single.to_table())
+    assert many.schema.field("code").type == pa.string()
+    assert column(many, "code") == [str(i) for i in range(100)] + ["unknown"]
+    assert column(many, "text")[-1] == "last"
