@@ -73,6 +73,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
     show_progress = engine.progress if engine is not None else False
     seen_ids = HashSet64()
     field_types = _FieldTypes()
+    input_fields: set[str] = set()  # every field name met in the input, to catch a mistyped field option
 
     with (workspace.datasets.new_version() as writer,
           ThreadPoolExecutor(options.threads) as pool,
@@ -101,6 +102,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
                 normalized = future.result()
             except NeedsEarlierTypes:  # every earlier chunk is admitted now: settle this one with their types
                 normalized = _load_and_normalize(chunk, mapping, sink, field_types.schema())
+            input_fields.update(normalized.source.table.column_names)
             table = _drop_duplicate_ids(field_types.admit(normalized, sink), seen_ids, sink)
             part.append(table)
             part_bytes += table.nbytes
@@ -117,6 +119,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
         flush_part()
         for pending in writing:
             pending.result()
+        _check_collected_at_field(reader.path, options.collected_at_field, input_fields)
         if writer.row_count == 0:
             # The first problem usually says it all (a wrong --text-field skips every record).
             detail = f" ({sink.count} bad records skipped; the first: {sink.examples[0]})" if sink.count else ""
@@ -135,6 +138,14 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
             },
         )
     return workspace.version(info.ref)
+
+
+def _check_collected_at_field(location: str, name: str | None, input_fields: set[str]) -> None:
+    """A field no record has is almost surely a typo: without this check every `collected_at` would be
+    silently null. (A field that is present but null stays null.)"""
+    if name is not None and input_fields and name not in input_fields:
+        raise InputError(location, f"no record has the field {name!r} given as --collected-at-field "
+                                   f"(fields: {', '.join(sorted(input_fields))})")
 
 
 def _load_and_normalize(chunk: Chunk, mapping: FieldMapping, sink: ErrorSink,
