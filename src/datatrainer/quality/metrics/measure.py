@@ -1,0 +1,197 @@
+"""Measure a dataset version: one streaming pass for everything per record, then the whole-dataset steps.
+
+The pass reads only the columns the configuration needs, batch by batch through the engine (both cores),
+and keeps per record only small flags and scores, never the texts. Steps that need the whole dataset work
+on those results (format consistency) or re-read what they need: all texts for near-duplicate clustering
+(only for labelled data, where conflicting labels are looked for) and a sample of texts for label errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datatrainer.engine.local import LocalEngine
+from datatrainer.quality.metrics import coherence, completeness, errors, freshness, label_errors
+from datatrainer.quality.metrics.columns import as_strings, column, is_blank, take_rows, text_column
+from datatrainer.quality.metrics.config import CoherenceComponentName, QualityConfig
+from datatrainer.quality.metrics.result import METRICS_KIND, ProblemCount, QualityResult, QualitySummary
+from datatrainer.quality.metrics.stats import Problem, histogram, quantiles, to_numpy
+from datatrainer.quality.metrics.words import word_counts
+from datatrainer.store.versions import DatasetVersion
+from datatrainer.workspace import CODE_VERSION, Workspace
+
+
+class Timings(dict[str, float]):
+    """Seconds per stage, reported with the summary (and printed by the benchmark)."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - started
+
+
+def _needed_columns(version: DatasetVersion, config: QualityConfig, fields: list[str]) -> list[str]:
+    wanted = ["id", config.text_field, config.label_field, config.date_field, *config.required_fields, *fields]
+    return [name for name in dict.fromkeys(wanted) if name in version.schema.names]
+
+
+def _batch_columns(batch: pa.RecordBatch, config: QualityConfig, reference: datetime,
+                   violations: dict[str, str]) -> pa.Table:
+    """Everything computed per record from one batch (see the metric modules for the definitions)."""
+    texts = text_column(batch, config.text_field)
+    labels = pa.nulls(batch.num_rows, pa.string()) if config.label_field in violations \
+        else as_strings(column(batch, config.label_field))
+    columns: dict[str, pa.Array] = {"id": column(batch, "id"), "label": labels, "text_blank": is_blank(texts),
+                                    "word_count": pa.array(word_counts(texts), pa.int32())}
+    if config.runs("completeness"):
+        columns |= completeness.record_columns(batch, config)
+    if config.runs("errors"):
+        columns |= errors.record_columns(batch, config, reference, violations)
+    if config.runs("freshness"):
+        columns |= freshness.record_columns(batch, config, reference)
+    if config.runs("coherence"):
+        columns |= coherence.record_columns(batch, config)
+    return pa.table(columns)
+
+
+def _empty_batch(version: DatasetVersion, names: list[str]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=pa.schema([version.schema.field(n) for n in names]))
+
+
+def _with(records: pa.Table, columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
+    for name, values in columns.items():
+        records = records.append_column(name, values)
+    return records
+
+
+def _all_texts(version: DatasetVersion, config: QualityConfig) -> pa.ChunkedArray:
+    chunks = [text_column(batch, config.text_field) for batch in version.read_batches([config.text_field])]
+    return pa.chunked_array(chunks, pa.string())
+
+
+def _reasons(records: pa.Table, problems: list[Problem]) -> tuple[pa.Array, list[int]]:
+    """Each record's problem names as a list column, and the number of records per problem.
+
+    Built from a boolean matrix (records x problems) without a loop over rows: its true cells, in row-major
+    order, are exactly the list values, and the row sums are the list lengths.
+    """
+    if not problems:
+        return pa.array([[]] * records.num_rows, pa.list_(pa.string())), []
+    matrix = np.column_stack([np.asarray(p.flags(records).to_numpy(zero_copy_only=False), dtype=bool)
+                              for p in problems]) if records.num_rows else np.zeros((0, len(problems)), bool)
+    _, columns = np.nonzero(matrix)
+    offsets = np.concatenate([[0], np.cumsum(matrix.sum(axis=1))]).astype(np.int32)
+    names = pa.array([p.name for p in problems], pa.string()).take(pa.array(columns, pa.int64()))
+    return pa.ListArray.from_arrays(pa.array(offsets), names), [int(c) for c in matrix.sum(axis=0)]
+
+
+def measure(version: DatasetVersion, config: QualityConfig | None = None, engine: LocalEngine | None = None,
+            now: datetime | None = None) -> QualityResult:
+    """Compute every configured metric for one version (nothing is stored; see `measure_and_store`)."""
+    config = config or QualityConfig()
+    engine = engine or LocalEngine()
+    timings = Timings()
+    measured_at = now or datetime.now(UTC)
+    reference = config.resolved_reference(measured_at)
+    violations = errors.schema_violations(version.schema, config)
+    fields = coherence.format_fields(config, version.schema)
+    names = _needed_columns(version, config, fields)
+    per_batch = partial(_batch_columns, config=config, reference=reference, violations=violations)
+
+    with timings.stage("records"):
+        parts = list(engine.map_batches(per_batch, version, names, description="quality metrics"))
+        records = pa.concat_tables(parts or [per_batch(_empty_batch(version, names))])
+
+    labelled = records["label"].null_count < records.num_rows
+    no_labels = f"no labels (field '{config.label_field}' is absent, empty or of a wrong type)"
+    skipped: dict[CoherenceComponentName, str] = {}
+    if config.runs("coherence"):
+        if "format" in config.coherence_components:
+            records = _with(records, coherence.format_columns(records, fields))
+        if "language" in config.coherence_components and config.expected_language is None:
+            skipped["language"] = "no expected language configured"
+        if "label_conflict" in config.coherence_components and not labelled:
+            skipped["label_conflict"] = no_labels
+        elif "label_conflict" in config.coherence_components:
+            with timings.stage("near_duplicates"):
+                conflicts = coherence.label_conflict_columns(_all_texts(version, config), records["label"], config)
+                records = _with(records, dict(conflicts))
+
+    label_summary = None
+    if config.runs("label_errors") and not labelled:
+        label_summary = label_errors.summarize(None, np.array([]), 0, False, config, no_labels)
+    elif config.runs("label_errors"):
+        with timings.stage("label_errors"):
+            usable = pc.and_(pc.is_valid(records["label"]), pc.invert(records["text_blank"]))
+            if "error_invalid_label" in records.column_names:
+                usable = pc.and_(usable, pc.invert(records["error_invalid_label"]))
+
+            def fetch(rows: np.ndarray) -> list[str]:
+                texts = take_rows(version, [config.text_field], rows)[config.text_field]
+                return [text or "" for text in texts.to_pylist()]
+
+            columns, label_summary = label_errors.run(records["label"], to_numpy(usable, 0).astype(bool), fetch,
+                                                      config)
+            records = _with(records, dict(columns))
+
+    problems = _problems(config, violations, fields, skipped, label_summary)
+    with timings.stage("summaries"):
+        reasons, counts = _reasons(records, problems)
+        records = records.append_column("reasons", reasons)
+        words = to_numpy(records["word_count"])
+        summary = QualitySummary(
+            version=version.ref, dataset=version.info.dataset, number=version.info.number,
+            records=records.num_rows, config=config, config_hash=config.config_hash(), reference_date=reference,
+            measured_at=measured_at, code_version=CODE_VERSION,
+            completeness=completeness.summarize(records, config) if config.runs("completeness") else None,
+            errors=errors.summarize(records, violations) if config.runs("errors") else None,
+            label_errors=label_summary,
+            coherence=coherence.summarize(records, config, fields, skipped) if config.runs("coherence") else None,
+            freshness=freshness.summarize(records, config, reference) if config.runs("freshness") else None,
+            word_counts=quantiles(words), word_count_histogram=histogram(words),
+            problems=[ProblemCount(name=p.name, metric=p.metric, title=p.title, records=c)
+                      for p, c in zip(problems, counts, strict=True)],
+            timings={},
+        )
+    summary.timings.update(timings)
+    return QualityResult(summary=summary, records=records, problems=problems)
+
+
+def _problems(config: QualityConfig, violations: dict[str, str], fields: list[str],
+              skipped: dict[CoherenceComponentName, str],
+              label_summary: label_errors.LabelErrorSummary | None) -> list[Problem]:
+    """The problems whose flags this measurement computed, in report order."""
+    found: list[Problem] = []
+    if config.runs("completeness"):
+        found += completeness.problems(config)
+    if config.runs("errors"):
+        found += errors.problems(config, violations)
+    if label_summary is not None and label_summary.status == "ok":
+        found += label_errors.problems()
+    if config.runs("coherence"):
+        by_component = coherence.problems(config, fields)
+        found += [by_component[c] for c in config.coherence_components if c not in skipped]
+    if config.runs("freshness"):
+        found += freshness.problems(config)
+    return found
+
+
+def measure_and_store(workspace: Workspace, version: DatasetVersion, config: QualityConfig | None = None,
+                      engine: LocalEngine | None = None) -> QualityResult:
+    """Measure and record the summary in the catalog under (version, "quality", config hash), replacing an
+    earlier measurement with the same settings, so reports can show the trend across versions."""
+    result = measure(version, config, engine)
+    workspace.catalog.save_metrics(version.info, METRICS_KIND, result.summary.config_hash,
+                                   result.summary.model_dump(mode="json"))
+    return result

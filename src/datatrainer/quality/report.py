@@ -1,0 +1,76 @@
+"""`datatrainer quality report`: measure a version, store the result, and write an HTML report + JSON twin.
+
+The JSON twin is the `QualityReport` model itself, so it holds every number the HTML shows (the HTML is
+rendered from the same object). Both files are written atomically (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from datatrainer.engine.local import LocalEngine
+from datatrainer.quality.metrics import QualityConfig, QualitySummary, measure_and_store
+from datatrainer.quality.metrics.examples import ProblemExamples, worst_examples
+from datatrainer.quality.metrics.history import TrendPoint, trend
+from datatrainer.quality.metrics.measure import Timings
+from datatrainer.quality.report_html import render
+from datatrainer.store.catalog import VersionInfo
+from datatrainer.store.versions import DatasetVersion
+from datatrainer.workspace import Workspace
+
+
+class QualityReport(BaseModel):
+    generated_at: datetime
+    summary: QualitySummary
+    trend: list[TrendPoint]
+    examples: list[ProblemExamples]
+
+    def html(self) -> str:
+        return render(self.summary, self.trend, self.examples)
+
+
+def build_report(workspace: Workspace, version: DatasetVersion, config: QualityConfig | None = None,
+                 engine: LocalEngine | None = None, examples_per_problem: int = 5,
+                 compute_missing: bool = False) -> QualityReport:
+    """Measure (and store) `version`, then gather the trend and the worst examples.
+
+    With `compute_missing`, related versions never measured with this configuration are measured (and
+    stored) first; otherwise the trend shows only stored measurements.
+    """
+    config = config or QualityConfig()
+    result = measure_and_store(workspace, version, config, engine)
+    timings = Timings()
+
+    def measure_missing(info: VersionInfo) -> QualitySummary:
+        return measure_and_store(workspace, workspace.version(info.ref), config, engine).summary
+
+    with timings.stage("trend"):
+        points = trend(workspace, result.summary, version.info, measure_missing if compute_missing else None)
+    with timings.stage("examples"):
+        examples = worst_examples(result, version, examples_per_problem)
+    result.summary.timings.update(timings)
+    return QualityReport(generated_at=datetime.now(UTC), summary=result.summary, trend=points, examples=examples)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def write_report(report: QualityReport, html_path: Path, json_path: Path | None = None) -> None:
+    """Write the HTML page and, when asked, its JSON twin."""
+    _write_atomic(html_path, report.html())
+    if json_path is not None:
+        _write_atomic(json_path, report.model_dump_json(indent=2))
+
+
+def default_paths(workspace: Workspace, version: DatasetVersion) -> tuple[Path, Path]:
+    """`<workspace>/reports/quality-<dataset>-<number>.html` and `.json`."""
+    stem = workspace.root / "reports" / f"quality-{version.info.dataset}-{version.info.number}"
+    return stem.with_suffix(".html"), stem.with_suffix(".json")
