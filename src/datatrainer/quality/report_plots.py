@@ -17,8 +17,8 @@ from matplotlib.typing import RcKeyType
 
 from datatrainer.quality.metrics.stats import Histogram
 
-_STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "datatrainer", "font.size": 9, "axes.spines.top": False,
-          "axes.spines.right": False}
+_STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "datatrainer", "font.size": 9,
+                                 "axes.spines.top": False, "axes.spines.right": False}
 COLOR = "#3b6ea5"
 
 

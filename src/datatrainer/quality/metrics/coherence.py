@@ -198,13 +198,13 @@ def summarize(records: pa.Table, config: QualityConfig, fields: list[str],
     components = [CoherenceComponent(name=name, status="skipped", reason=skipped[name]) if name in skipped
                   else applies[name]() for name in config.coherence_components]
     rates = [c.rate for c in components if c.rate is not None]
+    format_ran = "format" in config.coherence_components and "format" not in skipped
     return CoherenceSummary(
         index=1.0 - float(np.mean(rates)) if rates else None,
         components=components,
         language_mix=_top_counts(records, "language", 15),
-        dominant_formats=dominant_shapes(records, fields) if "format" not in skipped else {},
-        format_shapes={f: _top_counts(records, shape_column(f), 8) for f in fields} if "format" not in skipped
-        else {},
+        dominant_formats=dominant_shapes(records, fields) if format_ran else {},
+        format_shapes={f: _top_counts(records, shape_column(f), 8) for f in fields} if format_ran else {},
         repetition={name.removeprefix(REPETITION_PREFIX): histogram(to_numpy(records[name]), bins=20, upper=1.0)
                     for name in records.column_names if name.startswith(REPETITION_PREFIX)},
     )

@@ -102,7 +102,8 @@ def record_columns(batch: pa.RecordBatch, config: QualityConfig, reference: date
     labels = column(batch, config.label_field)
     if config.labels is not None and config.label_field not in violations:
         valid = pa.array(config.labels, pa.string())
-        invalid_label = pc.fill_null(pc.invert(pc.is_in(as_strings(labels), value_set=valid)), False)
+        values = as_strings(labels)
+        invalid_label = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=valid)))
     bad_date = false
     if config.date_field not in violations:
         timestamps, unparseable = parse_timestamps(column(batch, config.date_field))

@@ -105,7 +105,7 @@ def check_labels(texts: Sequence[str], labels: np.ndarray, config: QualityConfig
     classes, y = np.unique(labels, return_inverse=True)
     features = embed(texts, config)
     folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
-    probs = cross_val_predict(LogisticRegression(max_iter=1000, C=10.0), features, y, cv=folds,
+    probs = cross_val_predict(LogisticRegression(max_iter=1000), features, y, cv=folds,
                               method="predict_proba")
     issue = np.asarray(find_label_issues(labels=y, pred_probs=probs), dtype=bool)
     quality = np.asarray(get_label_quality_scores(labels=y, pred_probs=probs), dtype=np.float64)
