@@ -160,3 +160,76 @@ def test_one_bad_line_is_named_and_skipped(sqlite_workspace: Workspace, tmp_path
     _check(rows(version), kept)
     assert version.info.stats["skipped"] == 1
     assert version.info.stats["skipped_examples"][0].startswith(f"{path}:{bad + 1}: ")
+
+
+# --- type conflicts: the first value in the file sets a field's type, whatever the chunking -------------
+
+scalars = st.one_of(st.integers(-5, 5), st.sampled_from(["s", "2024-01-01", ""]))
+shapes = st.one_of(st.none(), scalars, st.fixed_dictionaries({"k": st.none() | scalars}),
+                   st.lists(scalars, max_size=3))
+
+
+def _kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", int: "number"}[type(value)]
+
+
+def _paths(value: Any, path: str) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    found = [(path, _kind(value))]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            found += _paths(item, f"{path}[]")
+    return found
+
+
+def _first_value_wins(values: list[Any]) -> list[int]:
+    """The indexes of the records a reader keeps: those agreeing with the first value seen at each path."""
+    expected: dict[str, str] = {}
+    kept = []
+    for index, value in enumerate(values):
+        own: dict[str, str] = {}
+        if all(expected.get(path, own.setdefault(path, kind)) == kind for path, kind in _paths(value, "v")):
+            kept.append(index)
+            for path, kind in own.items():
+                expected.setdefault(path, kind)
+    return kept
+
+
+@SETTINGS
+@given(values=st.lists(shapes, min_size=1, max_size=40), chunk_bytes=st.integers(1024, 2048),
+       threads=st.integers(1, 2))
+def test_type_conflicts_keep_the_first_type(sqlite_workspace: Workspace, tmp_path: Path, values: list[Any],
+                                            chunk_bytes: int, threads: int) -> None:
+    records = [{"id": f"r{i}", "text": f"{i} " + "p" * 90, "v": value} for i, value in enumerate(values)]
+    path = write_jsonl(_path(tmp_path, ".jsonl"), records)
+    kept = _first_value_wins(values)
+    options = {"chunk_bytes": chunk_bytes, "part_bytes": 1024, "threads": threads}
+
+    if not kept:  # a record can disagree with itself: [1, "s"]
+        try:
+            sqlite_workspace.ingest(path, "p", IngestOptions(on_error="skip", **options))
+        except InputError as error:
+            assert f"no records to ingest ({len(values)} bad records skipped" in str(error)
+        else:
+            raise AssertionError("no record is good, yet a version was written")
+        return
+    version = sqlite_workspace.ingest(path, "p", IngestOptions(on_error="skip", **options))
+    got = rows(version)
+    assert [row["id"] for row in got] == [records[i]["id"] for i in kept]
+    assert [row["v"] for row in got] == [values[i] for i in kept]
+    assert version.info.stats["skipped"] == len(values) - len(kept)
+
+    first_bad = next((i for i in range(len(values)) if i not in kept), None)
+    if first_bad is None:
+        assert sqlite_workspace.ingest(path, "p", IngestOptions(**options)).num_rows == len(values)
+        return
+    try:
+        sqlite_workspace.ingest(path, "p", IngestOptions(**options))
+    except InputError as error:
+        assert error.location == f"{path}:{first_bad + 1}", str(error)
+    else:
+        raise AssertionError("a type conflict was accepted")

@@ -20,19 +20,14 @@ class LoadedChunk:
     locate: Locator
 
 
-class NeedsEarlierTypes(Exception):
-    """Raised by `Chunk.load` (before reporting anything) when the chunk can only tell its bad records apart
-    knowing the field types of the chunks before it; the pipeline loads it again, in order, with them."""
-
-
 class Chunk(Protocol):
     """A piece of input small enough to hold in memory. `load` runs in a worker thread."""
 
     size: int  # progress units (bytes for files, rows for tabular sources)
 
     def load(self, sink: ErrorSink, earlier: pa.Schema | None = None) -> LoadedChunk:
-        """`earlier`: the merged field types of all earlier chunks, given when retrying after
-        `NeedsEarlierTypes`; chunks that cannot raise it ignore it."""
+        """`earlier`: the merged field types of all earlier chunks. The pipeline passes it when it loads a
+        chunk again because the chunk's types clash with them; readers whose types cannot clash ignore it."""
         ...
 
 

@@ -30,3 +30,20 @@ class ErrorSink:
             self.count += 1
             if len(self.examples) < self._keep:
                 self.examples.append(f"{location}: {message}")
+
+
+class ProblemLog(ErrorSink):
+    """A chunk's problems, held rather than acted on: the pipeline passes them to the real sink in input
+    order (so `fail` stops at the first bad chunk in the file, not the first one a worker finished), or
+    drops them when it loads the chunk again."""
+
+    def __init__(self) -> None:
+        super().__init__("skip")
+        self.problems: list[tuple[str, str]] = []
+
+    def __call__(self, location: str, message: str) -> None:
+        self.problems.append((location, message))
+
+    def replay(self, sink: ErrorSink) -> None:
+        for location, message in self.problems:
+            sink(location, message)

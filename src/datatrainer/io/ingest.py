@@ -2,8 +2,9 @@
 
 Pipeline: the main thread reads raw chunks; a pool of worker threads parses, validates, hashes and writes
 them (Arrow, DuckDB and the Parquet writer all release the GIL, so both cores work); the main thread checks
-id uniqueness in input order. At most a few chunks are in memory at once, so memory is bounded whatever
-the input size. Nothing is visible until the final catalog transaction.
+field types and id uniqueness, and reports each chunk's bad records, in input order. At most a few chunks
+are in memory at once, so memory is bounded whatever the input size. Nothing is visible until the final
+catalog transaction.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pydantic import BaseModel, Field
 
 from datatrainer.engine.local import LocalEngine
 from datatrainer.errors import InputError
-from datatrainer.io.chunks import Chunk, NeedsEarlierTypes
-from datatrainer.io.errors import ErrorSink
+from datatrainer.io.chunks import Chunk
+from datatrainer.io.errors import ErrorSink, ProblemLog
 from datatrainer.io.normalize import FieldMapping, NormalizedChunk, normalize
 from datatrainer.io.seen import HashSet64
 from datatrainer.io.sources import InputFormat, open_reader
@@ -78,7 +79,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
     with (workspace.datasets.new_version() as writer,
           ThreadPoolExecutor(options.threads) as pool,
           progress_bar(f"ingest {name}", reader.total or None, show_progress, reader.unit) as advance):
-        loading: deque[tuple[Future[NormalizedChunk], Chunk]] = deque()
+        loading: deque[tuple[Future[tuple[NormalizedChunk, ProblemLog]], Chunk]] = deque()
         writing: deque[Future[None]] = deque()
         part: list[pa.Table] = []
         part_bytes = 0
@@ -98,10 +99,11 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
         def finish_oldest() -> None:
             nonlocal part_bytes
             future, chunk = loading.popleft()
-            try:
-                normalized = future.result()
-            except NeedsEarlierTypes:  # every earlier chunk is admitted now: settle this one with their types
-                normalized = _load_and_normalize(chunk, mapping, sink, field_types.schema())
+            normalized, problems = future.result()
+            if field_types.clashes(normalized.table.schema):
+                # Every earlier chunk is admitted now: judge this one's records against their types.
+                normalized, problems = _load_and_normalize(chunk, mapping, field_types.schema())
+            problems.replay(sink)
             input_fields.update(normalized.source.table.column_names)
             table = _drop_duplicate_ids(field_types.admit(normalized, sink), seen_ids, sink)
             part.append(table)
@@ -111,7 +113,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
             advance(chunk.size)
 
         for chunk in reader.chunks():
-            loading.append((pool.submit(_load_and_normalize, chunk, mapping, sink), chunk))
+            loading.append((pool.submit(_load_and_normalize, chunk, mapping), chunk))
             if len(loading) >= options.threads:
                 finish_oldest()
         while loading:
@@ -148,9 +150,10 @@ def _check_collected_at_field(location: str, name: str | None, input_fields: set
                                    f"(fields: {', '.join(sorted(input_fields))})")
 
 
-def _load_and_normalize(chunk: Chunk, mapping: FieldMapping, sink: ErrorSink,
-                        earlier: pa.Schema | None = None) -> NormalizedChunk:
-    return normalize(chunk.load(sink, earlier), mapping, sink)
+def _load_and_normalize(chunk: Chunk, mapping: FieldMapping,
+                        earlier: pa.Schema | None = None) -> tuple[NormalizedChunk, ProblemLog]:
+    problems = ProblemLog()
+    return normalize(chunk.load(problems, earlier), mapping, problems), problems
 
 
 class _FieldTypes:
@@ -158,8 +161,9 @@ class _FieldTypes:
 
     Each chunk is parsed on its own, so a field can be a number in one chunk and an object in a later one;
     Arrow would only fail when the parts are merged, naming no record. Types that widen without loss (null
-    to anything, integer to float, a struct gaining fields) are fine; otherwise each record of the later
-    chunk with a value there is reported, and in skip mode dropped.
+    to anything, integer to float, a struct gaining fields) are fine. A chunk that clashes is first loaded
+    again knowing the earlier types (JSONL then names exactly the records that disagree); whatever still
+    clashes is reported for each record with a value in that field, and in skip mode dropped.
     """
 
     def __init__(self) -> None:
@@ -167,6 +171,10 @@ class _FieldTypes:
 
     def schema(self) -> pa.Schema:
         return pa.schema(list(self._fields.values()))
+
+    def clashes(self, schema: pa.Schema) -> bool:
+        return any(field.name in self._fields and _merge(self._fields[field.name], field) is None
+                   for field in schema)
 
     def admit(self, chunk: NormalizedChunk, sink: ErrorSink) -> NormalizedChunk:
         table = chunk.table

@@ -3,7 +3,8 @@
 Clean chunks take the fast path (one Arrow parse). A chunk Arrow rejects is re-read line by line to name
 every bad line exactly (invalid JSON, not an object, invalid UTF-8, a field changing type), so errors cost
 time only where they occur. Which record of a type conflict is the bad one depends on the chunks before
-(the first value in the file sets the type), so such a chunk is settled in input order by the pipeline.
+(the first value in the file sets the type): a chunk whose types clash with them is loaded again, in input
+order, knowing them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from datatrainer.errors import InputError
-from datatrainer.io.chunks import LoadedChunk, NeedsEarlierTypes
+from datatrainer.io.chunks import LoadedChunk
 from datatrainer.io.encoding import check_bom, first_invalid_utf8, is_utf8
 from datatrainer.io.errors import ErrorSink
 
@@ -41,6 +42,8 @@ class JsonlChunk:
     def load(self, sink: ErrorSink, earlier: pa.Schema | None = None) -> LoadedChunk:
         problems: list[tuple[int, str]] = []
         data = self.data if is_utf8(self.encoding) else self._transcode(problems)
+        if earlier is not None:  # loaded again because its types clash with earlier chunks: judge each line
+            return self._load_line_by_line(data, problems, sink, earlier)
         try:
             table = _parse(data)
             table.validate(full=True)
@@ -78,8 +81,9 @@ class JsonlChunk:
 
     def _load_line_by_line(self, data: bytes, problems: list[tuple[int, str]], sink: ErrorSink,
                            earlier: pa.Schema | None) -> LoadedChunk:
-        """Name every bad line. Problems are only reported once the chunk is settled, so a chunk that has
-        to be loaded again (see `NeedsEarlierTypes`) never reports one twice."""
+        """Name every bad line, in line order. Type conflicts are judged against `earlier` (the types of the
+        chunks before) when given, else within the chunk; the pipeline loads the chunk again with `earlier`
+        if that second guess clashes with the chunks before."""
         good: list[bytes] = []
         numbers: list[int] = []
         values: list[dict[str, Any]] = []
@@ -95,8 +99,6 @@ class JsonlChunk:
             numbers.append(number)
             values.append(value)
         conflicts = _type_conflicts(values, earlier)
-        if conflicts and earlier is None:
-            raise NeedsEarlierTypes(f"{self.path}:{self.first_line}")
         problems.extend((numbers[index], message) for index, message in conflicts.items())
         good = [line for index, line in enumerate(good) if index not in conflicts]
         numbers = [number for index, number in enumerate(numbers) if index not in conflicts]
