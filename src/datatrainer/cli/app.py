@@ -10,7 +10,7 @@ import click
 import typer
 
 from datatrainer._version import __version__
-from datatrainer.cli import datasets, demo, ingest, operations
+from datatrainer.cli import datasets, demo, ingest, operations, quality
 from datatrainer.cli.context import CliState, console
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.errors import DatatrainerError
@@ -63,6 +63,7 @@ app.command("filter")(operations.filter_command)
 app.command("operations")(operations.list_command)
 app.command("gc")(datasets.gc_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(quality.app, name="quality")
 
 
 def main() -> None:

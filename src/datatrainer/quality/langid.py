@@ -23,12 +23,14 @@ answer reliable, else 0: a 60/40 English/Bulgarian text is "en" with 0.6.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pycld2
 
+from datatrainer.errors import DatatrainerError
 from datatrainer.quality.segments import StringArray
 
 DEFAULT_MAX_CHARS = 500
@@ -48,10 +50,18 @@ def _code(cld2_code: str) -> str | None:
     return _RENAMED.get(base, base)
 
 
-def _detect(text: str) -> tuple[str | None, float]:
+def _cld2() -> Any:
     try:
-        reliable, _, details = pycld2.detect(text, isPlainText=True, bestEffort=True)
-    except pycld2.error:
+        import pycld2
+    except ImportError:
+        raise DatatrainerError("language identification needs pycld2: pip install 'datatrainer[quality]'") from None
+    return pycld2
+
+
+def _detect(cld2: Any, text: str) -> tuple[str | None, float]:
+    try:
+        reliable, _, details = cld2.detect(text, isPlainText=True, bestEffort=True)
+    except cld2.error:
         return None, 0.0
     _, code, percent, _ = details[0]
     language = _code(code)
@@ -67,7 +77,8 @@ def detect_language(texts: StringArray, max_chars: int = DEFAULT_MAX_CHARS
     flat = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
     cut = pc.utf8_slice_codeunits(pc.fill_null(flat, ""), 0, max_chars)
     cleaned = pc.replace_substring_regex(cut, _REFUSED, " ")
-    results = [_detect(text) for text in cleaned.to_pylist()]
+    cld2 = _cld2()
+    results = [_detect(cld2, text) for text in cleaned.to_pylist()]
     codes = pa.array([code for code, _ in results], pa.string())
     confidence = np.fromiter((score for _, score in results), np.float32, len(results))
     return codes, confidence
