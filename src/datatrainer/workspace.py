@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,15 +92,18 @@ class Workspace:
 
         return export_version(self, self.version(ref), Path(out), format, engine, overwrite)
 
-    def collect_garbage(self) -> list[Path]:
-        """Remove leftovers of interrupted writes: temp folders and folders no catalog entry points at."""
-        removed: list[Path] = []
-        for leftover in (self.root / "tmp").iterdir():
-            shutil.rmtree(leftover, ignore_errors=True)
-            removed.append(leftover)
-        known = self.catalog.storage_keys()
-        for folder in (self.root / "versions").iterdir():
-            if folder.name not in known:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(folder)
+    def collect_garbage(self, min_age: float = 3600.0) -> list[Path]:
+        """Remove leftovers of interrupted writes: temp folders and folders no catalog entry points at.
+
+        Only folders untouched for `min_age` seconds go, so a write in progress in another process (whose
+        temp folder changes as parts land, and whose published folder is recorded in the catalog
+        milliseconds after its rename) is never disturbed.
+        """
+        cutoff = time.time() - min_age
+        stale_tmp = [p for p in (self.root / "tmp").iterdir() if p.stat().st_mtime <= cutoff]
+        candidates = [p for p in (self.root / "versions").iterdir() if p.stat().st_mtime <= cutoff]
+        known = self.catalog.storage_keys()  # read after listing: a version published meanwhile is known
+        removed = stale_tmp + [folder for folder in candidates if folder.name not in known]
+        for folder in removed:
+            shutil.rmtree(folder, ignore_errors=True)
         return removed

@@ -92,7 +92,7 @@ def test_sigkill_mid_write_leaves_nothing_visible(tmp_path: Path) -> None:
 
     _assert_only_existing(root, texts)
     with Workspace.open(root) as ws:
-        removed = ws.collect_garbage()
+        removed = ws.collect_garbage(min_age=0)
         assert removed == leftovers
         assert tmp_entries(ws) == []
         assert column(ws.version("existing"), "text") == texts  # garbage collection kept the live version

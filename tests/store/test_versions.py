@@ -88,9 +88,23 @@ def test_collect_garbage_removes_only_unreferenced_folders(sqlite_workspace: Wor
     ref = _publish(sqlite_workspace, "keep", pa.table({"id": ["a"], "text": ["x"]}))
     (sqlite_workspace.root / "tmp" / "stale").mkdir()
     (sqlite_workspace.root / "versions" / "orphan").mkdir()
-    removed = {path.name for path in sqlite_workspace.collect_garbage()}
+    removed = {path.name for path in sqlite_workspace.collect_garbage(min_age=0)}
     assert removed == {"stale", "orphan"}
     assert sqlite_workspace.version(ref).to_table().num_rows == 1
+
+
+def test_collect_garbage_spares_recent_folders(sqlite_workspace: Workspace) -> None:
+    (sqlite_workspace.root / "tmp" / "in-progress").mkdir()
+    assert sqlite_workspace.collect_garbage() == []  # default: only leftovers older than an hour
+    assert (sqlite_workspace.root / "tmp" / "in-progress").is_dir()
+
+
+def test_part_files_sort_by_number_not_by_name(sqlite_workspace: Workspace) -> None:
+    with sqlite_workspace.datasets.new_version() as writer:
+        writer.write_part(999_999, pa.table({"id": ["a"], "text": ["1"]}))
+        writer.write_part(1_000_000, pa.table({"id": ["b"], "text": ["2"]}))
+        ref = writer.commit(dataset="many-parts", operation="test", params={}).ref
+    assert sqlite_workspace.version(ref).to_table().column("id").to_pylist() == ["a", "b"]
 
 
 def test_conform_batch_adds_reorders_and_widens() -> None:

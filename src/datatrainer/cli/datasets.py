@@ -161,8 +161,11 @@ def export_command(
     console.print(f"[green]exported[/] {version.ref} ({version.num_rows:,} records, {format}) to [bold]{path}[/]")
 
 
-def gc_command(ctx: typer.Context) -> None:
-    """Remove leftovers of interrupted writes (run when no other datatrainer command is writing)."""
+def gc_command(
+    ctx: typer.Context,
+    min_age: Annotated[float, typer.Option(help="Only remove leftovers untouched for this many seconds.")] = 3600,
+) -> None:
+    """Remove leftovers of interrupted writes (temp folders, unpublished version folders)."""
     with state(ctx).open() as ws:
-        removed = ws.collect_garbage()
+        removed = ws.collect_garbage(min_age)
     console.print(f"removed {len(removed)} leftover folder(s)")

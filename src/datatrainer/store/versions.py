@@ -43,7 +43,8 @@ class DatasetVersion:
 
     @cached_property
     def files(self) -> list[Path]:
-        return sorted(self.folder.glob("part-*.parquet"))
+        """Parts in write order (by number: names are zero-padded but may outgrow the padding)."""
+        return sorted(self.folder.glob("part-*.parquet"), key=lambda path: int(path.stem.split("-")[1]))
 
     def read_batches(
         self, columns: Sequence[str] | None = None, batch_size: int = 65_536
