@@ -25,9 +25,10 @@ from datatrainer.quality.segments import BoolArray, Columns, TextSegments, ratio
 MIN_WORDS_PER_LINE = 5
 MAX_WORD_LENGTH = 1000
 POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
-_CITATIONS = r"(?:\[\d*\]|\[edit\])*"
+_CITATIONS = r"(?:\[[0-9]*\]|\[edit\])*"
 _TERMINAL = f"[.?!\"\u201d]{_CITATIONS}$"  # the end quotation mark may be typographic
 _ELLIPSIS_END = rf"\.\.\.{_CITATIONS}$"
+_WHITESPACE = r"[\s\x0b\x1c-\x1f\x85\p{Z}]+"  # as str.split() sees it
 _SENTENCE_END = "[.!?][\"'\u201d\u2019)\\]]*$"  # then closing quotes or brackets
 COLUMNS = (
     "terminal_punct_line_frac", "c4_kept_line_frac", "c4_sentence_count", "boilerplate_line_frac",
@@ -43,14 +44,16 @@ def _matches(texts: pa.Array, pattern: str) -> BoolArray:
 def _policy_lines(seg: TextSegments) -> BoolArray:
     """Lines containing a cookie / terms-of-use phrase.
 
-    Every phrase contains "cookie", "terms" or "privacy", so only lines with such a word are searched.
+    Every phrase contains "cookie", "terms" or "privacy", so only lines with such a word are searched, with
+    any run of whitespace read as one space.
     """
     keyword = _matches(seg.vocabulary, "(?i)cookie|terms|privacy")
     lines = np.flatnonzero(seg.line_sums(seg.word_property(keyword)) > 0)
     out = np.zeros(len(seg.line_doc), np.bool_)
     if len(lines):
         pattern = "(?i)" + "|".join(POLICY_PHRASES)
-        out[lines] = pc.match_substring_regex(seg.lines.take(pa.array(lines)), pattern).to_numpy(zero_copy_only=False)
+        spaced = pc.replace_substring_regex(seg.lines.take(pa.array(lines)), _WHITESPACE, " ")
+        out[lines] = _matches(spaced, pattern)
     return out
 
 
