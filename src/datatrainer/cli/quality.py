@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
 
+import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
 from datatrainer.cli.context import console, state
+from datatrainer.config import read_workspace_config
+from datatrainer.errors import DatatrainerError
+from datatrainer.params import validate_params
 from datatrainer.quality.filters import RULES
+from datatrainer.quality.metrics import QualityConfig, measure_and_store
+from datatrainer.workspace import Workspace
 
 app = typer.Typer(help="Measure and filter data quality.", no_args_is_help=True)
 
@@ -39,3 +48,109 @@ def filter_command(
         for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
             table.add_row(reason, f"{count:,}")
         console.print(table)
+
+
+# --- metrics and report -------------------------------------------------------------------------------------
+
+LabelField = Annotated[str | None, typer.Option(help="Label column (default: label).")]
+Labels = Annotated[str | None, typer.Option(help="Comma-separated valid labels (default: any label is valid).")]
+Required = Annotated[str | None, typer.Option(help="Comma-separated required fields (default: text).")]
+Lang = Annotated[str | None, typer.Option(help="Expected language, ISO 639-1, or 'none' (default: en).")]
+HorizonDays = Annotated[float | None, typer.Option(help="Records older than this are stale (default: 365).")]
+HalfLifeDays = Annotated[float | None, typer.Option(help="Half-life of the freshness weight (default: 180).")]
+ReferenceDate = Annotated[str | None, typer.Option(help="Ages are measured to this date (default: now).")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML or JSON file with any QualityConfig "
+                                                                  "setting; flags override it.")]
+
+
+def quality_config(ws: Workspace, config_file: Path | None, label_field: str | None, labels: str | None,
+                   required: str | None, lang: str | None, horizon_days: float | None,
+                   half_life_days: float | None, reference_date: str | None) -> QualityConfig:
+    """Settings, highest precedence first: flags, the --config file, `[quality]` in the workspace's
+    datatrainer.toml, the defaults."""
+    settings: dict[str, Any] = dict(read_workspace_config(ws.root).get("quality", {}))
+    if config_file is not None:
+        text = config_file.read_text(encoding="utf-8")
+        try:
+            settings |= json.loads(text) if config_file.suffix == ".json" else tomllib.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise DatatrainerError(f"{config_file}: {exc}") from None
+    flags = {"label_field": label_field, "labels": _split(labels), "required_fields": _split(required),
+             "horizon_days": horizon_days, "half_life_days": half_life_days, "reference_date": reference_date}
+    settings |= {key: value for key, value in flags.items() if value is not None}
+    if lang is not None:
+        settings["expected_language"] = None if lang.lower() == "none" else lang
+    return validate_params(QualityConfig, settings, "quality settings")
+
+
+def _split(values: str | None) -> list[str] | None:
+    return None if values is None else [v.strip() for v in values.split(",") if v.strip()]
+
+
+@app.command("metrics")
+def metrics_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Version to measure, e.g. web@1.")],
+    label_field: LabelField = None, labels: Labels = None, required: Required = None, lang: Lang = None,
+    horizon_days: HorizonDays = None, half_life_days: HalfLifeDays = None, reference_date: ReferenceDate = None,
+    config_file: ConfigFile = None,
+    records_out: Annotated[Path | None, typer.Option(help="Also write the per-record results (Parquet).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole summary as JSON.")] = False,
+) -> None:
+    """Measure completeness, error rate, label errors, coherence and freshness; store them for trends."""
+    from datatrainer.quality.report_html import HEADLINES, fmt_headline
+
+    cli = state(ctx)
+    with cli.open() as ws:
+        version = ws.version(ref)
+        config = quality_config(ws, config_file, label_field, labels, required, lang, horizon_days,
+                                half_life_days, reference_date)
+        result = measure_and_store(ws, version, config, cli.engine())
+    if records_out is not None:
+        records_out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(result.records, records_out)
+    if as_json:
+        console.print_json(result.summary.model_dump_json())
+        return
+    summary = result.summary
+    table = Table("metric", "value", title=f"{summary.version}, {summary.records:,} records")
+    for key, label, kind in HEADLINES:
+        table.add_row(label, fmt_headline(kind, summary.headline()[key]))
+    console.print(table)
+    problems = Table("problem", "records")
+    for problem in summary.problems:
+        if problem.records:
+            problems.add_row(problem.title, f"{problem.records:,}")
+    console.print(problems if problems.row_count else "no record has any of the measured problems")
+    if records_out is not None:
+        console.print(f"per-record results written to [bold]{records_out}[/]")
+
+
+@app.command("report")
+def report_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Version to report on, e.g. web@1.")],
+    out: Annotated[Path | None, typer.Option(help="HTML file (default: WORKSPACE/reports/quality-NAME-N.html).")]
+    = None,
+    json_out: Annotated[Path | None, typer.Option(help="JSON twin (default: the HTML path with .json).")] = None,
+    examples: Annotated[int, typer.Option(min=0, help="Worst examples shown per problem.")] = 5,
+    compute_missing: Annotated[bool, typer.Option(help="Measure related versions that have no stored "
+                                                       "measurement with these settings, for the trend.")] = False,
+    label_field: LabelField = None, labels: Labels = None, required: Required = None, lang: Lang = None,
+    horizon_days: HorizonDays = None, half_life_days: HalfLifeDays = None, reference_date: ReferenceDate = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Write a self-contained HTML quality report (plots, trend over versions, worst examples) and its JSON."""
+    from datatrainer.quality.report import build_report, default_paths, write_report
+
+    cli = state(ctx)
+    with cli.open() as ws:
+        version = ws.version(ref)
+        config = quality_config(ws, config_file, label_field, labels, required, lang, horizon_days,
+                                half_life_days, reference_date)
+        report = build_report(ws, version, config, cli.engine(), examples, compute_missing)
+        default_html, _ = default_paths(ws, version)
+    html_path = out or default_html
+    json_path = json_out or html_path.with_suffix(".json")
+    write_report(report, html_path, json_path)
+    console.print(f"[green]wrote[/] {html_path}\n[green]wrote[/] {json_path}")

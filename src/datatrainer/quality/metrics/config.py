@@ -47,7 +47,7 @@ GOPHER_REPETITION_LIMITS: dict[str, float] = {
 class QualityConfig(BaseModel):
     """How to measure a dataset. Every metric's definition (README, "Quality metrics") refers to these."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     metrics: tuple[MetricName, ...] = Field(ALL_METRICS, description="which metrics run")
     text_field: str = "text"
@@ -76,7 +76,7 @@ class QualityConfig(BaseModel):
                                                                      "errors (seeded sample); None: all")
     embedder: str = Field("lsa", description="'lsa' (TF-IDF + TruncatedSVD) or "
                                              "'sentence-transformers:MODEL' (needs sentence-transformers)")
-    embedding_dimensions: int = Field(128, ge=2)
+    embedding_dimensions: int = Field(64, ge=2)
     cv_folds: int = Field(5, ge=2)
     seed: int = 0
 
