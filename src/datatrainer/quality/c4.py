@@ -4,7 +4,8 @@ C4 cleans Common Crawl line by line: it keeps only lines that end in a terminal 
 exclamation mark, question mark or end quotation mark) and have at least 5 words, drops lines mentioning
 "javascript" and cookie / terms-of-use boilerplate, then discards a page with fewer than 3 sentences, any page
 containing "lorem ipsum", and any page containing a curly bracket "{" (code). Constants and the order of the
-line checks follow the reference implementation, TFDS `c4_utils.clean_page`.
+line checks follow the reference implementation, TFDS `c4_utils.clean_page` (5 words per line, 3 sentences
+per page, as the paper says; DataTrove's `C4QualityFilter` defaults swap the two numbers).
 
 datatrainer filters whole records and does not rewrite text, so the line rules become document signals:
 what share of lines C4 would keep, and how many sentences those lines hold; a record fails C4 exactly when

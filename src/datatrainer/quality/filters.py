@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from datatrainer.operations.base import BatchOperation, Filtered, register
 from datatrainer.quality.langid import DEFAULT_MAX_CHARS, detect_language
+from datatrainer.quality.repetition import DUP_NGRAMS, TOP_NGRAMS
 from datatrainer.quality.signals import heuristic_signals, quality_signals, repetition_signals
 
 Rule = Literal["gopher-quality", "gopher-repetition", "c4", "lang"]
@@ -37,6 +38,11 @@ class Check:
     bound: Literal["min", "max", "flag"]
     label: str = ""  # for flags: what the flag means
 
+    @property
+    def op(self) -> str:
+        """How a failing value compares with the threshold."""
+        return "<" if self.bound == "min" else ">"
+
     def threshold(self, params: QualityFilterParams) -> float | None:
         return None if self.bound == "flag" else getattr(params, f"{self.bound}_{self.signal}")
 
@@ -44,7 +50,7 @@ class Check:
         """The check without a record's value, e.g. "gopher-quality: word_count < 50"."""
         if self.bound == "flag":
             return f"{self.rule}: {self.label}"
-        return f"{self.rule}: {self.signal} {'<' if self.bound == 'min' else '>'} {self.threshold(params)}"
+        return f"{self.rule}: {self.signal} {self.op} {self.threshold(params)}"
 
 
 def _checks(rule: Rule, bound: Literal["min", "max"], *signals: str) -> tuple[Check, ...]:
@@ -57,8 +63,8 @@ CHECKS: tuple[Check, ...] = (
     *_checks("gopher-quality", "max", "symbol_word_ratio", "bullet_line_frac", "ellipsis_line_frac"),
     *_checks("gopher-quality", "min", "alpha_word_frac", "stop_word_count"),
     *_checks("gopher-repetition", "max", "dup_para_frac", "dup_para_char_frac", "dup_line_frac",
-             "dup_line_char_frac", *(f"top_{n}gram_char_frac" for n in (2, 3, 4)),
-             *(f"dup_{n}gram_char_frac" for n in range(5, 11))),
+             "dup_line_char_frac", *(f"top_{n}gram_char_frac" for n in TOP_NGRAMS),
+             *(f"dup_{n}gram_char_frac" for n in DUP_NGRAMS)),
     Check("c4", "has_lorem_ipsum", "flag", "lorem ipsum"),
     Check("c4", "has_curly_brace", "flag", "curly bracket"),
     *_checks("c4", "min", "c4_sentence_count"),
@@ -158,8 +164,7 @@ def _check_failures(rule: Rule, signals: pa.Table, params: QualityFilterParams) 
             continue
         threshold = check.threshold(params)
         failed.append(values < threshold if check.bound == "min" else values > threshold)
-        describe.append(_compared(f"{check.rule}: {check.signal} ", values,
-                                  f" {'<' if check.bound == 'min' else '>'} {threshold}"))
+        describe.append(_compared(f"{check.rule}: {check.signal} ", values, f" {check.op} {threshold}"))
     return _Failures([check.key(params) for check in checks],
                      np.column_stack(failed) if failed else np.zeros((len(signals), 0), np.bool_), describe)
 

@@ -14,7 +14,8 @@ Definitions follow DataTrove's `GopherRepetitionFilter` and RedPajama-V2's repet
   Lines and paragraphs compare by their words, and blank lines are layout, not content: they count nowhere.
   A *duplicate* line (paragraph) is one equal to an earlier line (paragraph) of the same document; the
   fractions are duplicates / non-blank lines (paragraphs), and their characters / the document's characters.
-- n-grams are runs of n consecutive words over the whole document. The *top* n-gram is the most frequent
+- Words are whitespace-separated tokens, punctuation included ("end." and "-" are words here).
+  n-grams are runs of n consecutive words over the whole document. The *top* n-gram is the most frequent
   n-gram occurring at least twice (ties: the one with more characters); its fraction is occurrences x its
   characters / the document's characters, capped at 1 (overlapping occurrences can count a word twice).
   A word is in a *duplicate* n-gram when some n-gram covering it already occurred earlier in the document;
@@ -34,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from datatrainer.quality.segments import BoolArray, Columns, FloatArray, IntArray, TextSegments, ratio
 
@@ -199,7 +199,3 @@ def repetition_signals_of(seg: TextSegments) -> Columns:
     word_hashes = _mix(seg.word_ids.astype(np.uint64) + np.uint64(1))
     return {**_line_and_paragraph_signals(seg, word_hashes), **_ngram_signals(seg, word_hashes)}
 
-
-def repetition_table(seg: TextSegments) -> pa.Table:
-    signals = repetition_signals_of(seg)
-    return pa.table({name: signals[name] for name in COLUMNS})

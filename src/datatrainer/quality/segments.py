@@ -6,7 +6,7 @@ and flattened in document order: words of a line, lines of a document and the wo
 contiguous ranges. Equal words share an integer id (one dictionary encoding per batch), so a per-word property
 (length, has a letter, is a stop word, ends a sentence) is computed once per distinct word on the small
 vocabulary and gathered back, and n-grams become integer arithmetic in NumPy. Sums per line or per document
-are differences of a cumulative sum at the range boundaries.
+are one `np.add.reduceat` over the ranges.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class TextSegments:
         marked = np.flatnonzero(~pc.utf8_is_alpha(self.vocabulary).to_numpy(zero_copy_only=False))
         return marked, self.vocabulary.take(pa.array(marked))
 
-    def vocabulary_values(self, letters_only: npt.ArrayLike,
+    def vocabulary_values(self, letters_only: pa.Array | npt.ArrayLike,
                           compute: Callable[[pa.Array], pa.Array]) -> npt.NDArray[Any]:
         """A value per distinct word: `letters_only` for words made of letters only, `compute(words)` for others.
 
@@ -128,6 +128,8 @@ class TextSegments:
         vocabulary) go through the regular expressions.
         """
         marked, words = self._marked
+        if isinstance(letters_only, pa.Array):
+            letters_only = letters_only.to_numpy(zero_copy_only=False)
         values = np.array(np.broadcast_to(letters_only, (len(self.vocabulary),)))
         if len(marked):
             values[marked] = compute(words).to_numpy(zero_copy_only=False)
