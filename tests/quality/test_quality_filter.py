@@ -10,6 +10,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from datatrainer.engine.local import LocalEngine
@@ -116,10 +117,15 @@ def test_bad_parameters_fail_in_one_line(sqlite_workspace: Workspace, source: Da
     assert "\n" not in str(info.value)
 
 
-def test_empty_input(sqlite_workspace: Workspace, source: DatasetVersion) -> None:
+def test_empty_input_and_no_text_column(sqlite_workspace: Workspace, source: DatasetVersion) -> None:
     empty = sqlite_workspace.apply("filter", [source], {"where": "false"}, name="empty")
     out = sqlite_workspace.apply("quality-filter", [empty], {})
     assert out.num_rows == 0 and out.info.stats == {"dropped": 0}
+    with sqlite_workspace.datasets.new_version() as writer:
+        writer.write_part(0, pa.table({"id": ["a"], "body": ["no text column"]}))
+        textless = writer.commit(dataset="textless", operation="test", params={}).ref
+    with pytest.raises(DatatrainerError, match="has no 'text' column"):
+        sqlite_workspace.apply("quality-filter", [textless], {})
 
 
 def test_cli(tmp_path: Path, sqlite_workspace: Workspace, source: DatasetVersion) -> None:

@@ -20,10 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
+from datatrainer.errors import DatatrainerError
 from datatrainer.operations.base import BatchOperation, Filtered, register
 from datatrainer.quality.langid import DEFAULT_MAX_CHARS, detect_language
 from datatrainer.quality.repetition import DUP_NGRAMS, TOP_NGRAMS
 from datatrainer.quality.signals import heuristic_signals, quality_signals, repetition_signals
+from datatrainer.store.versions import DatasetVersion
 
 Rule = Literal["gopher-quality", "gopher-repetition", "c4", "lang"]
 RULES: tuple[Rule, ...] = ("gopher-quality", "gopher-repetition", "c4", "lang")
@@ -216,6 +218,10 @@ def _dropped(ids: pa.Array, failures: _Failures, rows: npt.NDArray[np.int64]) ->
 class QualityFilterOperation(BatchOperation[QualityFilterParams]):
     name = "quality-filter"
     params_model = QualityFilterParams
+
+    def prepare(self, version: DatasetVersion, params: QualityFilterParams) -> None:
+        if "text" not in version.schema.names:
+            raise DatatrainerError(f"{version.ref} has no 'text' column to filter on")
 
     def transform(self, batch: pa.RecordBatch, params: QualityFilterParams) -> Filtered:
         failures = evaluate(batch.column("text"), params)
