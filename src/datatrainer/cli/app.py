@@ -10,7 +10,7 @@ import click
 import typer
 
 from datatrainer._version import __version__
-from datatrainer.cli import datasets, demo, ingest, operations, quality
+from datatrainer.cli import datasets, dedup, demo, ingest, operations, quality
 from datatrainer.cli.context import CliState, console
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.errors import DatatrainerError
@@ -60,6 +60,7 @@ app.command("ingest")(ingest.ingest_command)
 app.add_typer(datasets.app, name="datasets")
 app.command("export")(datasets.export_command)
 app.command("filter")(operations.filter_command)
+app.command("dedup")(dedup.dedup_command)
 app.command("operations")(operations.list_command)
 app.command("gc")(datasets.gc_command)
 app.command("demo")(demo.demo_command)
