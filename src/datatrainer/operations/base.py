@@ -123,8 +123,7 @@ def _load_builtins() -> None:
     # Importing the modules registers their operations.
     from datatrainer.io import ingest  # noqa: F401
     from datatrainer.operations import filter  # noqa: F401
-    from datatrainer.quality import dedup_operation  # noqa: F401
-    from datatrainer.quality import filters  # noqa: F401
+    from datatrainer.quality import dedup_operation, filters  # noqa: F401
 
 
 def operation_names() -> list[str]:
