@@ -129,7 +129,7 @@ def _word_bounds(padded: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, n
     edges = np.flatnonzero(in_word[1:] != in_word[:-1])
     starts, ends = edges[0::2], edges[1::2]
     # A word running across a row boundary is two words: split it there.
-    inner = offsets[1:-1]
+    inner = np.unique(offsets[1:-1])  # empty rows repeat an offset
     inner = inner[(inner > 0) & (inner < size)]
     joined = inner[in_word[inner] & in_word[inner + 1]]
     if joined.size:
@@ -163,7 +163,7 @@ def _ngram_hashes(word_hashes: np.ndarray, row_words: np.ndarray, ngram: int, se
     counts = np.diff(row_words)
     combined = word_hashes * _POSITION_MULTIPLIERS[0]
     term = np.empty(total, dtype=np.uint64)
-    for position in range(1, ngram):
+    for position in range(1, min(ngram, total)):
         # Near a row's end this mixes in the next row's words; those slots become placeholders below.
         np.multiply(word_hashes[position:], _POSITION_MULTIPLIERS[position % 8], out=term[: total - position])
         combined[: total - position] += term[: total - position]
