@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -87,8 +88,18 @@ def test_same_result_whatever_the_threads_batches_cache_and_spill(sqlite_workspa
     monkeypatch.setattr(dedup_operation, "CACHE_BUDGET", 0)  # read the input twice
     monkeypatch.setattr(spool, "DEFAULT_MEMORY_BUDGET", 1024)  # sketches go through temporary files
     monkeypatch.setattr(dedup_operation, "_MIN_BATCH_ROWS", 100)
+    spilled: list[str] = []
+    temporary_file = spool.tempfile.NamedTemporaryFile
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        handle = temporary_file(*args, **kwargs)
+        spilled.append(handle.name)
+        return handle
+
+    monkeypatch.setattr(spool.tempfile, "NamedTemporaryFile", counting)
     again = sqlite_workspace.apply("dedup", [source], {"threshold": 0.8, "seed": 7},
                                    engine=LocalEngine(threads=1, batch_size=700))
+    assert len(spilled) == 2  # shingle hashes and band hashes went to disk
     assert again.to_table().equals(expected.to_table())
     assert again.artifact("clusters").equals(expected.artifact("clusters"))
     assert again.artifact("dropped").equals(expected.artifact("dropped"))

@@ -8,9 +8,10 @@ cost is proportional to the candidates, which are few on real data.
 For every pair, the shingles of both rows go into one row of a padded matrix, tagged with their side in
 the lowest bit; sorting the matrix along its rows (many short sorts, which NumPy's SIMD sort does far
 faster than one long sort) lines up equal shingles, so the union is the number of distinct values and the
-intersection the number of values seen from both sides. Pairs are grouped by power-of-two width so that
-padding at most doubles the work. Hashes are truncated to 40 bits: a false shared shingle between two
-~150-shingle documents is a 1 in 10^7 event, far below any threshold's resolution.
+intersection the number of values seen from both sides. Pairs are grouped into width classes (four per
+doubling) so that padding adds at most a quarter to the work. Hashes are truncated to 40 bits: a false
+shared shingle between two ~150-shingle documents is a 1 in 10^7 event, far below any threshold's
+resolution.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def pair_jaccard(shingles: Shingles, left: np.ndarray, right: np.ndarray, cells:
     right = np.asarray(right, dtype=np.int64)
     slots = np.diff(shingles.offsets)
     total = slots[left] + slots[right]
-    widths = np.left_shift(1, np.ceil(np.log2(np.maximum(total, 8))).astype(np.int64))
+    # Widths rounded up to a quarter of their power of two: at most 4 classes per doubling, <= 25% padding.
+    total = np.maximum(total, 8)
+    quarter = np.left_shift(1, np.floor(np.log2(total)).astype(np.int64) - 2)
+    widths = -(-total // quarter) * quarter
     out = np.empty(len(left), dtype=np.float64)
     for width in np.unique(widths):
         members = np.flatnonzero(widths == width)

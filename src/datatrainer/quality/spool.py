@@ -16,18 +16,18 @@ from typing import IO
 
 import numpy as np
 
-DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024
+DEFAULT_MEMORY_BUDGET = 128 * 1024 * 1024
 
 
 class Spool:
     """Rows of a fixed `width` and `dtype`, appended in order; `array()` returns them all as (rows, width)."""
 
     def __init__(self, dtype: type[np.generic], width: int = 1, folder: Path | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+                 memory_budget: int | None = None) -> None:
         self.dtype = np.dtype(dtype)
         self.width = width
         self._folder = folder
-        self._budget = memory_budget
+        self._budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
         self._parts: list[np.ndarray] = []
         self._bytes = 0
         self._rows = 0
