@@ -18,7 +18,8 @@ planted pairs and every pair any method reports; random documents share almost n
 "pairs" scores what each method reports (the peers' LSH candidates, our checked pairs); "clusters" scores
 every pair within one connected component (the peers' candidates joined into components, our clusters
 artifact), which is what deduplication acts on. Timings are the best of --repeat runs (one run for the two
-slowest lines).
+slowest lines); "cpu s" is the CPU time of that run over all threads, which contention from other processes
+changes far less than wall time.
 
 Usage: python benchmarks/dedup.py [--docs N] [--threshold T] [--repeat K] [--json OUT]
 """
@@ -49,13 +50,15 @@ RENSA_BANDS = 16
 Pairs = set[tuple[int, int]]
 
 
-def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
+def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall seconds of the fastest run, the CPU seconds (all threads) of that run, and its result."""
+    best, cpu, result = float("inf"), float("inf"), None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        if time.perf_counter() - start < best:
+            best, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    return best, cpu, result
 
 
 def tokens_from_text(texts: Any) -> list[list[str]]:
@@ -113,7 +116,7 @@ def main() -> None:
         with Workspace.init(Path(folder) / "ws") as ws:
             version = ws.ingest(source, "bench")
             params = {"method": "minhash", "threshold": threshold, "num_perm": NUM_PERM, "ngram": 3}
-            ours_s, result = best_of(args.repeat, lambda: ws.apply("dedup", [version], params))
+            ours_s, ours_cpu, result = best_of(args.repeat, lambda: ws.apply("dedup", [version], params))
             cluster_table = result.artifact("clusters").to_pydict()
     row_of = {f"doc-{i:06d}": i for i in range(docs)}
     ours_labels = np.arange(docs)
@@ -121,39 +124,39 @@ def main() -> None:
     ours_pairs = {tuple(p) for p in find_near_duplicates(corpus.texts, threshold=threshold).pairs.tolist()}
 
     tokens = tokens_from_text(corpus.texts)
-    rensa_s, rensa_pairs = best_of(args.repeat, lambda: rensa_loop(tokens, threshold))
-    rensa_text_s, _ = best_of(1, lambda: rensa_loop(tokens_from_text(corpus.texts), threshold))
-    datasketch_s, datasketch_pairs = best_of(1, lambda: datasketch_loop(tokens, threshold))
+    rensa_s, rensa_cpu, rensa_pairs = best_of(args.repeat, lambda: rensa_loop(tokens, threshold))
+    rensa_text_s, rensa_text_cpu, _ = best_of(1, lambda: rensa_loop(tokens_from_text(corpus.texts), threshold))
+    datasketch_s, datasketch_cpu, datasketch_pairs = best_of(1, lambda: datasketch_loop(tokens, threshold))
 
     sets = dupeval.reference_shingles(dupeval.reference_words(corpus.texts))
-    methods: dict[str, tuple[float, Pairs | None, Pairs | None]] = {
-        "datasketch MinHash+MinHashLSH": (datasketch_s, datasketch_pairs,
+    methods: dict[str, tuple[float, float, Pairs | None, Pairs | None]] = {
+        "datasketch MinHash+MinHashLSH": (datasketch_s, datasketch_cpu, datasketch_pairs,
                                           dupeval.cluster_pairs(dupeval.components(docs, datasketch_pairs))),
-        "rensa RMinHash+RMinHashLSH": (rensa_s, rensa_pairs,
+        "rensa RMinHash+RMinHashLSH": (rensa_s, rensa_cpu, rensa_pairs,
                                        dupeval.cluster_pairs(dupeval.components(docs, rensa_pairs))),
-        "rensa, tokens made from text": (rensa_text_s, None, None),
-        "datatrainer dedup, end to end": (ours_s, ours_pairs, dupeval.cluster_pairs(ours_labels)),
+        "rensa, tokens made from text": (rensa_text_s, rensa_text_cpu, None, None),
+        "datatrainer dedup, end to end": (ours_s, ours_cpu, ours_pairs, dupeval.cluster_pairs(ours_labels)),
     }
     candidates = dupeval.planted_pairs(corpus.origin)
-    for _, pairs, clustered in methods.values():
+    for _, _, pairs, clustered in methods.values():
         candidates |= (pairs or set()) | (clustered or set())
     truth = dupeval.similar_pairs(sets, threshold, candidates)
 
     print(f"true pairs (exact Jaccard >= {threshold}): {len(truth):,}\n")
-    print(f"{'method':32s} {'seconds':>8s} {'docs/s':>9s} {'ours/x':>7s}  {'pairs R':>7s} {'pairs P':>7s}  "
-          f"{'clust R':>7s} {'clust P':>7s}")
+    print(f"{'method':32s} {'seconds':>8s} {'cpu s':>6s} {'docs/s':>9s} {'ours/x':>7s}  {'pairs R':>7s} "
+          f"{'pairs P':>7s}  {'clust R':>7s} {'clust P':>7s}")
     report: dict[str, Any] = {"docs": docs, "threshold": threshold, "true_pairs": len(truth), "methods": {},
                               "load_average": os.getloadavg()[0]}
-    for name, (seconds, pairs, clustered) in methods.items():
+    for name, (seconds, cpu, pairs, clustered) in methods.items():
         pairs_recall, pairs_precision = score(pairs, truth)
         cluster_recall, cluster_precision = score(clustered, truth)
         report["methods"][name] = {
-            "seconds": seconds, "docs_per_s": docs / seconds, "ours_over_this": seconds / ours_s,
+            "seconds": seconds, "cpu_seconds": cpu, "docs_per_s": docs / seconds, "ours_over_this": seconds / ours_s,
             "pairs_recall": pairs_recall, "pairs_precision": pairs_precision,
             "cluster_recall": cluster_recall, "cluster_precision": cluster_precision,
         }
-        print(f"{name:32s} {seconds:8.3f} {docs / seconds:9,.0f} {seconds / ours_s:7.2f}  {pairs_recall:7.4f} "
-              f"{pairs_precision:7.4f}  {cluster_recall:7.4f} {cluster_precision:7.4f}")
+        print(f"{name:32s} {seconds:8.3f} {cpu:6.3f} {docs / seconds:9,.0f} {seconds / ours_s:7.2f}  "
+              f"{pairs_recall:7.4f} {pairs_precision:7.4f}  {cluster_recall:7.4f} {cluster_precision:7.4f}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 
