@@ -95,3 +95,4 @@ def test_dataset_rate_and_reasons(sqlite_workspace: Workspace) -> None:
     assert result.records["id"].to_pylist() == ["a", "b", "c", "d"]
     assert result.records["reasons"].to_pylist() == [
         [], ["incomplete:text"], ["incomplete:label", "incomplete:source"], []]
+

@@ -5,8 +5,9 @@ Components (each a rate of records with the problem among the records it applies
     (`datatrainer.quality.dedup.near_duplicate_clusters`, Jaccard threshold `near_dup_threshold` on
     normalised word 3-grams); a labelled record conflicts when its cluster holds another labelled record
     with a different label. Applies to labelled records.
-  - `language` (needs `expected_language`): the detected language (`datatrainer.quality.langid`) differs
-    from the expected one with detector confidence >= `language_min_confidence`. Applies to records with
+  - `language` (needs `expected_language`): the language detected (`datatrainer.quality.langid`, CLD2) in
+    the first `language_max_chars` characters differs from the expected one with detector confidence >=
+    `language_min_confidence`. Applies to records with
     non-blank text.
   - `format`: each value of a format field (config `format_fields`; default the label, date and `source`
     fields where they are string columns) is reduced to its shape: runs of upper-case letters become `A`,
@@ -26,6 +27,7 @@ no component did. The components and their rates are always shown next to the in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -33,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from datatrainer.quality.dedup import near_duplicate_clusters
+from datatrainer.quality.dedup import MinHashSettings, NearDuplicateFinder
 from datatrainer.quality.langid import detect_language
 from datatrainer.quality.metrics.columns import column, is_blank, is_stringlike, text_column
 from datatrainer.quality.metrics.config import CoherenceComponentName, QualityConfig
@@ -72,7 +74,7 @@ def shapes(values: pa.Array) -> pa.Array:
 
 
 def language_columns(texts: pa.Array, config: QualityConfig) -> dict[str, pa.Array]:
-    codes, confidence = detect_language(texts)
+    codes, confidence = detect_language(texts, max_chars=config.language_max_chars)
     confident = pa.array(np.asarray(confidence, dtype=np.float64) >= config.language_min_confidence)
     mismatch = pc.and_(pc.and_(pc.invert(is_blank(texts)), confident),
                        pc.fill_null(pc.not_equal(codes, pa.scalar(config.expected_language)), True))
@@ -130,11 +132,11 @@ def format_columns(records: pa.Table, fields: list[str]) -> dict[str, pa.Array |
     return columns | {"format_inconsistent": inconsistent}
 
 
-def label_conflict_columns(texts: pa.ChunkedArray, labels: pa.Array | pa.ChunkedArray,
-                           config: QualityConfig) -> dict[str, pa.Array]:
-    """Near-duplicate clusters of all texts, then the conflicts inside them (see `conflicts_in_clusters`)."""
-    clusters = near_duplicate_clusters(texts, threshold=config.near_dup_threshold)
-    return conflicts_in_clusters(np.asarray(clusters, dtype=np.int64), labels)
+def near_duplicate_finder(config: QualityConfig, spill_folder: Path | None) -> NearDuplicateFinder:
+    """The streaming form of `near_duplicate_clusters`: each batch is sketched where it is read (in the
+    engine's threads), so the texts are read once and never held all at once; sketches beyond a memory
+    budget spill to `spill_folder`."""
+    return NearDuplicateFinder(MinHashSettings(threshold=config.near_dup_threshold), spill_folder)
 
 
 def conflicts_in_clusters(clusters: np.ndarray, labels: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:

@@ -1,9 +1,10 @@
 """Measure a dataset version: one streaming pass for everything per record, then the whole-dataset steps.
 
 The pass reads only the columns the configuration needs, batch by batch through the engine (both cores),
-and keeps per record only small flags and scores, never the texts. Steps that need the whole dataset work
-on those results (format consistency) or re-read what they need: all texts for near-duplicate clustering
-(only for labelled data, where conflicting labels are looked for) and a sample of texts for label errors.
+and keeps per record only small flags and scores, never the texts; for labelled data it also sketches each
+batch for near-duplicate search (MinHash band and shingle hashes). Steps that need the whole dataset work on
+those results (format consistency, near-duplicate clusters with conflicting labels) or re-read what they
+need: a sample of texts for label errors, and the texts of the worst examples for the report.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -75,11 +78,6 @@ def _with(records: pa.Table, columns: dict[str, pa.Array | pa.ChunkedArray]) -> 
     return records
 
 
-def _all_texts(version: DatasetVersion, config: QualityConfig) -> pa.ChunkedArray:
-    chunks = [text_column(batch, config.text_field) for batch in version.read_batches([config.text_field])]
-    return pa.chunked_array(chunks, pa.string())
-
-
 def _reasons(records: pa.Table, problems: list[Problem]) -> tuple[pa.Array, list[int]]:
     """Each record's problem names as a list column, and the number of records per problem.
 
@@ -97,8 +95,11 @@ def _reasons(records: pa.Table, problems: list[Problem]) -> tuple[pa.Array, list
 
 
 def measure(version: DatasetVersion, config: QualityConfig | None = None, engine: LocalEngine | None = None,
-            now: datetime | None = None) -> QualityResult:
-    """Compute every configured metric for one version (nothing is stored; see `measure_and_store`)."""
+            now: datetime | None = None, spill_folder: Path | None = None) -> QualityResult:
+    """Compute every configured metric for one version (nothing is stored; see `measure_and_store`).
+
+    `spill_folder` takes near-duplicate sketches that outgrow memory (default: they stay in memory).
+    """
     config = config or QualityConfig()
     engine = engine or LocalEngine()
     timings = Timings()
@@ -108,25 +109,40 @@ def measure(version: DatasetVersion, config: QualityConfig | None = None, engine
     fields = coherence.format_fields(config, version.schema)
     names = _needed_columns(version, config, fields)
     per_batch = partial(_batch_columns, config=config, reference=reference, violations=violations)
+    finder = coherence.near_duplicate_finder(config, spill_folder) if config.runs("coherence") \
+        and "label_conflict" in config.coherence_components and config.label_field in names \
+        and config.label_field not in violations else None
 
-    with timings.stage("records"):
-        parts = list(engine.map_batches(per_batch, version, names, description="quality metrics"))
-        records = pa.concat_tables(parts or [per_batch(_empty_batch(version, names))])
+    def sketched(batch: pa.RecordBatch) -> tuple[pa.Table, Any]:
+        sketch = finder.sketch(text_column(batch, config.text_field)) if finder is not None else None
+        return per_batch(batch), sketch
 
-    labelled = records["label"].null_count < records.num_rows
-    no_labels = f"no labels (field '{config.label_field}' is absent, empty or of a wrong type)"
-    skipped: dict[CoherenceComponentName, str] = {}
-    if config.runs("coherence"):
-        if "format" in config.coherence_components:
-            records = _with(records, coherence.format_columns(records, fields))
-        if "language" in config.coherence_components and config.expected_language is None:
-            skipped["language"] = "no expected language configured"
-        if "label_conflict" in config.coherence_components and not labelled:
-            skipped["label_conflict"] = no_labels
-        elif "label_conflict" in config.coherence_components:
-            with timings.stage("near_duplicates"):
-                conflicts = coherence.label_conflict_columns(_all_texts(version, config), records["label"], config)
-                records = _with(records, dict(conflicts))
+    try:
+        with timings.stage("records"):
+            parts = []
+            for part, sketch in engine.map_batches(sketched, version, names, description="quality metrics"):
+                parts.append(part)
+                if finder is not None:
+                    finder.add(sketch)
+            records = pa.concat_tables(parts or [per_batch(_empty_batch(version, names))])
+
+        labelled = records["label"].null_count < records.num_rows
+        no_labels = f"no labels (field '{config.label_field}' is absent, empty or of a wrong type)"
+        skipped: dict[CoherenceComponentName, str] = {}
+        if config.runs("coherence"):
+            if "format" in config.coherence_components:
+                records = _with(records, coherence.format_columns(records, fields))
+            if "language" in config.coherence_components and config.expected_language is None:
+                skipped["language"] = "no expected language configured"
+            if "label_conflict" in config.coherence_components and (finder is None or not labelled):
+                skipped["label_conflict"] = no_labels
+            elif finder is not None:
+                with timings.stage("near_duplicates"):
+                    clusters = finder.finish().labels
+                    records = _with(records, dict(coherence.conflicts_in_clusters(clusters, records["label"])))
+    finally:
+        if finder is not None:
+            finder.close()
 
     label_summary = None
     if config.runs("label_errors") and not labelled:
@@ -191,7 +207,7 @@ def measure_and_store(workspace: Workspace, version: DatasetVersion, config: Qua
                       engine: LocalEngine | None = None) -> QualityResult:
     """Measure and record the summary in the catalog under (version, "quality", config hash), replacing an
     earlier measurement with the same settings, so reports can show the trend across versions."""
-    result = measure(version, config, engine)
+    result = measure(version, config, engine, spill_folder=workspace.root / "tmp")
     workspace.catalog.save_metrics(version.info, METRICS_KIND, result.summary.config_hash,
                                    result.summary.model_dump(mode="json"))
     return result
