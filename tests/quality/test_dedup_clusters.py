@@ -32,7 +32,7 @@ def test_near_duplicates_match_brute_force_jaccard(corpus: PlantedCorpus, shingl
     found = find_near_duplicates(corpus.texts, threshold=threshold)
     recall, precision = dupeval.recall_precision({(i, j) for i, j in found.pairs.tolist()}, truth)
     assert precision == 1.0  # every pair is checked with its exact Jaccard
-    assert recall >= 0.97  # LSH misses a few borderline pairs: measured 0.99 and 1.0
+    assert recall >= 0.97  # LSH can miss a borderline pair: measured 0.992 (0.7) and 1.0 (0.8)
     # Clusters are the connected components of the similar pairs, named after their first row.
     expected = dupeval.components(len(found.labels), truth)
     assert np.mean(found.labels == expected) >= 0.99
