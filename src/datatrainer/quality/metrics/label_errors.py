@@ -74,7 +74,7 @@ def embed(texts: Sequence[str], config: QualityConfig) -> np.ndarray:
     """Dense, L2-normalised vectors for the classifier (see the module docstring for the two embedders)."""
     if config.embedder.startswith(SENTENCE_TRANSFORMERS):
         try:
-            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
             raise DatatrainerError(f"embedder {config.embedder!r} needs the sentence-transformers package "
                                    "(pip install sentence-transformers), or use embedder 'lsa'") from None

@@ -10,8 +10,9 @@ need: a sample of texts for label errors, and the texts of the worst examples fo
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datatrainer.engine.local import LocalEngine
+from datatrainer.quality.dedup import NearDuplicateFinder
 from datatrainer.quality.metrics import coherence, completeness, errors, freshness, label_errors
 from datatrainer.quality.metrics.columns import as_strings, column, is_blank, take_rows, text_column
 from datatrainer.quality.metrics.config import CoherenceComponentName, QualityConfig
@@ -68,16 +70,6 @@ def _batch_columns(batch: pa.RecordBatch, config: QualityConfig, reference: date
     return pa.table(columns)
 
 
-def _empty_batch(version: DatasetVersion, names: list[str]) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist([], schema=pa.schema([version.schema.field(n) for n in names]))
-
-
-def _with(records: pa.Table, columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
-    for name, values in columns.items():
-        records = records.append_column(name, values)
-    return records
-
-
 def _reasons(records: pa.Table, problems: list[Problem]) -> tuple[pa.Array, list[int]]:
     """Each record's problem names as a list column, and the number of records per problem.
 
@@ -94,94 +86,131 @@ def _reasons(records: pa.Table, problems: list[Problem]) -> tuple[pa.Array, list
     return pa.ListArray.from_arrays(pa.array(offsets), names), [int(c) for c in matrix.sum(axis=0)]
 
 
+@dataclass
+class _Run:
+    """One measurement in progress: what every step needs, and the per-record table as it grows."""
+
+    version: DatasetVersion
+    config: QualityConfig
+    measured_at: datetime
+    timings: Timings = field(default_factory=Timings)
+    records: pa.Table = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reference = self.config.resolved_reference(self.measured_at)
+        self.violations = errors.schema_violations(self.version.schema, self.config)
+        self.fields = coherence.format_fields(self.config, self.version.schema)
+        self.names = _needed_columns(self.version, self.config, self.fields)
+        self.skipped: dict[CoherenceComponentName, str] = {}
+        self.no_labels = f"no labels (field '{self.config.label_field}' is absent, empty or of a wrong type)"
+
+    def add(self, columns: Mapping[str, pa.Array | pa.ChunkedArray]) -> None:
+        for name, values in columns.items():
+            self.records = self.records.append_column(name, values)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.records["label"].null_count < self.records.num_rows)
+
+    def wants_conflicts(self) -> bool:
+        config = self.config
+        return config.runs("coherence") and "label_conflict" in config.coherence_components \
+            and config.label_field in self.names and config.label_field not in self.violations
+
+    def stream(self, engine: LocalEngine, finder: NearDuplicateFinder | None) -> None:
+        """The one pass over the stored batches: per-record columns, and near-duplicate sketches."""
+        per_batch = partial(_batch_columns, config=self.config, reference=self.reference,
+                            violations=self.violations)
+
+        def sketched(batch: pa.RecordBatch) -> tuple[pa.Table, Any]:
+            texts = text_column(batch, self.config.text_field)
+            return per_batch(batch), finder.sketch(texts) if finder is not None else None
+
+        with self.timings.stage("records"):
+            parts = []
+            for part, sketch in engine.map_batches(sketched, self.version, self.names,
+                                                   description="quality metrics"):
+                parts.append(part)
+                if finder is not None:
+                    finder.add(sketch)
+            empty = pa.RecordBatch.from_pylist([], schema=pa.schema([self.version.schema.field(n)
+                                                                     for n in self.names]))
+            self.records = pa.concat_tables(parts or [per_batch(empty)])
+
+    def whole_dataset_coherence(self, finder: NearDuplicateFinder | None) -> None:
+        """Format consistency needs every value's shape; label conflicts need every sketch."""
+        components = self.config.coherence_components
+        if "format" in components:
+            self.add(coherence.format_columns(self.records, self.fields))
+        if "language" in components and self.config.expected_language is None:
+            self.skipped["language"] = "no expected language configured"
+        if "label_conflict" in components and (finder is None or not self.labelled):
+            self.skipped["label_conflict"] = self.no_labels
+        elif finder is not None:
+            with self.timings.stage("near_duplicates"):
+                clusters = finder.finish().labels
+                self.add(coherence.conflicts_in_clusters(clusters, self.records["label"]))
+
+    def check_labels(self) -> label_errors.LabelErrorSummary:
+        if not self.labelled:
+            return label_errors.summarize(None, np.array([]), 0, False, self.config, self.no_labels)
+        with self.timings.stage("label_errors"):
+            usable = pc.and_(pc.is_valid(self.records["label"]), pc.invert(self.records["text_blank"]))
+            if "error_invalid_label" in self.records.column_names:
+                usable = pc.and_(usable, pc.invert(self.records["error_invalid_label"]))
+            text_field = self.config.text_field
+
+            def fetch(rows: np.ndarray) -> list[str]:
+                texts = take_rows(self.version, [text_field], rows)[text_field]
+                return [text or "" for text in texts.to_pylist()]
+
+            columns, summary = label_errors.run(self.records["label"], to_numpy(usable, 0).astype(bool), fetch,
+                                                self.config)
+            self.add(columns)
+            return summary
+
+    def result(self, label_summary: label_errors.LabelErrorSummary | None) -> QualityResult:
+        config, records = self.config, self.records
+        problems = _problems(config, self.violations, self.fields, self.skipped, label_summary)
+        with self.timings.stage("summaries"):
+            reasons, counts = _reasons(records, problems)
+            records = records.append_column("reasons", reasons)
+            words = to_numpy(records["word_count"])
+            summary = QualitySummary(
+                version=self.version.ref, dataset=self.version.info.dataset, number=self.version.info.number,
+                records=records.num_rows, config=config, config_hash=config.config_hash(),
+                reference_date=self.reference, measured_at=self.measured_at, code_version=CODE_VERSION,
+                completeness=completeness.summarize(records, config) if config.runs("completeness") else None,
+                errors=errors.summarize(records, self.violations) if config.runs("errors") else None,
+                label_errors=label_summary,
+                coherence=coherence.summarize(records, config, self.fields, self.skipped)
+                if config.runs("coherence") else None,
+                freshness=freshness.summarize(records, config, self.reference) if config.runs("freshness") else None,
+                word_counts=quantiles(words), word_count_histogram=histogram(words),
+                problems=[ProblemCount(name=p.name, metric=p.metric, title=p.title, records=c)
+                          for p, c in zip(problems, counts, strict=True)],
+                timings={},
+            )
+        summary.timings.update(self.timings)
+        return QualityResult(summary=summary, records=records, problems=problems)
+
+
 def measure(version: DatasetVersion, config: QualityConfig | None = None, engine: LocalEngine | None = None,
             now: datetime | None = None, spill_folder: Path | None = None) -> QualityResult:
     """Compute every configured metric for one version (nothing is stored; see `measure_and_store`).
 
     `spill_folder` takes near-duplicate sketches that outgrow memory (default: they stay in memory).
     """
-    config = config or QualityConfig()
-    engine = engine or LocalEngine()
-    timings = Timings()
-    measured_at = now or datetime.now(UTC)
-    reference = config.resolved_reference(measured_at)
-    violations = errors.schema_violations(version.schema, config)
-    fields = coherence.format_fields(config, version.schema)
-    names = _needed_columns(version, config, fields)
-    per_batch = partial(_batch_columns, config=config, reference=reference, violations=violations)
-    finder = coherence.near_duplicate_finder(config, spill_folder) if config.runs("coherence") \
-        and "label_conflict" in config.coherence_components and config.label_field in names \
-        and config.label_field not in violations else None
-
-    def sketched(batch: pa.RecordBatch) -> tuple[pa.Table, Any]:
-        sketch = finder.sketch(text_column(batch, config.text_field)) if finder is not None else None
-        return per_batch(batch), sketch
-
+    run = _Run(version, config or QualityConfig(), now or datetime.now(UTC))
+    finder = coherence.near_duplicate_finder(run.config, spill_folder) if run.wants_conflicts() else None
     try:
-        with timings.stage("records"):
-            parts = []
-            for part, sketch in engine.map_batches(sketched, version, names, description="quality metrics"):
-                parts.append(part)
-                if finder is not None:
-                    finder.add(sketch)
-            records = pa.concat_tables(parts or [per_batch(_empty_batch(version, names))])
-
-        labelled = records["label"].null_count < records.num_rows
-        no_labels = f"no labels (field '{config.label_field}' is absent, empty or of a wrong type)"
-        skipped: dict[CoherenceComponentName, str] = {}
-        if config.runs("coherence"):
-            if "format" in config.coherence_components:
-                records = _with(records, coherence.format_columns(records, fields))
-            if "language" in config.coherence_components and config.expected_language is None:
-                skipped["language"] = "no expected language configured"
-            if "label_conflict" in config.coherence_components and (finder is None or not labelled):
-                skipped["label_conflict"] = no_labels
-            elif finder is not None:
-                with timings.stage("near_duplicates"):
-                    clusters = finder.finish().labels
-                    records = _with(records, dict(coherence.conflicts_in_clusters(clusters, records["label"])))
+        run.stream(engine or LocalEngine(), finder)
+        if run.config.runs("coherence"):
+            run.whole_dataset_coherence(finder)
     finally:
         if finder is not None:
             finder.close()
-
-    label_summary = None
-    if config.runs("label_errors") and not labelled:
-        label_summary = label_errors.summarize(None, np.array([]), 0, False, config, no_labels)
-    elif config.runs("label_errors"):
-        with timings.stage("label_errors"):
-            usable = pc.and_(pc.is_valid(records["label"]), pc.invert(records["text_blank"]))
-            if "error_invalid_label" in records.column_names:
-                usable = pc.and_(usable, pc.invert(records["error_invalid_label"]))
-
-            def fetch(rows: np.ndarray) -> list[str]:
-                texts = take_rows(version, [config.text_field], rows)[config.text_field]
-                return [text or "" for text in texts.to_pylist()]
-
-            columns, label_summary = label_errors.run(records["label"], to_numpy(usable, 0).astype(bool), fetch,
-                                                      config)
-            records = _with(records, dict(columns))
-
-    problems = _problems(config, violations, fields, skipped, label_summary)
-    with timings.stage("summaries"):
-        reasons, counts = _reasons(records, problems)
-        records = records.append_column("reasons", reasons)
-        words = to_numpy(records["word_count"])
-        summary = QualitySummary(
-            version=version.ref, dataset=version.info.dataset, number=version.info.number,
-            records=records.num_rows, config=config, config_hash=config.config_hash(), reference_date=reference,
-            measured_at=measured_at, code_version=CODE_VERSION,
-            completeness=completeness.summarize(records, config) if config.runs("completeness") else None,
-            errors=errors.summarize(records, violations) if config.runs("errors") else None,
-            label_errors=label_summary,
-            coherence=coherence.summarize(records, config, fields, skipped) if config.runs("coherence") else None,
-            freshness=freshness.summarize(records, config, reference) if config.runs("freshness") else None,
-            word_counts=quantiles(words), word_count_histogram=histogram(words),
-            problems=[ProblemCount(name=p.name, metric=p.metric, title=p.title, records=c)
-                      for p, c in zip(problems, counts, strict=True)],
-            timings={},
-        )
-    summary.timings.update(timings)
-    return QualityResult(summary=summary, records=records, problems=problems)
+    return run.result(run.check_labels() if run.config.runs("label_errors") else None)
 
 
 def _problems(config: QualityConfig, violations: dict[str, str], fields: list[str],
