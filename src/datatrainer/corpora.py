@@ -17,6 +17,7 @@ import orjson
 from datatrainer.errors import DatatrainerError
 
 WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+BG_WIKI_FILE = "bgwiki-latest-pages-articles-shortened.xml.bz2"
 NEWS_FILE = "lee_background.cor"
 
 
@@ -27,16 +28,19 @@ def gensim_test_data() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "test" / "test_data"
 
 
-def wikipedia_articles(min_chars: int = 200) -> Iterator[dict[str, Any]]:
-    """Wikipedia articles as plain text (markup stripped by gensim), redirects and stubs left out."""
+def wikipedia_articles(min_chars: int = 200, dump: str = WIKI_FILE, lang: str = "en") -> Iterator[dict[str, Any]]:
+    """Wikipedia articles as plain text (markup stripped by gensim), redirects and stubs left out.
+
+    The default dump holds 106 English articles; `dump=BG_WIKI_FILE, lang="bg"` gives 3 Bulgarian ones.
+    """
     from gensim.corpora.wikicorpus import extract_pages, filter_wiki
 
-    with bz2.open(gensim_test_data() / WIKI_FILE) as handle:
+    with bz2.open(gensim_test_data() / dump) as handle:
         for title, markup, page_id in extract_pages(handle):
             text = "\n".join(line.strip() for line in filter_wiki(markup).splitlines() if line.strip())
             if markup.lstrip().upper().startswith("#REDIRECT") or len(text) < min_chars:
                 continue
-            yield {"id": f"enwiki-{page_id}", "title": title, "text": text, "lang": "en"}
+            yield {"id": f"{lang}wiki-{page_id}", "title": title, "text": text, "lang": lang}
 
 
 def news_articles() -> Iterator[dict[str, Any]]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import bz2
 from functools import cache
 
-from datatrainer.corpora import gensim_test_data, news_articles, wikipedia_articles
-
-BG_WIKI = "bgwiki-latest-pages-articles-shortened.xml.bz2"
+from datatrainer.corpora import BG_WIKI_FILE, news_articles, wikipedia_articles
 
 
 @cache
@@ -23,11 +20,7 @@ def news() -> tuple[str, ...]:
 @cache
 def bulgarian_articles() -> tuple[str, ...]:
     """The three Bulgarian Wikipedia articles of gensim's test data, markup stripped as for the English ones."""
-    from gensim.corpora.wikicorpus import extract_pages, filter_wiki
-
-    with bz2.open(gensim_test_data() / BG_WIKI) as handle:
-        return tuple("\n".join(line.strip() for line in filter_wiki(markup).splitlines() if line.strip())
-                     for _, markup, _ in extract_pages(handle))
+    return tuple(record["text"] for record in wikipedia_articles(min_chars=0, dump=BG_WIKI_FILE, lang="bg"))
 
 
 def paragraphs(articles: tuple[str, ...], min_chars: int = 100) -> list[str]:

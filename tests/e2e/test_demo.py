@@ -1,0 +1,38 @@
+"""The README's first command runs the main job end to end; this runs the same job in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+
+from datatrainer.workspace import Workspace
+
+
+def test_demo_runs_every_stage(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    result = subprocess.run([sys.executable, "-m", "datatrainer", "--no-progress", "demo", "--out", str(root)],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "demo done" in result.stdout
+    with Workspace.open(root) as ws:
+        chain = [v.info.operation for v in ws.datasets.versions("crawl")]
+        assert chain == ["ingest", "quality-filter", "dedup"]
+        raw, filtered, deduped = ws.datasets.versions("crawl")
+        assert raw.num_rows > filtered.num_rows > deduped.num_rows > 0
+        dropped_ids = set(filtered.artifact("dropped")["id"].to_pylist())
+        assert {f"junk-{i:03d}" for i in range(18)} <= dropped_ids  # every planted spam page
+        assert any(i.startswith("bgwiki-") for i in dropped_ids)  # the Bulgarian pages, by language
+        removed_as_copies = set(deduped.artifact("dropped")["id"].to_pylist())
+        assert {f"exact-{i:03d}" for i in range(10)} <= removed_as_copies | dropped_ids  # short ones go earlier
+        assert sum(i.startswith("copy-") for i in removed_as_copies) >= 30  # of 40 planted near-duplicates
+        exported = datasets.load_from_disk(str(root / "exports" / "crawl-clean-hf"))
+        assert exported.num_rows == deduped.num_rows
+    for number in (1, 3):
+        report = json.loads((root / "reports" / f"quality-crawl-{number}.json").read_text())
+        assert report["summary"]["records"] in (raw.num_rows, deduped.num_rows)
+        assert (root / "reports" / f"quality-crawl-{number}.html").stat().st_size > 10_000
