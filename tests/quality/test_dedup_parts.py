@@ -57,6 +57,20 @@ def test_shingles_ignore_case_punctuation_and_spacing_but_not_order() -> None:
     assert set(seeded[0]).isdisjoint(rows[0])
 
 
+def test_a_word_hashes_the_same_inside_a_text_and_at_its_end() -> None:
+    """Words are ended by the next space, or (at a text's end) by their length: both must agree, for every
+    length around the 8-byte chunks, including the text just before being glued to the next one."""
+    texts = []
+    for length in range(1, 26):
+        word = "".join(chr(ord("a") + i % 26) for i in range(length))
+        texts += [f"{word} x", f"x {word}", word]
+    rows = _slots(shingle_hashes(pa.array(texts), ngram=1))
+    for first in range(0, len(rows), 3):
+        inside, at_end, alone = rows[first][0], rows[first + 1][1], rows[first + 2][0]
+        assert inside == at_end == alone
+    assert len({row[0] for row in rows[::3]}) == 25
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 40).flatmap(lambda n: st.tuples(
     st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))))

@@ -20,14 +20,17 @@ import numpy as np
 from datatrainer.quality.shingles import Shingles, mix64
 
 EMPTY = np.uint32(0xFFFFFFFF)
-_PROBE_ROUNDS = 8  # random probes before falling back to the next non-empty bin on the right
+_PROBE_ROUNDS = 12  # random probes before falling back to the next non-empty bin on the right
 _U64 = np.uint64
 
 
 @cache
-def _probes(num_perm: int, seed: int) -> np.ndarray:
-    """The fixed probe sequence: row k gives, for every bin, the bin it borrows from at attempt k."""
-    return np.random.default_rng([seed, num_perm]).integers(0, num_perm, (_PROBE_ROUNDS, num_perm))
+def _probe_offsets(num_perm: int, seed: int) -> np.ndarray:
+    """The fixed probe sequence, as offsets: row k gives, for every bin j, (bin borrowed from at attempt k)
+    minus j, so that a hole's flat index plus its offset is the flat index to read."""
+    probes = np.random.default_rng([seed, num_perm]).integers(0, num_perm, (_PROBE_ROUNDS, num_perm))
+    offsets: np.ndarray = probes - np.arange(num_perm)
+    return offsets
 
 
 def signatures(shingles: Shingles, num_perm: int, seed: int) -> np.ndarray:
@@ -36,7 +39,10 @@ def signatures(shingles: Shingles, num_perm: int, seed: int) -> np.ndarray:
     slots = shingles.slots
     rows = len(slots)
     hashes = shingles.hashes
-    bins = ((hashes >> _U64(32)) * _U64(num_perm)) >> _U64(32)
+    if num_perm & (num_perm - 1) == 0:  # a power of two: the top bits are the bin
+        bins = hashes >> _U64(64 - num_perm.bit_length() + 1)
+    else:
+        bins = ((hashes >> _U64(32)) * _U64(num_perm)) >> _U64(32)
     keys = np.repeat(np.arange(0, rows * num_perm, num_perm, dtype=np.int64), slots)
     keys += bins.astype(np.int64)
     flat = np.full(rows * num_perm, EMPTY, dtype=np.uint32)
@@ -53,20 +59,19 @@ def _densify(signature: np.ndarray, seed: int) -> None:
     width = signature.shape[1]
     flat = signature.reshape(-1)
     holes = np.flatnonzero(flat == EMPTY)
-    columns = holes % width
-    row_starts = holes - columns
-    probes = _probes(width, seed)
-    values = flat[row_starts + probes[0][columns]]
+    columns = holes & (width - 1) if width & (width - 1) == 0 else holes % width
+    offsets = _probe_offsets(width, seed)
+    values = flat[holes + offsets[0][columns]]
     pending = np.flatnonzero(values == EMPTY)
-    for probe in probes[1:]:
+    for offset in offsets[1:]:
         if not pending.size:
             break
-        found = flat[row_starts[pending] + probe[columns[pending]]]
+        found = flat[holes[pending] + offset[columns[pending]]]
         values[pending] = found
         pending = pending[found == EMPTY]
     if pending.size:
         # Rows with very few shingles: continue the probe sequence with bins j+1, j+2, ... (wrapping).
-        stuck, inverse = np.unique(row_starts[pending] // width, return_inverse=True)
+        stuck, inverse = np.unique(holes[pending] // width, return_inverse=True)
         index = np.where(signature[stuck] != EMPTY, np.arange(width), 2 * width)
         next_right = np.minimum.accumulate(index[:, ::-1], axis=1)[:, ::-1]
         source = np.where(next_right < width, next_right, next_right[:, :1])  # 2 * width: an empty row
