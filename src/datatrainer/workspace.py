@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from datatrainer.store.versions import DatasetVersion
 if TYPE_CHECKING:
     from datatrainer.engine.local import LocalEngine
     from datatrainer.io.ingest import IngestOptions
+    from datatrainer.scoring import EmbeddingStore, ScoreStore
 
 CODE_VERSION = f"datatrainer {__version__}"
 _DEFAULT_CONFIG = """\
@@ -67,6 +69,20 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
+
+    @cached_property
+    def scores(self) -> ScoreStore:
+        """Per-record scores cached by (content hash, scorer config hash)."""
+        from datatrainer.scoring import ScoreStore
+
+        return ScoreStore(self)
+
+    @cached_property
+    def embeddings(self) -> EmbeddingStore:
+        """Sentence embeddings cached by (content hash, model config)."""
+        from datatrainer.scoring import EmbeddingStore
+
+        return EmbeddingStore(self)
 
     def version(self, ref: str | DatasetVersion) -> DatasetVersion:
         return self.datasets.get(ref)

@@ -1,0 +1,67 @@
+"""Config hashes, and the `config.json` that makes each hash readable again.
+
+Scores and embeddings are keyed by the hash of everything that changes their values, so a cached value is
+reused exactly when it would be recomputed identically. A hash alone tells a user nothing, so the parameters
+behind it are written next to the cached values (`config.json`) and listed by `datatrainer scores show`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+CONFIG_FILE = "config.json"
+HASH_CHARS = 16
+
+
+def config_hash(params: dict[str, Any]) -> str:
+    """A short, stable hash of JSON-able parameters (keys sorted, so dict order never matters)."""
+    return hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()[:HASH_CHARS]
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """What one cache folder holds: which scorer (or embedding model), its parameters, and its scope.
+
+    `scope` is the storage key of the version a set-dependent score was computed over (a density is a sum
+    over every record of one version, so it means nothing for another version); None for per-record scores
+    such as Ask-LLM, which are valid for any version holding the same text.
+    """
+
+    name: str
+    config_hash: str
+    params: dict[str, Any]
+    scope: str | None
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "config_hash": self.config_hash, "params": self.params, "scope": self.scope,
+                "created_at": self.created_at}
+
+
+def write_config_once(folder: Path, tmp_dir: Path, name: str, hash_: str, params: dict[str, Any],
+                      scope: str | None) -> StoredConfig:
+    """Record a config the first time it is used; later writers find it and leave it alone."""
+    path = folder / CONFIG_FILE
+    if path.is_file():
+        return read_config(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = StoredConfig(name, hash_, params, scope, datetime.now(UTC).isoformat(timespec="seconds"))
+    tmp = tmp_dir / f"config-{uuid.uuid4().hex}.json"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp.write_bytes(orjson.dumps(stored.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    os.replace(tmp, path)  # atomic: readers see no config or a whole one
+    return stored
+
+
+def read_config(folder: Path) -> StoredConfig:
+    data = orjson.loads((folder / CONFIG_FILE).read_bytes())
+    return StoredConfig(data["name"], data["config_hash"], dict(data["params"]), data.get("scope"),
+                        data["created_at"])

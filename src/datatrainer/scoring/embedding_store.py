@@ -1,0 +1,109 @@
+"""`EmbeddingStore` (`ws.embeddings`): sentence embeddings cached by (content hash, embedding model config).
+
+Each shard is a `.npy` matrix (memory-mappable, float16 by default: half the disk and page cache of float32,
+and a cosine error around 1e-3, far below what density or clustering can see) plus a Parquet index whose row
+i names the content hash of matrix row i. Shards are appended as batches finish, so an interrupted
+`datatrainer embed` keeps what it computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datatrainer.errors import NotFoundError
+from datatrainer.scoring.cache import CacheRoot, Computed, hash_matches
+from datatrainer.scoring.configs import StoredConfig
+from datatrainer.store.schema import CONTENT_HASH, ID
+from datatrainer.store.versions import DatasetVersion
+
+if TYPE_CHECKING:
+    from datatrainer.models.embedders import Embedder
+    from datatrainer.workspace import Workspace
+
+EMBEDDINGS_DIR = "embeddings"
+MODEL_KEY = "model"
+ALIASES_KEY = "aliases"
+
+Matrix = np.ndarray[Any, np.dtype[np.floating[Any]]]
+
+
+class EmbeddingStore:
+    def __init__(self, ws: Workspace) -> None:
+        self.cache = CacheRoot(ws.root / EMBEDDINGS_DIR, ws.root / "tmp")
+
+    def missing(self, version: DatasetVersion, name: str, model_hash: str) -> pa.Array:
+        """Distinct content hashes of the version's records not embedded yet with this model config."""
+        return self.cache.shards(name, model_hash).missing(version)
+
+    def add(self, name: str, model_hash: str, content_hashes: pa.Array | Sequence[str], vectors: Matrix,
+            meta: dict[str, Any], dtype: type[np.floating[Any]] = np.float16) -> None:
+        """Store one finished batch of embeddings (row i belongs to content hash i) atomically."""
+        hashes = pa.array(content_hashes, pa.string())
+        matrix = np.ascontiguousarray(vectors, dtype=dtype)
+        if matrix.ndim != 2 or matrix.shape[0] != len(hashes):
+            raise ValueError(f"{len(hashes)} content hashes but vectors of shape {matrix.shape}")
+        self.cache.register(name, model_hash, meta, None)
+        if len(hashes):
+            self.cache.shards(name, model_hash).publish(
+                pa.table({CONTENT_HASH: hashes}), [(".npy", lambda path: _save_npy(path, matrix))])
+
+    def resolve(self, version: DatasetVersion, model: str | Embedder) -> StoredConfig:
+        """A model config by hash (or prefix), by model id or alias (`minilm`), or from an `Embedder`.
+
+        A model name may match several configs (another backend, another max length): the one covering
+        most of the version is used.
+        """
+        selector = model if isinstance(model, str) else model.config_hash()
+
+        def matches(config: StoredConfig) -> bool:
+            names = [config.params.get(MODEL_KEY), *config.params.get(ALIASES_KEY, [])]
+            return hash_matches(selector)(config) or selector in names
+
+        return self.cache.choose(version, matches, f"embeddings for model {selector!r}",
+                                 f"run `datatrainer embed {version.ref} --model ...`")
+
+    def embeddings_for(self, version: DatasetVersion, model: str | Embedder,
+                       dtype: type[np.floating[Any]] = np.float32) -> tuple[pa.Array, Matrix]:
+        """(ids, matrix) for every record of the version, in record order; row i embeds record i.
+
+        Rows are gathered shard by shard from memory-mapped files, so only the result is held in memory.
+        Every record must be embedded: a partial matrix would silently bias any sampler using it.
+        """
+        config = self.resolve(version, model)
+        shards = self.cache.shards(config.name, config.config_hash)
+        table = shards.aligned(version, [], [])
+        missing = table["filename"].null_count
+        if missing:
+            raise NotFoundError(f"{missing:,} of {version.num_rows:,} records of {version.ref} have no "
+                                f"{config.name} embeddings (config {config.config_hash}); run "
+                                f"`datatrainer embed {version.ref} --model {config.params.get(MODEL_KEY)}`")
+        encoded = pc.dictionary_encode(table["filename"]).combine_chunks()
+        files = encoded.dictionary.to_pylist()
+        which = encoded.indices.to_numpy()
+        rows = table["file_row_number"].to_numpy()
+        out = np.empty((version.num_rows, _dim(Path(files[0]))) if files else (0, 0), dtype=dtype)
+        for number, index_file in enumerate(files):
+            mask = which == number
+            out[mask] = np.load(Path(index_file).with_suffix(".npy"), mmap_mode="r")[rows[mask]]
+        return table[ID].combine_chunks(), out
+
+    def configs(self) -> list[StoredConfig]:
+        return self.cache.configs()
+
+    def computed(self, version: DatasetVersion) -> list[Computed]:
+        return self.cache.computed(version)
+
+
+def _save_npy(path: Path, matrix: Matrix) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, matrix)
+
+
+def _dim(index_file: Path) -> int:
+    return int(np.load(index_file.with_suffix(".npy"), mmap_mode="r").shape[1])
