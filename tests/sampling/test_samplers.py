@@ -135,9 +135,11 @@ def test_semdedup_removes_planted_duplicates() -> None:
         group = [source, *copies[sources == source]]
         assert len(kept.intersection(group)) == 1, group
     assert selection.stats["duplicates"] == len(copies) and selection.stats["short_of_budget"] == len(copies)
-    removed = np.flatnonzero(selection.duplicate_of >= 0)
-    assert set(removed.tolist()).isdisjoint(kept) and set(selection.duplicate_of[removed].tolist()) <= kept
-    assert selection.similarity is not None and (selection.similarity[removed] > 0.95).all()
+    duplicates = selection.duplicates
+    assert duplicates is not None and duplicates.reason == "near-duplicate (cosine > 0.95)"
+    removed = np.flatnonzero(duplicates.duplicate_of >= 0)
+    assert set(removed.tolist()).isdisjoint(kept) and set(duplicates.duplicate_of[removed].tolist()) <= kept
+    assert (duplicates.similarity[removed] > 0.95).all()
 
 
 def test_semdedup_subsamples_survivors_to_the_budget() -> None:

@@ -96,17 +96,32 @@ class SamplerInputs:
 
 
 @dataclass(frozen=True)
-class Selection:
-    """The rows a sampler keeps, and what it knows about the others.
+class Duplicates:
+    """Rows a deduplicating sampler removed: `duplicate_of[i]` is the kept row that row i duplicates (-1 when
+    row i survived deduplication), `similarity[i]` their cosine similarity (NaN for survivors), and
+    `threshold` the cosine similarity above which rows count as duplicates."""
 
-    `duplicate_of[i]` is, for a row removed as a near-duplicate, the row it duplicates (-1 otherwise), and
-    `similarity[i]` their cosine similarity; samplers that do not deduplicate leave both None.
-    """
+    duplicate_of: np.ndarray
+    similarity: np.ndarray
+    threshold: float
+
+    @property
+    def survivors(self) -> np.ndarray:
+        return np.flatnonzero(self.duplicate_of < 0)
+
+    @property
+    def reason(self) -> str:
+        return f"near-duplicate (cosine > {self.threshold:g})"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows a sampler keeps, and what it knows about the others: `duplicates` for samplers that remove
+    near-duplicates (so the operation can say which kept record each one resembles), else None."""
 
     indices: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
-    duplicate_of: np.ndarray | None = None
-    similarity: np.ndarray | None = None
+    duplicates: Duplicates | None = None
 
 
 class Sampler(ABC, Generic[P]):

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, register_sampler
 from datatrainer.sampling.prototypes import hardest
-from datatrainer.sampling.semdedup import SemDeDupParams, semantic_dedup
+from datatrainer.sampling.semdedup import SemDeDupParams, dedup_stats, semantic_dedup
 
 
 class D4Params(SemDeDupParams):
@@ -40,6 +40,6 @@ class D4Sampler(Sampler[D4Params]):
         survivors = duplicates.survivors
         budget = min(k, len(survivors))
         kept, proto_stats = hardest(unit[survivors], budget, self.params.prototype_clusters, seed)
-        stats = {**duplicates.stats(clustering), "prototype_clusters": proto_stats["clusters"],
+        stats = {**dedup_stats(duplicates, clustering), "prototype_clusters": proto_stats["clusters"],
                  "min_kept_distance": proto_stats["min_kept_distance"]}
-        return Selection(survivors[kept].astype(np.int64), stats, duplicates.duplicate_of, duplicates.similarity)
+        return Selection(survivors[kept].astype(np.int64), stats, duplicates)

@@ -8,18 +8,20 @@ keeps: one representative of every group of semantic near-duplicates, and every 
 more than k rows survive, k of them are drawn uniformly with the seed; if fewer survive, it keeps them
 all and says so (`short_of_budget`): it never keeps a duplicate to fill the budget.
 
+A row is compared with the rows kept before it, as the paper describes, so a chain a ~ b ~ c where a and c
+are not similar keeps a and c (the released code's shortcut, comparing with every earlier row, would drop
+c because of the dropped b). Kept rows never exceed the threshold with one another either way.
+
 Only pairs in the same cluster are compared, so the work is about n^2 / clusters similarity products,
 done cluster by cluster in blocks of bounded size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import Duplicates, Sampler, SamplerInputs, Selection, register_sampler
 from datatrainer.sampling.clustering import Clustering, kmeans, unit_rows
 
 _BLOCK_CELLS = 4_000_000  # similarity entries computed at once (16 MB of float32)
@@ -32,21 +34,10 @@ class SemDeDupParams(BaseModel):
     eps: float = Field(0.05, gt=0, le=1, description="rows with cosine similarity above 1 - eps are duplicates")
 
 
-@dataclass(frozen=True)
-class Duplicates:
-    """`duplicate_of[i]`: the kept row that row i duplicates (-1 when i is kept); `similarity[i]` their
-    cosine similarity (NaN when kept)."""
-
-    duplicate_of: np.ndarray
-    similarity: np.ndarray
-
-    @property
-    def survivors(self) -> np.ndarray:
-        return np.flatnonzero(self.duplicate_of < 0)
-
-    def stats(self, clustering: Clustering) -> dict[str, int]:
-        survivors = len(self.survivors)
-        return {"clusters": clustering.count, "duplicates": len(self.duplicate_of) - survivors, "survivors": survivors}
+def dedup_stats(duplicates: Duplicates, clustering: Clustering) -> dict[str, int]:
+    survivors = len(duplicates.survivors)
+    return {"clusters": clustering.count, "duplicates": len(duplicates.duplicate_of) - survivors,
+            "survivors": survivors}
 
 
 def _similar_pairs(unit: np.ndarray, clustering: Clustering, threshold: float) -> tuple[np.ndarray, ...]:
@@ -99,7 +90,7 @@ def find_duplicates(unit: np.ndarray, clustering: Clustering, eps: float) -> Dup
     last = np.r_[dropped[order][1:] != dropped[order][:-1], True] if len(order) else np.empty(0, bool)
     duplicate_of[dropped[order][last]] = kept[order][last]
     closest[dropped[order][last]] = value[order][last]
-    return Duplicates(duplicate_of, closest)
+    return Duplicates(duplicate_of, closest, 1.0 - eps)
 
 
 def semantic_dedup(embeddings: np.ndarray, clusters: int | None, eps: float, seed: int
@@ -126,5 +117,4 @@ class SemDeDupSampler(Sampler[SemDeDupParams]):
         survivors = duplicates.survivors
         if len(survivors) > k:
             survivors = np.sort(np.random.default_rng(seed).choice(survivors, size=k, replace=False))
-        return Selection(survivors.astype(np.int64), duplicates.stats(clustering), duplicates.duplicate_of,
-                         duplicates.similarity)
+        return Selection(survivors.astype(np.int64), dedup_stats(duplicates, clustering), duplicates)

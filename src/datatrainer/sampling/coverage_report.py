@@ -1,0 +1,104 @@
+"""The coverage report: one self-contained HTML page (inline CSS and SVG, no external URL) and its JSON twin.
+
+It has the quality report's look: the page CSS, number formats, table, SVG and atomic-write helpers are
+the quality report's own (`datatrainer.quality.report*`), imported rather than copied. The JSON
+twin is the `CoverageReport` model itself, so it holds every number the page shows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from pydantic import BaseModel
+
+from datatrainer.quality.report import _write_atomic
+from datatrainer.quality.report_html import CSS, _table, fmt_count, fmt_rate, fmt_score
+from datatrainer.quality.report_plots import _STYLE, COLOR, _figure, _svg
+from datatrainer.sampling.coverage import CoverageSummary, Projection
+
+DROPPED_COLOR = "#c3cad3"
+
+
+class CoverageReport(BaseModel):
+    generated_at: datetime
+    full: str
+    sample: str
+    model: str
+    seed: int
+    summary: CoverageSummary
+
+    def html(self) -> str:
+        return render(self)
+
+
+def scatter_svg(projection: Projection) -> str:
+    """Dropped rows in grey under kept rows in colour; the points are rasterised inside the SVG (thousands of
+    vector markers would make the page slow), the axes and legend stay text."""
+    figure = _figure(width=6.0, height=4.2)
+    kept = np.array(projection.kept, bool)
+    x, y = np.array(projection.x), np.array(projection.y)
+    with matplotlib.rc_context(_STYLE):
+        axes = figure.subplots()
+        for rows, color, what in ((~kept, DROPPED_COLOR, "dropped"), (kept, COLOR, "kept")):
+            axes.scatter(x[rows], y[rows], s=6, color=color, label=f"{what} ({fmt_count(int(rows.sum()))} shown)",
+                         rasterized=True, linewidths=0)
+        variance = projection.explained_variance
+        axes.set_xlabel(f"PC 1 ({fmt_rate(variance[0])} of variance)")
+        axes.set_ylabel(f"PC 2 ({fmt_rate(variance[1])} of variance)")
+        axes.legend(loc="upper right", fontsize=8, markerscale=2)
+    return _svg(figure)
+
+
+def _cards(report: CoverageReport) -> str:
+    summary = report.summary
+    cards = [("cluster-coverage", fmt_rate(summary.cluster_coverage),
+              f"of {fmt_count(summary.clusters)} clusters keep a record"),
+             ("mean-distance", fmt_score(summary.distance.mean), "mean distance to the nearest kept record")]
+    cards += [(f"within-{index}", fmt_rate(share), f"of records within {radius:g} of a kept record")
+              for index, (radius, share) in enumerate(zip(summary.radii, summary.within_radius, strict=True))]
+    return '<div class="cards">' + "".join(
+        f'<div class="card" id="{key}"><div class="value">{value}</div><div class="label">{label}</div></div>'
+        for key, value, label in cards) + "</div>"
+
+
+def render(report: CoverageReport) -> str:
+    """The whole page."""
+    summary = report.summary
+    distance = summary.distance
+    quantiles = _table(["mean", "median", "p90", "p99", "max"],
+                       [[fmt_score(v) for v in (distance.mean, distance.median, distance.p90, distance.p99,
+                                                distance.max)]], numeric=range(5))
+    radii = _table(["radius", "records within it", "share"],
+                   [[f"{radius:g}", fmt_count(round(share * summary.records)), fmt_rate(share)]
+                    for radius, share in zip(summary.radii, summary.within_radius, strict=True)], numeric=(1, 2))
+    clusters = sorted(summary.per_cluster, key=lambda c: (c.retention, -c.size, c.cluster))
+    retention = _table(["cluster", "records", "kept", "retention"],
+                       [[str(c.cluster), fmt_count(c.size), fmt_count(c.kept), fmt_rate(c.retention)]
+                        for c in clusters], numeric=(1, 2, 3))
+    title = f"Coverage of {escape(report.sample)} in {escape(report.full)}"
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{CSS}</style></head><body><h1>{title}</h1>"
+            f"<p class='meta'>{fmt_count(summary.kept)} of {fmt_count(summary.records)} records kept "
+            f"({fmt_rate(summary.kept / summary.records)}) · embeddings {escape(report.model)} · "
+            f"{fmt_count(summary.clusters)} k-means clusters · seed {report.seed} · "
+            f"generated {report.generated_at:%Y-%m-%d %H:%M} UTC</p>" + _cards(report)
+            + "<h2 id='distance'>Distance to the nearest kept record</h2><p>Cosine distance (1 - cosine "
+              f"similarity) from each record of {escape(report.full)} to the closest record kept in "
+              f"{escape(report.sample)}; 0 for kept records.</p>" + quantiles + radii
+            + "<h2 id='projection'>Kept and dropped records</h2><p>The embeddings projected on their first two "
+              f"principal components ({fmt_count(len(summary.projection.x))} records shown).</p>"
+            + scatter_svg(summary.projection)
+            + f"<h2 id='clusters'>Retention per cluster</h2><p>{fmt_count(summary.clusters_covered)} of "
+              f"{fmt_count(summary.clusters)} clusters of {escape(report.full)} (k-means) keep at least one record; "
+              "least retained first.</p>" + retention + "</body></html>")
+
+
+def write_coverage_report(report: CoverageReport, html_path: Path, json_path: Path) -> None:
+    """Write the page and its JSON twin, each atomically (temp file + rename)."""
+    _write_atomic(html_path, report.html())
+    _write_atomic(json_path, report.model_dump_json(indent=2))
+
