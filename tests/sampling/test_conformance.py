@@ -95,7 +95,7 @@ def test_tiny_inputs(sampler: Sampler[Any], rows: int) -> None:
 def test_ties(sampler: Sampler[Any]) -> None:
     """Every row the same (embedding, score, text): still a valid, reproducible selection."""
     rows = 50
-    tied = SamplerInputs.of([str(i) for i in range(rows)], embeddings=np.ones((rows, 8)), scores=np.zeros(rows),
+    tied = SamplerInputs.of([str(i) for i in range(rows)], embeddings=np.ones((rows, 8)), scores=np.ones(rows),
                             texts=["same words here"] * rows, target_texts=["same words"])
     for k in (1, 20):
         selection = sampler.select(tied, k, seed=0)

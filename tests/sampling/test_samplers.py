@@ -189,3 +189,20 @@ def test_dsir_selects_target_like_text() -> None:
     assert is_news[kept].mean() > 0.9
     uniform = make_sampler("random").select(data, 100, 0).indices
     assert is_news[uniform].mean() < 0.75
+
+
+# --- density (inverse propensity) -----------------------------------------------------------------------------
+
+def test_density_over_represents_rare_rows() -> None:
+    """A dense blob of 900 rows and 100 isolated ones: with 1/density weights, the isolated rows make up far
+    more of the sample than their 10% of the data (random keeps about 10%)."""
+    rng = np.random.default_rng(0)
+    dense = unit(np.ones((900, 16)) + 0.05 * rng.standard_normal((900, 16)))
+    rare = unit(rng.standard_normal((100, 16)))
+    x = np.vstack([dense, rare])
+    density = np.exp(-np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=2) / 0.1).sum(axis=1)  # Gaussian kernel sums
+    data = SamplerInputs.of(ids(1_000), embeddings=x, scores=density)
+    is_rare = np.r_[np.zeros(900, bool), np.ones(100, bool)]
+    for seed in range(3):
+        assert is_rare[make_sampler("density").select(data, 200, seed).indices].mean() > 0.4
+        assert is_rare[make_sampler("random").select(data, 200, seed).indices].mean() < 0.15

@@ -189,7 +189,7 @@ def register_sampler(sampler: type[Sampler[Any]]) -> type[Sampler[Any]]:
 
 def _load_builtins() -> None:
     # Importing the modules registers their samplers.
-    from datatrainer.sampling import d4, dsir, kcenter, prototypes, ranked, semdedup, uniform  # noqa: F401
+    from datatrainer.sampling import d4, dsir, kcenter, propensity, prototypes, ranked, semdedup, uniform  # noqa: F401
 
 
 def sampler_names() -> list[str]:
