@@ -60,6 +60,10 @@ def fmt_headline(kind: str, value: float | None) -> str:
     return fmt_rate(value) if kind == "rate" else fmt_score(value)
 
 
+def _records(count: int) -> str:
+    return f"{fmt_count(count)} record{'' if count == 1 else 's'}"
+
+
 def anchor(record_id: str) -> str:
     """An HTML id for a record id of any characters (ids may contain spaces, quotes, '#')."""
     return "rec-" + hashlib.sha1(record_id.encode()).hexdigest()[:16]
@@ -178,7 +182,7 @@ def examples_section(groups: Sequence[ProblemExamples]) -> str:
             rows.append([f'<a href="#{anchor(example.id)}">{escape(example.id)}</a>', escape(example.detail),
                          f'<div class="snippet">{escape(short)}</div>'])
         parts.append(f"<h3 id='problem-{escape(group.name)}'>{escape(group.title)} "
-                     f"<span class='muted'>({fmt_count(group.records)} records, {escape(group.metric)})</span></h3>"
+                     f"<span class='muted'>({_records(group.records)}, {escape(group.metric)})</span></h3>"
                      + _table(["id", "why", "text"], rows))
     if len(parts) == 1:
         parts.append("<p>No record has any of the measured problems.</p>")
