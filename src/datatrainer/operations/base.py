@@ -124,6 +124,7 @@ def _load_builtins() -> None:
     from datatrainer.io import ingest  # noqa: F401
     from datatrainer.operations import filter  # noqa: F401
     from datatrainer.quality import dedup_operation, filters  # noqa: F401
+    from datatrainer.sampling import operation  # noqa: F401
 
 
 def operation_names() -> list[str]:

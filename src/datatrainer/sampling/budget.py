@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
+from pydantic_core import PydanticCustomError
 
 from datatrainer.errors import DatatrainerError
 
@@ -72,7 +73,8 @@ def _parse_field(value: Any) -> Budget:
     try:
         return Budget.parse(value)
     except DatatrainerError as exc:
-        raise ValueError(str(exc)) from None
+        # A custom error type, so the message is not prefixed with pydantic's "Value error, ".
+        raise PydanticCustomError("invalid_budget", "{message}", {"message": str(exc)}) from None
 
 
 BudgetField = Annotated[Budget, BeforeValidator(_parse_field), PlainSerializer(str, return_type=str)]
