@@ -2,8 +2,8 @@
 
 The words are exactly those of `words(normalize_text(text))` (see `textnorm`). For ASCII text that
 normalisation is a byte map (letters lower-cased; punctuation, symbols and whitespace to spaces), done in
-one C pass with `bytes.translate`, ~25x faster than the general Unicode path; rows with other characters
-go through `normalize_text` itself.
+one C pass with `bytes.translate`, ~50x faster than the general Unicode path (~8 ms against ~500 ms for
+20,000 texts of 150 words); rows with other characters go through `normalize_text` itself.
 
 Word boundaries, word hashes and n-gram hashes are then computed over the whole batch's byte buffer at
 once: a word of up to 8 bytes is its own hash (its bytes read as a little-endian uint64 through an
