@@ -8,7 +8,7 @@ i names the content hash of matrix row i. Shards are appended as batches finish,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 from datatrainer.errors import NotFoundError
 from datatrainer.scoring.cache import CacheRoot, Computed, hash_matches
 from datatrainer.scoring.configs import StoredConfig
-from datatrainer.store.schema import CONTENT_HASH, ID
+from datatrainer.scoring.shards import content_hash_array, pending_records
+from datatrainer.store.schema import CONTENT_HASH, ID, TEXT
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
@@ -39,12 +40,19 @@ class EmbeddingStore:
 
     def missing(self, version: DatasetVersion, name: str, model_hash: str) -> pa.Array:
         """Distinct content hashes of the version's records not embedded yet with this model config."""
-        return self.cache.shards(name, model_hash).missing(version)
+        return self.cache.shards(name, model_hash).missing(version)[CONTENT_HASH].combine_chunks()
 
-    def add(self, name: str, model_hash: str, content_hashes: pa.Array | Sequence[str], vectors: Matrix,
-            meta: dict[str, Any], dtype: type[np.floating[Any]] = np.float16) -> None:
+    def pending(self, version: DatasetVersion, name: str, model_hash: str,
+                columns: Sequence[str] = (CONTENT_HASH, TEXT), batch_rows: int = 1024) -> Iterator[pa.Table]:
+        """The records still to compute, one per missing content hash, in batches of `batch_rows` (each
+        batch is meant to become one stored shard, so an interruption loses at most one batch)."""
+        shards = self.cache.shards(name, model_hash)
+        return pending_records(version, shards.missing(version), columns, batch_rows)
+
+    def add(self, name: str, model_hash: str, content_hashes: pa.Array | pa.ChunkedArray | Sequence[str],
+            vectors: Matrix, meta: dict[str, Any], dtype: type[np.floating[Any]] = np.float16) -> None:
         """Store one finished batch of embeddings (row i belongs to content hash i) atomically."""
-        hashes = pa.array(content_hashes, pa.string())
+        hashes = content_hash_array(content_hashes)
         matrix = np.ascontiguousarray(vectors, dtype=dtype)
         if matrix.ndim != 2 or matrix.shape[0] != len(hashes):
             raise ValueError(f"{len(hashes)} content hashes but vectors of shape {matrix.shape}")

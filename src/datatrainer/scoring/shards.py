@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -35,6 +36,13 @@ def version_keys(version: DatasetVersion) -> pa.Table:
     """(pos, id, content_hash) of every record, in stored order: what caches are joined against."""
     keys = version.to_table(_KEY_COLUMNS)
     return keys.add_column(0, POS, pa.array(range(keys.num_rows), pa.int64()))
+
+
+def content_hash_array(values: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:
+    """Content hashes as one Arrow string array, whatever container the caller holds them in."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.string()) if isinstance(values, pa.Array) else pa.array(values, pa.string())
 
 
 class ShardFolder:
@@ -88,15 +96,15 @@ class ShardFolder:
         return (f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM read_parquet([{paths}], filename = true, "
                 f"file_row_number = true) ORDER BY {CONTENT_HASH}, filename)")
 
-    def missing(self, version: DatasetVersion) -> pa.Array:
-        """Distinct content hashes of the version with no cached value yet, in first-occurrence order."""
+    def missing(self, version: DatasetVersion) -> pa.Table:
+        """(pos, content_hash) of the first record of each content hash with no cached value, by position."""
         con = connect()
         try:
             con.register("records", version_keys(version))
             return con.sql(
-                f"SELECT {CONTENT_HASH} FROM records ANTI JOIN {self.scan_sql([], [])} USING ({CONTENT_HASH}) "
-                f"GROUP BY {CONTENT_HASH} ORDER BY min({POS})"
-            ).to_arrow_table()[CONTENT_HASH].combine_chunks()
+                f"SELECT min({POS}) AS {POS}, {CONTENT_HASH} FROM records ANTI JOIN {self.scan_sql([], [])} "
+                f"USING ({CONTENT_HASH}) GROUP BY {CONTENT_HASH} ORDER BY {POS}"
+            ).to_arrow_table()
         finally:
             con.close()
 
@@ -124,3 +132,26 @@ class ShardFolder:
             return int(rows[0][0])
         finally:
             con.close()
+
+
+def pending_records(version: DatasetVersion, missing: pa.Table, columns: Sequence[str],
+                    batch_rows: int) -> Iterator[pa.Table]:
+    """Stream the records at `missing[pos]` (from `ShardFolder.missing`), in batches of `batch_rows`.
+
+    Work is done once per distinct content: the first record of each missing hash is read, with the asked
+    columns, and nothing else; batches are cut at `batch_rows` so each becomes one cache shard.
+    """
+    positions = missing[POS].to_numpy()
+    held: pa.Table | None = None
+    offset = 0
+    for batch in version.read_batches(columns):
+        lo, hi = np.searchsorted(positions, [offset, offset + batch.num_rows])
+        if hi > lo:
+            taken = pa.Table.from_batches([batch]).take(pa.array(positions[lo:hi] - offset))
+            held = taken if held is None else pa.concat_tables([held, taken])
+        offset += batch.num_rows
+        while held is not None and held.num_rows >= batch_rows:
+            yield held.slice(0, batch_rows)
+            held = held.slice(batch_rows)
+    if held is not None and held.num_rows:
+        yield held

@@ -7,7 +7,7 @@ not ids: two versions sharing a text share its score, and a later version never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from datatrainer.scoring.cache import CacheRoot, Computed, hash_matches
 from datatrainer.scoring.configs import StoredConfig
-from datatrainer.store.schema import CONTENT_HASH, ID
+from datatrainer.scoring.shards import content_hash_array, pending_records
+from datatrainer.store.schema import CONTENT_HASH, ID, TEXT
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
@@ -28,21 +29,27 @@ CONFIG_HASH_KEY = b"config_hash"
 
 class ScoreStore:
     def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
         self.cache = CacheRoot(ws.root / SCORES_DIR, ws.root / "tmp")
 
     def missing(self, version: DatasetVersion, scorer: str, config_hash: str) -> pa.Array:
         """Distinct content hashes of the version's records with no stored score for this config."""
-        return self.cache.shards(scorer, config_hash).missing(version)
+        return self.cache.shards(scorer, config_hash).missing(version)[CONTENT_HASH].combine_chunks()
 
-    def add(self, scorer: str, config_hash: str, content_hashes: pa.Array | Sequence[str],
+    def pending(self, version: DatasetVersion, scorer: str, config_hash: str,
+                columns: Sequence[str] = (CONTENT_HASH, TEXT), batch_rows: int = 1024) -> Iterator[pa.Table]:
+        """The records still to compute, one per missing content hash, in batches of `batch_rows` (each
+        batch is meant to become one stored shard, so an interruption loses at most one batch)."""
+        shards = self.cache.shards(scorer, config_hash)
+        return pending_records(version, shards.missing(version), columns, batch_rows)
+
+    def add(self, scorer: str, config_hash: str, content_hashes: pa.Array | pa.ChunkedArray | Sequence[str],
             scores: np.ndarray[Any, Any], meta: dict[str, Any], scope: DatasetVersion | None = None) -> None:
         """Store one finished batch of scores atomically.
 
         `meta` is the scorer's parameters (recorded once as the config's `config.json`). Pass `scope` for
         scores that depend on the whole version (density): they are then offered only for that version.
         """
-        hashes = pa.array(content_hashes, pa.string())
+        hashes = content_hash_array(content_hashes)
         values = np.asarray(scores, dtype=np.float64)
         if values.shape != (len(hashes),):
             raise ValueError(f"{len(hashes)} content hashes but scores of shape {values.shape}")

@@ -1,0 +1,129 @@
+"""The RACE sketch (Coleman & Shrivastava 2020) behind Density scores: R rows of B counters.
+
+Row r hashes a vector with `concat` LSH functions, folds them into one bucket key and counts it: pass 1 adds
+every record (`A[r, h_r(x)] += 1`), pass 2 reads `S(x) = mean_r A[r, h_r(x)]`, an unbiased estimate of
+`sum_y k(x, y)` where k is the probability that two vectors collide in one row (plus the 1/B chance that
+two different keys share a bucket). Two LSH families:
+
+- `pstable` (L2): `h(x) = floor((w.x + b) / r)`, w ~ N(0, I), b ~ U[0, r); collision probability from
+  Datar et al. (2004), a function of ||x - y|| / r. The bandwidth is the bin width r.
+- `srp` (signed random projections, cosine): `h(x) = [w.x > 0]`; collision probability 1 - angle/pi.
+
+With `concat` = p hashes per row the kernel is P[collision]^p: larger p (or smaller r) is a narrower kernel.
+
+Speed: the projections of a chunk of records are one float32 BLAS matmul laid out (p, R, n) so every later
+step reads contiguous memory; floor is a cast after adding a large integer offset to b (the offset shifts
+every bin index equally, so collisions are unchanged); the p bin indices are folded by a multiply-add with
+random odd 32-bit multipliers and reduced to [0, B) with Lemire's multiply-high, which uses the well-mixed
+high bits. Bucket ids are uint16 when B <= 65,536, so a whole dataset's ids can be kept between passes.
+Sketches with the same parameters and seed add up (`merge`), so shards can be sketched apart and combined.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from datatrainer.errors import DatatrainerError
+
+Family = Literal["pstable", "srp"]
+Matrix = np.ndarray[Any, np.dtype[Any]]
+BucketIds = np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
+Counts = np.ndarray[Any, np.dtype[np.int32]]
+
+# Added to (w.x + b) / r before the float-to-int cast, which truncates toward zero: with a positive argument
+# truncation is floor. Projections of unit vectors are N(0, 1) / r, far inside +-2**12 for any sane r, and a
+# float32 keeps 2**-11 resolution at 2**12, so bin edges move by at most ~0.0005 * r.
+_FLOOR_OFFSET = 4096.0
+_MAX_BUCKETS = 1 << 24
+
+
+class RaceParams(BaseModel):
+    """Everything that defines a sketch's hash functions; two sketches merge only when these are equal."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    family: Family = Field("pstable", description="pstable: L2 p-stable LSH; srp: signed random projections")
+    rows: int = Field(200, ge=1, le=100_000, description="R: independent sketch rows (estimates are averaged)")
+    buckets: int = Field(65_536, ge=2, le=_MAX_BUCKETS, description="B: counters per row")
+    concat: int = Field(4, ge=1, le=32, description="p: hashes folded into one bucket key per row")
+    bandwidth: float = Field(1.0, gt=0, description="r: p-stable bin width (ignored by srp)")
+    seed: int = Field(0, ge=0)
+
+    @property
+    def id_dtype(self) -> type[np.unsignedinteger[Any]]:
+        return np.uint16 if self.buckets <= 1 << 16 else np.uint32
+
+
+class RaceSketch:
+    """R x B counters and the hash functions that fill them, for vectors of one dimension."""
+
+    def __init__(self, params: RaceParams, dim: int) -> None:
+        self.params = params
+        self.dim = dim
+        self.counts: Counts = np.zeros((params.rows, params.buckets), dtype=np.int32)
+        self.added = 0
+        rng = np.random.default_rng(params.seed)
+        hashes = params.concat * params.rows
+        # Projection k = j * R + r belongs to row r, position j: the (p, R, n) layout of `_projections`.
+        scale = 1.0 / params.bandwidth if params.family == "pstable" else 1.0
+        self._projection = (rng.standard_normal((hashes, dim)) * scale).astype(np.float32)
+        offsets = rng.uniform(0.0, 1.0, hashes) + _FLOOR_OFFSET if params.family == "pstable" else np.zeros(hashes)
+        self._offset = offsets.astype(np.float32)[:, None]
+        self._multipliers = (rng.integers(0, 1 << 31, (params.concat, params.rows, 1), dtype=np.uint32) * 2 + 1)
+        self._row_seeds = rng.integers(0, 1 << 32, (params.rows, 1), dtype=np.uint32)
+
+    def bucket_ids(self, vectors: Matrix) -> BucketIds:
+        """(R, n) bucket ids of n vectors: row r's bucket for each vector."""
+        chunk = np.asarray(vectors, dtype=np.float32)
+        if chunk.ndim != 2 or chunk.shape[1] != self.dim:
+            raise DatatrainerError(f"expected vectors of dimension {self.dim}, got shape {chunk.shape}")
+        p, rows, n = self.params.concat, self.params.rows, chunk.shape[0]
+        projected = self._projection @ chunk.T  # (p*R, n)
+        bins: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
+        if self.params.family == "pstable":
+            projected += self._offset  # (w.x + b) / r + offset: positive, so the cast below is floor
+            bins = projected.astype(np.int32).view(np.uint32).reshape(p, rows, n)
+        else:
+            bins = (projected > 0).view(np.uint8).reshape(p, rows, n)
+        keys = np.multiply(bins[0], self._multipliers[0], dtype=np.uint32)
+        keys += self._row_seeds
+        for position in range(1, p):
+            keys += np.multiply(bins[position], self._multipliers[position], dtype=np.uint32)
+        # Lemire's reduction: floor(key * B / 2**32) maps the high bits of the key uniformly onto [0, B).
+        wide = keys.astype(np.uint64)
+        wide *= np.uint64(self.params.buckets)
+        wide >>= np.uint64(32)
+        ids: BucketIds = wide.astype(self.params.id_dtype)
+        return ids
+
+    def add_ids(self, ids: BucketIds) -> None:
+        """Pass 1 for precomputed ids: count every vector in its bucket of every row."""
+        buckets = self.params.buckets
+        for row in range(self.params.rows):
+            self.counts[row] += np.bincount(ids[row], minlength=buckets)
+        self.added += ids.shape[1]
+
+    def query_ids(self, ids: BucketIds) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Pass 2 for precomputed ids: S(x) = mean over rows of the count in x's bucket."""
+        total = np.zeros(ids.shape[1], dtype=np.int64)
+        for row in range(self.params.rows):
+            total += self.counts[row][ids[row]]
+        return total / self.params.rows
+
+    def add(self, vectors: Matrix) -> None:
+        self.add_ids(self.bucket_ids(vectors))
+
+    def query(self, vectors: Matrix) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return self.query_ids(self.bucket_ids(vectors))
+
+    def merge(self, other: RaceSketch) -> RaceSketch:
+        """The sketch of both inputs' records: counters add, because each counter is a sum over records."""
+        if other.params != self.params or other.dim != self.dim:
+            raise DatatrainerError("only sketches with the same parameters, seed and dimension can be merged")
+        merged = RaceSketch(self.params, self.dim)
+        merged.counts = self.counts + other.counts
+        merged.added = self.added + other.added
+        return merged
