@@ -7,18 +7,27 @@ twin is the `CoverageReport` model itself, so it holds every number the page sho
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
+import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from datatrainer.errors import DatatrainerError
 from datatrainer.quality.report import _write_atomic
 from datatrainer.quality.report_html import CSS, _table, fmt_count, fmt_rate, fmt_score
 from datatrainer.quality.report_plots import _STYLE, COLOR, _figure, _svg
-from datatrainer.sampling.coverage import CoverageSummary, Projection
+from datatrainer.sampling.coverage import DEFAULT_RADII, CoverageSummary, Projection, measure_coverage
+from datatrainer.sampling.operation import DEFAULT_MODEL
+from datatrainer.store.schema import ID
+from datatrainer.store.versions import DatasetVersion
+
+if TYPE_CHECKING:
+    from datatrainer.workspace import Workspace
 
 DROPPED_COLOR = "#c3cad3"
 
@@ -43,8 +52,8 @@ def scatter_svg(projection: Projection) -> str:
     x, y = np.array(projection.x), np.array(projection.y)
     with matplotlib.rc_context(_STYLE):
         axes = figure.subplots()
-        for rows, color, what in ((~kept, DROPPED_COLOR, "dropped"), (kept, COLOR, "kept")):
-            axes.scatter(x[rows], y[rows], s=6, color=color, label=f"{what} ({fmt_count(int(rows.sum()))} shown)",
+        for rows, color, size, what in ((~kept, DROPPED_COLOR, 6, "dropped"), (kept, COLOR, 12, "kept")):
+            axes.scatter(x[rows], y[rows], s=size, color=color, label=f"{what} ({fmt_count(int(rows.sum()))} shown)",
                          rasterized=True, linewidths=0)
         variance = projection.explained_variance
         axes.set_xlabel(f"PC 1 ({fmt_rate(variance[0])} of variance)")
@@ -102,3 +111,28 @@ def write_coverage_report(report: CoverageReport, html_path: Path, json_path: Pa
     _write_atomic(html_path, report.html())
     _write_atomic(json_path, report.model_dump_json(indent=2))
 
+
+
+def build_coverage_report(ws: Workspace, full: DatasetVersion, sample: DatasetVersion, model: str = DEFAULT_MODEL,
+                          clusters: int = 100, seed: int = 0,
+                          radii: tuple[float, ...] = DEFAULT_RADII) -> CoverageReport:
+    """Measure how much of `full`'s embedding space `sample` (a subset of its records) keeps."""
+    full_ids = full.to_table(columns=[ID])[ID]
+    sample_ids = sample.to_table(columns=[ID])[ID]
+    foreign = sample_ids.filter(pc.invert(pc.is_in(sample_ids, value_set=full_ids.combine_chunks())))
+    if len(foreign):
+        raise DatatrainerError(f"{sample.ref} has {len(foreign):,} records not in {full.ref} (e.g. "
+                               f"{foreign[0].as_py()!r}): coverage compares a sample with the version it came from")
+    kept = np.flatnonzero(pc.is_in(full_ids, value_set=sample_ids.combine_chunks()).to_numpy(zero_copy_only=False))
+    config = ws.embeddings.resolve(full, model)
+    embeddings = ws.embeddings.embeddings_for(full, config.config_hash)[1]
+    summary = measure_coverage(embeddings, kept, clusters, seed, radii)
+    return CoverageReport(generated_at=datetime.now(UTC), full=full.ref, sample=sample.ref, model=model, seed=seed,
+                          summary=summary)
+
+
+def default_paths(ws: Workspace, full: DatasetVersion, sample: DatasetVersion) -> tuple[Path, Path]:
+    """`<workspace>/reports/coverage-<A name>-<A number>-<B name>-<B number>.html` and `.json`."""
+    stem = ws.root / "reports" / (f"coverage-{full.info.dataset}-{full.info.number}-"
+                                  f"{sample.info.dataset}-{sample.info.number}")
+    return stem.with_suffix(".html"), stem.with_suffix(".json")
