@@ -11,12 +11,15 @@ two different keys share a bucket). Two LSH families:
 
 With `concat` = p hashes per row the kernel is P[collision]^p: larger p (or smaller r) is a narrower kernel.
 
-Speed: the projections of a chunk of records are one float32 BLAS matmul laid out (p, R, n) so every later
-step reads contiguous memory; floor is a cast after adding a large integer offset to b (the offset shifts
-every bin index equally, so collisions are unchanged); the p bin indices are folded by a multiply-add with
-random odd 32-bit multipliers and reduced to [0, B) with Lemire's multiply-high, which uses the well-mixed
-high bits. Bucket ids are uint16 when B <= 65,536, so a whole dataset's ids can be kept between passes.
-Sketches with the same parameters and seed add up (`merge`), so shards can be sketched apart and combined.
+A row's bucket is `floor(B * key / 2**32)` with `key = (s_r + sum_j a_rj h_rj(x)) mod 2**32`: random odd 32-bit
+multipliers fold the p hashes into one key, and Lemire's multiply-high maps the key's well-mixed high bits
+onto [0, B). Two different hash tuples share a bucket with probability about 1/B.
+
+Speed: the projections of a chunk of records are one float32 BLAS matmul, laid out (p, R, n) so that every
+later step reads contiguous memory; that matmul is ~95% of the time (the floors, folding and reduction are
+a few vectorised passes over small integers). Bucket ids are uint16 when B <= 65,536, so the ids of a whole
+dataset can be kept between the two passes. Sketches with the same parameters and seed add up (`merge`), so
+shards can be sketched apart (on other machines) and combined.
 """
 
 from __future__ import annotations
@@ -33,10 +36,6 @@ Matrix = np.ndarray[Any, np.dtype[Any]]
 BucketIds = np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
 Counts = np.ndarray[Any, np.dtype[np.int32]]
 
-# Added to (w.x + b) / r before the float-to-int cast, which truncates toward zero: with a positive argument
-# truncation is floor. Projections of unit vectors are N(0, 1) / r, far inside +-2**12 for any sane r, and a
-# float32 keeps 2**-11 resolution at 2**12, so bin edges move by at most ~0.0005 * r.
-_FLOOR_OFFSET = 4096.0
 _MAX_BUCKETS = 1 << 24
 
 
@@ -67,13 +66,13 @@ class RaceSketch:
         self.added = 0
         rng = np.random.default_rng(params.seed)
         hashes = params.concat * params.rows
-        # Projection k = j * R + r belongs to row r, position j: the (p, R, n) layout of `_projections`.
+        # The hash functions, public so that a reference or another engine can reproduce them. Projection
+        # k = j * R + r is position j of row r; for pstable, w and b are pre-divided by the bin width r.
         scale = 1.0 / params.bandwidth if params.family == "pstable" else 1.0
-        self._projection = (rng.standard_normal((hashes, dim)) * scale).astype(np.float32)
-        offsets = rng.uniform(0.0, 1.0, hashes) + _FLOOR_OFFSET if params.family == "pstable" else np.zeros(hashes)
-        self._offset = offsets.astype(np.float32)[:, None]
-        self._multipliers = (rng.integers(0, 1 << 31, (params.concat, params.rows, 1), dtype=np.uint32) * 2 + 1)
-        self._row_seeds = rng.integers(0, 1 << 32, (params.rows, 1), dtype=np.uint32)
+        self.projection = (rng.standard_normal((hashes, dim)) * scale).astype(np.float32)
+        self.offsets = rng.uniform(0.0, 1.0, (hashes, 1)).astype(np.float32)
+        self.multipliers = rng.integers(0, 1 << 31, (params.concat, params.rows, 1), dtype=np.uint32) * 2 + 1
+        self.row_seeds = rng.integers(0, 1 << 32, (params.rows, 1), dtype=np.uint32)
 
     def bucket_ids(self, vectors: Matrix) -> BucketIds:
         """(R, n) bucket ids of n vectors: row r's bucket for each vector."""
@@ -81,17 +80,19 @@ class RaceSketch:
         if chunk.ndim != 2 or chunk.shape[1] != self.dim:
             raise DatatrainerError(f"expected vectors of dimension {self.dim}, got shape {chunk.shape}")
         p, rows, n = self.params.concat, self.params.rows, chunk.shape[0]
-        projected = self._projection @ chunk.T  # (p*R, n)
+        projected = self.projection @ chunk.T  # (p*R, n)
         bins: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
         if self.params.family == "pstable":
-            projected += self._offset  # (w.x + b) / r + offset: positive, so the cast below is floor
+            projected += self.offsets
+            np.floor(projected, out=projected)  # floor((w.x + b) / r)
+            # Negative bins wrap to their value mod 2**32, which is all the key arithmetic (mod 2**32) needs.
             bins = projected.astype(np.int32).view(np.uint32).reshape(p, rows, n)
         else:
             bins = (projected > 0).view(np.uint8).reshape(p, rows, n)
-        keys = np.multiply(bins[0], self._multipliers[0], dtype=np.uint32)
-        keys += self._row_seeds
+        keys = np.multiply(bins[0], self.multipliers[0], dtype=np.uint32)
+        keys += self.row_seeds
         for position in range(1, p):
-            keys += np.multiply(bins[position], self._multipliers[position], dtype=np.uint32)
+            keys += np.multiply(bins[position], self.multipliers[position], dtype=np.uint32)
         # Lemire's reduction: floor(key * B / 2**32) maps the high bits of the key uniformly onto [0, B).
         wide = keys.astype(np.uint64)
         wide *= np.uint64(self.params.buckets)
