@@ -83,7 +83,7 @@ class SamplerInputs:
         if self.embeddings is not None:
             if self.embeddings.ndim != 2 or self.embeddings.shape[0] != n:
                 raise DatatrainerError(f"embeddings have shape {self.embeddings.shape}, expected ({n}, dimensions)")
-            if not np.isfinite(self.embeddings).all():
+            if not np.isfinite(self.embeddings.sum(axis=1)).all():  # one value per row, not an n x d mask
                 raise DatatrainerError("embeddings contain NaN or infinite values")
         if self.scores is not None:
             if self.scores.shape != (n,):

@@ -4,6 +4,10 @@ Sentence embeddings are compared by cosine similarity, so rows are normalised to
 the unit sphere Euclidean k-means groups by cosine too (|a - b|^2 = 2 - 2 cos(a, b)). `MiniBatchKMeans`
 keeps this linear in n (Abbas et al. cluster 110M LAION embeddings the same way) and is deterministic
 for its `random_state`.
+
+It runs on one thread: each mini-batch step is a small BLAS product followed by an OpenMP loop, and on a
+busy 2-core machine the two thread pools' spinning workers starve each other. Measured here (load ~4):
+240 rows 1.0 s with the default pools vs 0.005 s on one thread; 30,000 x 384 rows 5.6-14.9 s vs 1.1 s.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -52,7 +57,7 @@ def kmeans(unit: np.ndarray, clusters: int | None, seed: int) -> Clustering:
         labels, centers = np.zeros(n, np.int64), unit.mean(axis=0, keepdims=True)
     else:
         model = MiniBatchKMeans(n_clusters=c, random_state=seed, n_init=1, batch_size=2048)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(1):
             # Fewer distinct points than clusters (heavy duplication) is expected input, not a problem.
             warnings.simplefilter("ignore", ConvergenceWarning)
             labels = model.fit_predict(unit).astype(np.int64)
