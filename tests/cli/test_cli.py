@@ -101,3 +101,11 @@ def test_version_and_operations() -> None:
     assert ok("--version").startswith("datatrainer ")
     listing = ok("operations")
     assert "filter" in listing and "ingest" in listing
+
+
+def test_bad_option_values_are_usage_errors_not_tracebacks(ws: Path) -> None:
+    result = run("-w", ws, "datasets", "head", "x", "-n", "abc")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Invalid value for '-n'" in result.stderr
+    missing = run("-w", ws, "ingest")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from datatrainer._version import __version__
@@ -73,17 +72,16 @@ app.command("coverage")(sample.coverage_command)
 
 
 def main() -> None:
-    """Run the CLI; user errors print one line on stderr and exit 1, never a traceback."""
+    """Run the CLI; user errors print one line on stderr and exit 1, never a traceback.
+
+    Typer's standalone mode handles usage errors (bad option values, missing arguments) and Ctrl-C itself;
+    what reaches here are datatrainer's own errors and OS errors such as a full disk.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except DatatrainerError as exc:
         _fail(str(exc), 1)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         _fail("interrupted: nothing was published (partial work is discarded)", 130)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
