@@ -30,6 +30,7 @@ from datatrainer.operations.base import Operation, OperationContext, register
 from datatrainer.progress import progress_bar
 from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, make_sampler, sampler_class, sampler_names
 from datatrainer.sampling.budget import BudgetField
+from datatrainer.scoring.jobs import DENSITY
 from datatrainer.scoring.store import SCORE
 from datatrainer.store.schema import ID, TEXT
 from datatrainer.store.versions import DatasetVersion
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from datatrainer.workspace import Workspace
 
 DEFAULT_MODEL = "minilm"
-DENSITY_SCORER = "density"
 
 
 class SampleParams(BaseModel):
@@ -69,7 +69,7 @@ def plan(ws: Workspace, params: SampleParams) -> Plan:
     """Resolve `by` and refuse options that do not apply, so a mistyped flag is never silently ignored."""
     if sampler_class(params.by) is not None:
         sampler = make_sampler(params.by, params.options())
-        scorer = params.scorer or (DENSITY_SCORER if params.by == "density" else None)
+        scorer = params.scorer or (DENSITY if params.by == "density" else None)
     else:
         if not ws.scores.configs(params.by):
             raise DatatrainerError(f"--by {params.by!r} is neither a sampler ({', '.join(sampler_names())}) nor a "
