@@ -105,6 +105,7 @@ def test_ties(sampler: Sampler[Any]) -> None:
 
 def test_missing_inputs_and_options_rejected(sampler: Sampler[Any]) -> None:
     bare = SamplerInputs.of(["a", "b", "c"])
+    assert len(sampler.select(bare, 0, seed=0).indices) == 0  # keeping nothing needs nothing
     if sampler.needs:
         with pytest.raises(DatatrainerError, match=f"sampler {sampler.name!r} needs "):
             sampler.select(bare, 1, seed=0)

@@ -134,7 +134,7 @@ def test_density_and_dsir(sqlite_workspace: Workspace) -> None:
     ({"by": "random", "budget": "abc"}, r"invalid budget 'abc': expected a count \(1000\)"),
     ({"by": "random", "budget": 500}, r"^budget '500' asks for 500 records but there are only 350$"),
     ({"by": "random", "budget": 5, "target": "web"}, r"^--target does not apply to --by random$"),
-    ({"by": "kcenter", "budget": 5, "scorer": "x", "config": "ab"}, r"^--scorer, --config does not apply to --by "),
+    ({"by": "kcenter", "budget": 5, "scorer": "x", "config": "a"}, r"^--scorer, --config do not apply to --by "),
     ({"by": "random", "budget": 5, "clusters": 3}, r"sampler 'random': clusters: Extra inputs are not permitted"),
     ({"by": "semdedup", "budget": 5, "eps": 2}, r"sampler 'semdedup': eps: Input should be less than or equal to 1"),
     ({"by": "top-k", "budget": 5}, r"--by top-k ranks a stored score: name it with --scorer"),
@@ -149,6 +149,17 @@ def test_bad_parameters(embedded: tuple[Workspace, DatasetVersion, np.ndarray], 
         ws.apply("sample", [source], params)
     assert "\n" not in str(caught.value)
     assert [v.ref for v in ws.datasets.versions("web")] == ["web@1"]
+
+
+def test_empty_version_and_budget_zero(sqlite_workspace: Workspace) -> None:
+    """Budget 0, or an empty version, keeps nothing and reads no embeddings (an empty version has none)."""
+    ws = sqlite_workspace
+    source = make_version(ws, records(10), name="web")
+    empty = ws.apply("filter", [source], {"where": "false"})
+    for version, budget in ((empty, "25%"), (source, "0")):
+        result = ws.apply("sample", [version], {"by": "kcenter", "budget": budget})
+        assert result.num_rows == 0 and result.schema == source.schema
+        assert result.artifact("dropped").num_rows == version.num_rows and result.info.stats["kept"] == 0
 
 
 def test_partial_scores_refused(sqlite_workspace: Workspace) -> None:

@@ -144,13 +144,14 @@ class Sampler(ABC, Generic[P]):
         self.params = params
 
     def select(self, inputs: SamplerInputs, k: int, seed: int) -> Selection:
-        """Checks shared by every sampler, then `choose`. Budget 0 keeps nothing; a sampler with an exact
-        budget keeps every row at k = n without computing anything."""
-        missing = sorted(need for need in self.needs if getattr(inputs, need) is None)
-        if missing:
-            raise DatatrainerError(f"sampler {self.name!r} needs {', '.join(missing)}")
+        """Checks shared by every sampler, then `choose`. Budget 0 keeps nothing and needs no inputs (an empty
+        version has no embeddings to read); a sampler with an exact budget keeps every row at k = n without
+        computing anything."""
         if not 0 <= k <= inputs.rows:
             raise DatatrainerError(f"sampler {self.name!r}: cannot keep {k:,} of {inputs.rows:,} records")
+        missing = sorted(need for need in self.needs if getattr(inputs, need) is None)
+        if missing and k:
+            raise DatatrainerError(f"sampler {self.name!r} needs {', '.join(missing)}")
         if k == 0:
             selection = Selection(np.empty(0, np.int64))
         elif k == inputs.rows and self.exact_budget:

@@ -85,7 +85,8 @@ def plan(ws: Workspace, params: SampleParams) -> Plan:
              ("--model", params.model, "embeddings"), ("--target", params.target, "target_texts"))
     unused = [flag for flag, value, need in flags if value is not None and need not in needs]
     if unused:
-        raise DatatrainerError(f"{', '.join(unused)} does not apply to --by {sampler.name}")
+        raise DatatrainerError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to --by "
+                               f"{sampler.name}")
     if "target_texts" in needs and params.target is None:
         raise DatatrainerError(f"--by {sampler.name} needs --target VERSION: the dataset the sample should resemble")
     return Plan(sampler, scorer)
@@ -154,7 +155,10 @@ class SampleOperation(Operation[SampleParams]):
         (source,) = inputs
         resolved = plan(ctx.workspace, params)
         k = params.budget.resolve(source.num_rows)
-        sampler_inputs, used = gather_inputs(ctx.workspace, source, resolved, params)
+        if k:
+            sampler_inputs, used = gather_inputs(ctx.workspace, source, resolved, params)
+        else:  # nothing to choose: read no embeddings or scores (an empty version has none)
+            sampler_inputs, used = SamplerInputs.of(source.to_table(columns=[ID])[ID]), {}
         selection = resolved.sampler.select(sampler_inputs, k, params.seed)
         kept = np.zeros(source.num_rows, bool)
         kept[selection.indices] = True
