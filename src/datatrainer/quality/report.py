@@ -56,7 +56,7 @@ def build_report(workspace: Workspace, version: DatasetVersion, config: QualityC
     return QualityReport(generated_at=datetime.now(UTC), summary=result.summary, trend=points, examples=examples)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
@@ -65,9 +65,9 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def write_report(report: QualityReport, html_path: Path, json_path: Path | None = None) -> None:
     """Write the HTML page and, when asked, its JSON twin."""
-    _write_atomic(html_path, report.html())
+    write_atomic(html_path, report.html())
     if json_path is not None:
-        _write_atomic(json_path, report.model_dump_json(indent=2))
+        write_atomic(json_path, report.model_dump_json(indent=2))
 
 
 def default_paths(workspace: Workspace, version: DatasetVersion) -> tuple[Path, Path]:

@@ -69,7 +69,7 @@ def anchor(record_id: str) -> str:
     return "rec-" + hashlib.sha1(record_id.encode()).hexdigest()[:16]
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:
+def html_table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:
     """Cells are HTML already (escape data before passing it)."""
     header = "".join(f"<th>{h}</th>" for h in head)
     body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
@@ -80,7 +80,7 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence
 def _quantiles(q: Quantiles, unit: str) -> str:
     names = ("mean", "min", "p10", "p25", "median", "p75", "p90", "max")
     values = [getattr(q, name) for name in names]
-    return _table(["", *names], [[unit, *("n/a" if v is None else f"{v:,.1f}" for v in values)]],
+    return html_table(["", *names], [[unit, *("n/a" if v is None else f"{v:,.1f}" for v in values)]],
                   numeric=range(1, 9))
 
 
@@ -96,7 +96,7 @@ def completeness_section(c: CompletenessSummary) -> str:
              fmt_count(f.placeholder)] for f in c.fields]
     return (f"<h2 id='completeness'>Completeness: {fmt_rate(c.rate)}</h2>"
             f"<p>{fmt_count(c.complete)} of {fmt_count(c.records)} records have every required field present "
-            "and non-trivial.</p>" + _table(["field", "present", "missing", "blank", "placeholder"], rows,
+            "and non-trivial.</p>" + html_table(["field", "present", "missing", "blank", "placeholder"], rows,
                                             numeric=(1, 2, 3, 4)))
 
 
@@ -106,7 +106,7 @@ def errors_section(e: ErrorSummary) -> str:
                      e.schema_violations.items())
     return (f"<h2 id='errors'>Error rate: {fmt_rate(e.rate)}</h2><p>{fmt_count(e.records_with_errors)} of "
             f"{fmt_count(e.records)} records break at least one validation rule.</p>"
-            + _table(["rule", "records", "rate"], rows, numeric=(1, 2))
+            + html_table(["rule", "records", "rate"], rows, numeric=(1, 2))
             + (f"<p>Schema violations:</p><ul>{schema}</ul>" if schema else ""))
 
 
@@ -120,7 +120,7 @@ def label_section(lab: LabelErrorSummary) -> str:
     return (title + f"<p>{fmt_count(lab.issues)} likely label errors among {fmt_count(lab.checked)} checked "
             f"records{sample} of {fmt_count(lab.labelled)} labelled; embedder {escape(lab.embedder)}, "
             f"{lab.cv_folds}-fold out-of-fold accuracy {fmt_rate(lab.cv_accuracy)}. Reported apart from the "
-            "error rate.</p>" + _table(["label", "checked", "flagged"], rows, numeric=(1, 2)))
+            "error rate.</p>" + html_table(["label", "checked", "flagged"], rows, numeric=(1, 2)))
 
 
 def coherence_section(c: CoherenceSummary) -> str:
@@ -128,14 +128,14 @@ def coherence_section(c: CoherenceSummary) -> str:
              escape(x.reason or "")] for x in c.components]
     parts = [f"<h2 id='coherence'>Coherence index: {fmt_score(c.index)}</h2>",
              "<p>1 - mean of the component problem rates.</p>",
-             _table(["component", "status", "applies to", "problems", "rate", "note"], rows, numeric=(2, 3, 4))]
+             html_table(["component", "status", "applies to", "problems", "rate", "note"], rows, numeric=(2, 3, 4))]
     if c.language_mix:
         parts.append("<h3>Language mix</h3>" + bars_svg(c.language_mix, "records"))
     if c.format_shapes:
         shape_rows = [[escape(field), escape(str(c.dominant_formats.get(field))),
                        escape(", ".join(f"{s!r}: {n:,}" for s, n in shapes.items()))]
                       for field, shapes in c.format_shapes.items()]
-        parts.append("<h3>Field formats</h3>" + _table(["field", "dominant shape", "shapes"], shape_rows))
+        parts.append("<h3>Field formats</h3>" + html_table(["field", "dominant shape", "shapes"], shape_rows))
     if c.repetition:
         parts.append("<h3>Repetition signals</h3>" + small_histograms_svg(c.repetition, "fraction"))
     return "".join(parts)
@@ -165,7 +165,7 @@ def trend_section(points: Sequence[TrendPoint]) -> str:
                                                       for key, label, _ in HEADLINES}) if len(measured) > 1 else ""
     return ("<h2 id='trend'>Trend over versions</h2><p>Versions of this dataset and its lineage ancestors, "
             "measured with the same configuration (stored measurements).</p>"
-            + _table(["version", "relation", "records", *(label for _, label, _ in HEADLINES)], rows,
+            + html_table(["version", "relation", "records", *(label for _, label, _ in HEADLINES)], rows,
                      numeric=range(2, 8)) + plot)
 
 
@@ -183,7 +183,7 @@ def examples_section(groups: Sequence[ProblemExamples]) -> str:
                          f'<div class="snippet">{escape(short)}</div>'])
         parts.append(f"<h3 id='problem-{escape(group.name)}'>{escape(group.title)} "
                      f"<span class='muted'>({_records(group.records)}, {escape(group.metric)})</span></h3>"
-                     + _table(["id", "why", "text"], rows))
+                     + html_table(["id", "why", "text"], rows))
     if len(parts) == 1:
         parts.append("<p>No record has any of the measured problems.</p>")
     parts.append("<h2 id='records'>Example records</h2>")

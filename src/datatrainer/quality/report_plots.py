@@ -17,54 +17,54 @@ from matplotlib.typing import RcKeyType
 
 from datatrainer.quality.metrics.stats import Histogram
 
-_STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "datatrainer", "font.size": 9,
+PLOT_STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "datatrainer", "font.size": 9,
                                  "axes.spines.top": False, "axes.spines.right": False}
 COLOR = "#3b6ea5"
 
 
-def _svg(figure: Figure) -> str:
+def svg_text(figure: Figure) -> str:
     buffer = io.StringIO()
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(PLOT_STYLE):
         figure.savefig(buffer, format="svg", bbox_inches="tight",
                        metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
 
 
-def _figure(width: float = 5.0, height: float = 2.4) -> Figure:
-    with matplotlib.rc_context(_STYLE):
+def new_figure(width: float = 5.0, height: float = 2.4) -> Figure:
+    with matplotlib.rc_context(PLOT_STYLE):
         return Figure(figsize=(width, height), layout="constrained")
 
 
 def histogram_svg(hist: Histogram, xlabel: str, ylabel: str = "records") -> str:
-    figure = _figure()
-    with matplotlib.rc_context(_STYLE):
+    figure = new_figure()
+    with matplotlib.rc_context(PLOT_STYLE):
         axes = figure.subplots()
         if hist.counts:
             widths = [b - a for a, b in zip(hist.edges[:-1], hist.edges[1:], strict=True)]
             axes.bar(hist.edges[:-1], hist.counts, width=widths, align="edge", color=COLOR)
         axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)
-    return _svg(figure)
+    return svg_text(figure)
 
 
 def bars_svg(counts: Mapping[str, int], xlabel: str) -> str:
     """Horizontal bars, largest on top."""
     names = list(counts)[::-1]
-    figure = _figure(height=max(1.2, 0.25 * len(names) + 0.6))
-    with matplotlib.rc_context(_STYLE):
+    figure = new_figure(height=max(1.2, 0.25 * len(names) + 0.6))
+    with matplotlib.rc_context(PLOT_STYLE):
         axes = figure.subplots()
         axes.barh(names, [counts[n] for n in names], color=COLOR)
         axes.set_xlabel(xlabel)
-    return _svg(figure)
+    return svg_text(figure)
 
 
 def small_histograms_svg(histograms: Mapping[str, Histogram], xlabel: str) -> str:
     """One small histogram per signal, four to a row, log-scaled counts (most records are at 0)."""
     names = list(histograms)
     rows = max(1, (len(names) + 3) // 4)
-    figure = _figure(width=8.0, height=1.7 * rows)
-    with matplotlib.rc_context(_STYLE):
+    figure = new_figure(width=8.0, height=1.7 * rows)
+    with matplotlib.rc_context(PLOT_STYLE):
         grid = figure.subplots(rows, 4, squeeze=False)
         for index, axes in enumerate(grid.flat):
             if index >= len(names):
@@ -76,13 +76,13 @@ def small_histograms_svg(histograms: Mapping[str, Histogram], xlabel: str) -> st
                 axes.bar(hist.edges[:-1], hist.counts, width=widths, align="edge", color=COLOR, log=True)
             axes.set_title(names[index], fontsize=8)
             axes.set_xlabel(xlabel, fontsize=7)
-    return _svg(figure)
+    return svg_text(figure)
 
 
 def trend_svg(labels: Sequence[str], series: Mapping[str, Sequence[float | None]]) -> str:
     """One line per headline metric over the versions (gaps where a version was not measured)."""
-    figure = _figure(width=6.0, height=2.6)
-    with matplotlib.rc_context(_STYLE):
+    figure = new_figure(width=6.0, height=2.6)
+    with matplotlib.rc_context(PLOT_STYLE):
         axes = figure.subplots()
         positions = list(range(len(labels)))
         for name, values in series.items():
@@ -90,4 +90,4 @@ def trend_svg(labels: Sequence[str], series: Mapping[str, Sequence[float | None]
         axes.set_xticks(positions, labels, rotation=30, ha="right")
         axes.set_ylim(-0.02, 1.02)
         axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    return _svg(figure)
+    return svg_text(figure)

@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.quality.report import _write_atomic
-from datatrainer.quality.report_html import CSS, _table, fmt_count, fmt_rate, fmt_score
-from datatrainer.quality.report_plots import _STYLE, COLOR, _figure, _svg
+from datatrainer.quality.report import write_atomic
+from datatrainer.quality.report_html import CSS, fmt_count, fmt_rate, fmt_score, html_table
+from datatrainer.quality.report_plots import COLOR, PLOT_STYLE, new_figure, svg_text
 from datatrainer.sampling.coverage import DEFAULT_RADII, CoverageSummary, Projection, measure_coverage
 from datatrainer.sampling.operation import DEFAULT_MODEL
 from datatrainer.store.schema import ID
@@ -47,10 +47,10 @@ class CoverageReport(BaseModel):
 def scatter_svg(projection: Projection) -> str:
     """Dropped rows in grey under kept rows in colour; the points are rasterised inside the SVG (thousands of
     vector markers would make the page slow), the axes and legend stay text."""
-    figure = _figure(width=6.0, height=4.2)
+    figure = new_figure(width=6.0, height=4.2)
     kept = np.array(projection.kept, bool)
     x, y = np.array(projection.x), np.array(projection.y)
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(PLOT_STYLE):
         axes = figure.subplots()
         for rows, color, size, what in ((~kept, DROPPED_COLOR, 6, "dropped"), (kept, COLOR, 12, "kept")):
             axes.scatter(x[rows], y[rows], s=size, color=color, label=f"{what} ({fmt_count(int(rows.sum()))} shown)",
@@ -59,7 +59,7 @@ def scatter_svg(projection: Projection) -> str:
         axes.set_xlabel(f"PC 1 ({fmt_rate(variance[0])} of variance)")
         axes.set_ylabel(f"PC 2 ({fmt_rate(variance[1])} of variance)")
         axes.legend(loc="upper right", fontsize=8, markerscale=2)
-    return _svg(figure)
+    return svg_text(figure)
 
 
 def _cards(report: CoverageReport) -> str:
@@ -78,14 +78,14 @@ def render(report: CoverageReport) -> str:
     """The whole page."""
     summary = report.summary
     distance = summary.distance
-    quantiles = _table(["mean", "median", "p90", "p99", "max"],
+    quantiles = html_table(["mean", "median", "p90", "p99", "max"],
                        [[fmt_score(v) for v in (distance.mean, distance.median, distance.p90, distance.p99,
                                                 distance.max)]], numeric=range(5))
-    radii = _table(["radius", "records within it", "share"],
+    radii = html_table(["radius", "records within it", "share"],
                    [[f"{radius:g}", fmt_count(round(share * summary.records)), fmt_rate(share)]
                     for radius, share in zip(summary.radii, summary.within_radius, strict=True)], numeric=(1, 2))
     clusters = sorted(summary.per_cluster, key=lambda c: (c.retention, -c.size, c.cluster))
-    retention = _table(["cluster", "records", "kept", "retention"],
+    retention = html_table(["cluster", "records", "kept", "retention"],
                        [[str(c.cluster), fmt_count(c.size), fmt_count(c.kept), fmt_rate(c.retention)]
                         for c in clusters], numeric=(1, 2, 3))
     title = f"Coverage of {escape(report.sample)} in {escape(report.full)}"
@@ -108,8 +108,8 @@ def render(report: CoverageReport) -> str:
 
 def write_coverage_report(report: CoverageReport, html_path: Path, json_path: Path) -> None:
     """Write the page and its JSON twin, each atomically (temp file + rename)."""
-    _write_atomic(html_path, report.html())
-    _write_atomic(json_path, report.model_dump_json(indent=2))
+    write_atomic(html_path, report.html())
+    write_atomic(json_path, report.model_dump_json(indent=2))
 
 
 
