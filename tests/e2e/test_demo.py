@@ -30,9 +30,13 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
         removed_as_copies = set(deduped.artifact("dropped")["id"].to_pylist())
         assert {f"exact-{i:03d}" for i in range(10)} <= removed_as_copies | dropped_ids  # short ones go earlier
         assert sum(i.startswith("copy-") for i in removed_as_copies) >= 30  # of 40 planted near-duplicates
+        sample = ws.version("crawl-sample@1")
+        assert sample.info.parents == (deduped.ref,) and sample.num_rows == deduped.num_rows // 2
+        assert ws.scores.computed(deduped)  # density scores stored and reusable
         exported = datasets.load_from_disk(str(root / "exports" / "crawl-clean-hf"))
         assert exported.num_rows == deduped.num_rows
     for number in (1, 3):
         report = json.loads((root / "reports" / f"quality-crawl-{number}.json").read_text())
         assert report["summary"]["records"] in (raw.num_rows, deduped.num_rows)
         assert (root / "reports" / f"quality-crawl-{number}.html").stat().st_size > 10_000
+    assert (root / "reports" / "coverage-crawl-3-crawl-sample-1.html").is_file()

@@ -14,6 +14,10 @@ from datatrainer.engine.local import LocalEngine
 from datatrainer.io.ingest import IngestOptions
 from datatrainer.quality.metrics import QualityConfig
 from datatrainer.quality.report import build_report, default_paths, write_report
+from datatrainer.sampling.coverage_report import build_coverage_report, write_coverage_report
+from datatrainer.sampling.coverage_report import default_paths as coverage_paths
+from datatrainer.scoring.jobs import ensure_embeddings, score_density
+from datatrainer.scoring.race import RaceParams
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
 
@@ -23,7 +27,7 @@ def demo_command(
     out: Annotated[Path, typer.Option(help="Workspace folder the demo creates (default: ./demo-workspace).")]
     = Path("demo-workspace"),
 ) -> None:
-    """Ingest real text, measure it, filter and deduplicate it, report, and export to HF datasets."""
+    """Ingest real text, measure, filter and deduplicate it, embed and sample it, and export to HF datasets."""
     cli = state(ctx)
     engine = cli.engine()
     root = (cli.workspace or out).resolve()
@@ -58,14 +62,27 @@ def demo_command(
         console.rule("5. quality report of the cleaned crawl (with the trend over versions)")
         _report(ws, deduped, config, engine)
 
-        console.rule("6. versions and lineage")
+        console.rule("6. embeddings (MiniLM), density scores (RACE sketch), a density sample and its coverage")
+        embedding = ensure_embeddings(ws, deduped, "minilm", "st")
+        score_density(ws, deduped, embedding, RaceParams())
+        sample = ws.apply("sample", [deduped], {"by": "density", "budget": "50%", "seed": 0}, name="crawl-sample",
+                          engine=engine)
+        coverage = build_coverage_report(ws, deduped, sample)
+        html, json_path = coverage_paths(ws, deduped, sample)
+        write_coverage_report(coverage, html, json_path)
+        covered = coverage.summary
+        console.print(f"{sample.ref}: {sample.num_rows} of {deduped.num_rows} records; k-means clusters covered "
+                      f"{covered.clusters_covered}/{covered.clusters}, mean distance to nearest kept "
+                      f"{covered.distance.mean:.3f}; report {html}")
+
+        console.rule("7. versions and lineage")
         for name in ws.datasets.names():
             for version in ws.datasets.versions(name):
                 parents = ", ".join(version.info.parents) or "-"
-                console.print(f"{version.ref:<10} {version.num_rows:>5} rows  {version.info.operation:<15} "
+                console.print(f"{version.ref:<16} {version.num_rows:>5} rows  {version.info.operation:<15} "
                               f"parents: {parents}")
 
-        console.rule("7. export to Hugging Face datasets")
+        console.rule("8. export to Hugging Face datasets")
         out_dir = root / "exports" / "crawl-clean-hf"
         ws.export(deduped, out_dir, "hf", engine=engine, overwrite=True)
         import datasets
