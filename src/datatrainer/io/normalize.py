@@ -6,15 +6,14 @@ messages. Hashing runs in DuckDB (md5, stable across machines and versions) so i
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datatrainer.duckdb_local import thread_connection
 from datatrainer.errors import InputError
 from datatrainer.io.chunks import LoadedChunk
 from datatrainer.io.errors import ErrorSink
@@ -38,16 +37,6 @@ class NormalizedChunk:
     source: LoadedChunk
 
 
-_local = threading.local()
-
-
-def _duckdb() -> duckdb.DuckDBPyConnection:
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = duckdb.connect()
-        con.execute("SET threads = 1")
-        _local.con = con
-    return con
 
 
 def _report(sink: ErrorSink, chunk: LoadedChunk, bad: np.ndarray, message: str) -> None:
@@ -127,7 +116,7 @@ def normalize(chunk: LoadedChunk, mapping: FieldMapping, sink: ErrorSink) -> Nor
         ids = ids.take(index) if ids is not None else None
         collected = collected.take(index) if collected is not None else None
 
-    con = _duckdb()
+    con = thread_connection()
     con.register("chunk_text", pa.table({"t": text, "i": ids if ids is not None else text}))
     try:
         hashed = con.sql("SELECT md5(t) AS content_hash, hash(i) AS id_hash FROM chunk_text").to_arrow_table()
@@ -214,7 +203,7 @@ def _timestamps(table: pa.Table, name: str) -> tuple[pa.Array, np.ndarray]:
     if name not in table.column_names:
         return pa.nulls(n, TIMESTAMP_TYPE), np.zeros(n, dtype=bool)
     column = table[name]
-    con = _duckdb()
+    con = thread_connection()
     con.register("chunk_dates", pa.table({"v": column}))
     try:
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):

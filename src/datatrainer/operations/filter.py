@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import duckdb
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
+from datatrainer.duckdb_local import thread_connection
 from datatrainer.errors import DatatrainerError
 from datatrainer.operations.base import BatchOperation, Filtered, register
 from datatrainer.store.versions import DatasetVersion
@@ -17,22 +16,11 @@ class FilterParams(BaseModel):
     where: str = Field(min_length=1, description="SQL boolean expression over the columns, e.g. length(text) > 200")
 
 
-_local = threading.local()
-
-
-def _cursor() -> duckdb.DuckDBPyConnection:
-    # One DuckDB connection per worker thread: connections are not shared across threads.
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = duckdb.connect()
-        con.execute("SET threads = 1")
-        _local.con = con
-    return con
 
 
 def _split(batch: pa.RecordBatch | pa.Table, where: str) -> tuple[pa.Table, pa.Table]:
     """Rows where the condition is true, and the ids of the others (false or NULL)."""
-    con = _cursor()
+    con = thread_connection()
     con.register("records", batch)
     try:
         kept = con.sql(f"SELECT * FROM records WHERE ({where})").to_arrow_table()

@@ -15,17 +15,16 @@ small versions and in a temporary file beyond 128 MB (`spool`).
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from datatrainer.duckdb_local import thread_connection
 from datatrainer.params import validate_params
 from datatrainer.quality.clusters import component_labels
 from datatrainer.quality.jaccard import pair_jaccard
@@ -201,17 +200,6 @@ class NearDuplicateFinder:
         self._band_hashes.close()
 
 
-_local = threading.local()
-
-
-def _duckdb() -> duckdb.DuckDBPyConnection:
-    # One single-threaded connection per worker thread: batches already run in parallel.
-    connection = getattr(_local, "connection", None)
-    if connection is None:
-        connection = duckdb.connect()
-        connection.execute("SET threads = 1")
-        _local.connection = connection
-    return connection
 
 
 class ExactDuplicateFinder:
@@ -226,7 +214,7 @@ class ExactDuplicateFinder:
         """(rows, 2) uint64 MD5 digests, and the null mask (null texts are never duplicates)."""
         null = _null_mask(texts)
         plain = texts.cast(pa.string()).fill_null("")
-        connection = _duckdb()
+        connection = thread_connection()
         connection.register("records", pa.table({"text": normalize_text(plain) if self.normalize else plain}))
         try:
             digests = connection.sql("SELECT unhex(md5(text)) AS digest FROM records").to_arrow_table()["digest"]
