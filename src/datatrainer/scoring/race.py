@@ -45,9 +45,9 @@ class RaceParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     family: Family = Field("pstable", description="pstable: L2 p-stable LSH; srp: signed random projections")
-    rows: int = Field(200, ge=1, le=100_000, description="R: independent sketch rows (estimates are averaged)")
+    rows: int = Field(256, ge=1, le=100_000, description="R: independent sketch rows (estimates are averaged)")
     buckets: int = Field(65_536, ge=2, le=_MAX_BUCKETS, description="B: counters per row")
-    concat: int = Field(4, ge=1, le=32, description="p: hashes folded into one bucket key per row")
+    concat: int = Field(7, ge=1, le=32, description="p: hashes folded into one bucket key per row")
     bandwidth: float = Field(1.0, gt=0, description="r: p-stable bin width (ignored by srp)")
     seed: int = Field(0, ge=0)
 
