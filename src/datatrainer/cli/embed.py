@@ -23,6 +23,7 @@ from rich.text import Text
 from datatrainer.cli.context import console, state
 from datatrainer.models.embedders import Backend
 from datatrainer.progress import Advance
+from datatrainer.scoring.jobs import SHARD_ROWS, embed_version
 
 Model = Annotated[str, typer.Option(help="minilm (all-MiniLM-L6-v2, shipped), or a sentence-transformers model "
                                          "id in the local cache, or a model folder.")]
@@ -76,13 +77,14 @@ def embed_command(
     model: Model = "minilm",
     backend: BackendOption = "st",
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per model call (sorted by length).")] = 64,
+    shard_rows: Annotated[int, typer.Option(min=1, help="Texts per stored shard: the most an interruption "
+                                                        "can lose.")] = SHARD_ROWS,
 ) -> None:
     """Embed every record's text; re-running computes only texts not embedded yet with this model.
 
     Finished batches are stored as they complete: Ctrl-C keeps them, and the same command continues.
     """
     from datatrainer.models.embedders import load_embedder
-    from datatrainer.scoring.jobs import embed_version
 
     cli = state(ctx)
     with cli.open() as ws:
@@ -92,7 +94,7 @@ def embed_command(
         counter = _Counter()
         try:
             with docs_progress("embedding", todo, cli.progress) as bar:
-                embed_version(ws, version, embedder, counter.wrap(bar))
+                embed_version(ws, version, embedder, counter.wrap(bar), shard_rows)
         except KeyboardInterrupt:
             console.print(f"interrupted: {counter.done:,} of {todo:,} new embeddings are stored; run the same "
                           "command to continue", markup=False, highlight=False)

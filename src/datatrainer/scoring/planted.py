@@ -74,6 +74,16 @@ def planted_corpus(real_texts: list[str], isolated: int, duplicate_groups: int, 
                          np.array([group for _, _, group in items], np.int32))
 
 
+def planted_real_corpus(seed: int = 0) -> PlantedCorpus:
+    """The corpus the README and tests measure: one real text from each of ~900 source documents (so no
+    two isolated records share a document), 60 near-duplicate groups of 5 and 12 template clusters of 10."""
+    from datatrainer.paragraphs import one_per_document
+
+    pool = one_per_document()
+    return planted_corpus(pool, len(pool) - 60, duplicate_groups=60, duplicate_size=5, clusters=12,
+                          cluster_size=10, seed=seed)
+
+
 def _near_copy(text: str, rng: random.Random) -> str:
     words = [word for word in text.split() if rng.random() > 0.05] or text.split()
     if len(words) > 3:
