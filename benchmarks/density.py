@@ -18,6 +18,7 @@ linear growth from 10k to 1M.
 - Memory: tracemalloc peak during the run (NumPy reports its buffers to tracemalloc; the memory-mapped input
   is not counted, which is what "beyond the embeddings" means).
 - Wall time and CPU time (all threads): other processes on a shared machine stretch wall time, not CPU time.
+  One untimed warm-up run of both at 10k first, so the smallest size does not pay for thread start-up.
 
 Usage: python benchmarks/density.py [--sizes 10000,100000,1000000] [--reference-max N] [--json OUT]
 """
@@ -116,6 +117,8 @@ def main() -> None:
     print(f"sketch: {params.model_dump()}; embeddings {vectors.shape} float32, memory-mapped")
     print(f"{'records':>9} | {'ours s':>7} {'cpu s':>6} {'us/rec':>6} {'MB':>6} | {'ref s':>7} {'cpu s':>6} "
           f"{'MB':>6} | {'speedup':>7} {'equal':>7} {'max diff':>8}")
+    density_scores(vectors[:10_000], params)  # warm-up: BLAS threads, page cache, allocator
+    reference_density(vectors[:10_000], params)
     rows = []
     for size in sizes:
         data = vectors[:size]

@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.text import Text
 
 from datatrainer.cli.context import console, state
-from datatrainer.models.embedders import Backend
+from datatrainer.models.embedders import BATCH_SIZE, Backend
 from datatrainer.progress import Advance
 from datatrainer.scoring.jobs import SHARD_ROWS, embed_version
 
@@ -76,7 +76,7 @@ def embed_command(
     ref: Annotated[str, typer.Argument(help="Version to embed, e.g. web@2.")],
     model: Model = "minilm",
     backend: BackendOption = "st",
-    batch_size: Annotated[int, typer.Option(min=1, help="Texts per model call (sorted by length).")] = 64,
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per model call (sorted by length).")] = BATCH_SIZE,
     shard_rows: Annotated[int, typer.Option(min=1, help="Texts per stored shard: the most an interruption "
                                                         "can lose.")] = SHARD_ROWS,
 ) -> None:

