@@ -123,6 +123,9 @@ def auc_table(vectors: Array, corpus: PlantedCorpus) -> list[str]:
         default = " **default**" if params == RaceParams() else ""
         lines.append(f"| {family}{default} | {shown_r} | {concat} | {sketch[0]:.3f} | {sketch[1]:.3f} | "
                      f"{sketch[2]:.3f} | {exact:.3f} | {params.rows * concat:,} |")
+    for sigma in GAUSSIAN_SIGMAS:  # what exact sums of a Gaussian kernel would give (no sketch: O(N^2))
+        exact = aucs(exact_kernel_sums(vectors, gaussian(sigma)))
+        lines.append(f"| exact Gaussian, sigma {sigma} | - | - | - | - | - | {exact[0]:.3f} | - |")
     return lines
 
 

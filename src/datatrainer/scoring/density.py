@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from datatrainer.scoring.race import BucketIds, Matrix, RaceParams, RaceSketch
+from datatrainer.scoring.race import Matrix, RaceParams, RaceSketch
 
 CHUNK_ROWS = 8192
 ID_CACHE_BYTES = 1 << 30
@@ -44,5 +44,3 @@ def _chunks(count: int, size: int) -> Iterator[tuple[int, int]]:
     for start in range(0, count, size):
         yield start, min(start + size, count)
 
-
-__all__ = ["BucketIds", "density_scores"]
