@@ -84,9 +84,10 @@ class RaceSketch:
         bins: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]]
         if self.params.family == "pstable":
             projected += self.offsets
-            np.floor(projected, out=projected)  # floor((w.x + b) / r)
+            floors = np.empty(projected.shape, dtype=np.int32)
+            np.floor(projected, out=floors, casting="unsafe")  # floor((w.x + b) / r), cast in the same pass
             # Negative bins wrap to their value mod 2**32, which is all the key arithmetic (mod 2**32) needs.
-            bins = projected.astype(np.int32).view(np.uint32).reshape(p, rows, n)
+            bins = floors.view(np.uint32).reshape(p, rows, n)
         else:
             bins = (projected > 0).view(np.uint8).reshape(p, rows, n)
         keys = np.multiply(bins[0], self.multipliers[0], dtype=np.uint32)
