@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,8 @@ class _Described:
 
     @property
     def name(self) -> str:
-        return self.model_id.rstrip("/").rsplit("/", 1)[-1].replace(" ", "_")[:100] or "model"
+        last = self.model_id.rstrip("/").rsplit("/", 1)[-1]
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", last).strip("._-")[:100] or "model"
 
     def config(self) -> dict[str, Any]:
         return {"model": self.model_id, "backend": self.backend, "max_tokens": self.max_tokens,

@@ -87,5 +87,5 @@ class CacheRoot:
 
 
 def hash_matches(selector: str) -> Callable[[StoredConfig], bool]:
-    """A config hash or a unique-enough prefix of one, as users copy them from `scores show`."""
+    """A config hash or a prefix of one, as users copy them from `scores show`."""
     return lambda config: config.config_hash.startswith(selector.lower())

@@ -17,9 +17,9 @@ onto [0, B). Two different hash tuples share a bucket with probability about 1/B
 
 Speed: the projections of a chunk of records are one float32 BLAS matmul, laid out (p, R, n) so that every
 later step reads contiguous memory; computing bucket ids is ~95% of a density run, two thirds of it that
-matmul and the rest a few vectorised passes (floor, fold, reduce) over the chunk. Bucket ids are uint16 when B <= 65,536, so the ids of a whole
-dataset can be kept between the two passes. Sketches with the same parameters and seed add up (`merge`), so
-shards can be sketched apart (on other machines) and combined.
+matmul and the rest a few vectorised passes (floor, fold, reduce) over the chunk. Bucket ids are uint16 when
+B <= 65,536, so the ids of a whole dataset can be kept between the two passes. Sketches with the same
+parameters and seed add up (`merge`), so shards can be sketched apart (on other machines) and combined.
 """
 
 from __future__ import annotations
