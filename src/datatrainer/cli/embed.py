@@ -21,9 +21,11 @@ from rich.progress import (
 from rich.text import Text
 
 from datatrainer.cli.context import console, state
-from datatrainer.models.embedders import BATCH_SIZE, Backend
+from datatrainer.models.embedders import BATCH_SIZE, Backend, Embedder
 from datatrainer.progress import Advance
 from datatrainer.scoring.jobs import SHARD_ROWS, embed_version
+from datatrainer.store.versions import DatasetVersion
+from datatrainer.workspace import Workspace
 
 Model = Annotated[str, typer.Option(help="minilm (all-MiniLM-L6-v2, shipped), or a sentence-transformers model "
                                          "id in the local cache, or a model folder.")]
@@ -90,15 +92,21 @@ def embed_command(
     with cli.open() as ws:
         version = ws.version(ref)
         embedder = load_embedder(model, backend_option(backend), batch_size)
-        todo = len(ws.embeddings.missing(version, embedder.name, embedder.config_hash()))
-        counter = _Counter()
-        try:
-            with docs_progress("embedding", todo, cli.progress) as bar:
-                embed_version(ws, version, embedder, counter.wrap(bar), shard_rows)
-        except KeyboardInterrupt:
-            console.print(f"interrupted: {counter.done:,} of {todo:,} new embeddings are stored; run the same "
-                          "command to continue", markup=False, highlight=False)
-            raise typer.Exit(130) from None
-        done = counter.done
+        done = embed_with_progress(ws, version, embedder, cli.progress, shard_rows)
     console.print(f"[green]embedded[/] {done:,} texts of {version.ref} with {embedder.model_id} ({backend}, "
                   f"config {embedder.config_hash()}); {version.num_rows:,} records in all")
+
+
+def embed_with_progress(ws: Workspace, version: DatasetVersion, embedder: Embedder, progress: bool,
+                        shard_rows: int = SHARD_ROWS) -> int:
+    """Embed what is missing with a docs/s bar; on Ctrl-C say what was kept and exit 130."""
+    todo = len(ws.embeddings.missing(version, embedder.name, embedder.config_hash()))
+    counter = _Counter()
+    try:
+        with docs_progress("embedding", todo, progress) as bar:
+            embed_version(ws, version, embedder, counter.wrap(bar), shard_rows)
+    except KeyboardInterrupt:
+        console.print(f"interrupted: {counter.done:,} of {todo:,} new embeddings are stored; run the same "
+                      "command to continue", markup=False, highlight=False)
+        raise typer.Exit(130) from None
+    return counter.done

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from datatrainer.cli.context import console, state
-from datatrainer.cli.embed import BackendOption, Model, backend_option, docs_progress
+from datatrainer.cli.embed import BackendOption, Model, backend_option, embed_with_progress
 from datatrainer.params import validate_params
 from datatrainer.scoring.race import RaceParams
 
@@ -38,7 +38,8 @@ def density_command(
     Embeddings are computed first where missing. High scores: near-duplicates and tight clusters; low:
     isolated records. Export with `datatrainer scores export VERSION --scorer density --out FILE`.
     """
-    from datatrainer.scoring.jobs import DENSITY, complete_embeddings, ensure_embeddings, score_density
+    from datatrainer.models.embedders import load_embedder
+    from datatrainer.scoring.jobs import DENSITY, complete_embeddings, score_density
 
     settings = {"family": family, "rows": rows, "buckets": buckets, "concat": concat, "bandwidth": bandwidth,
                 "seed": seed}
@@ -48,8 +49,9 @@ def density_command(
         version = ws.version(ref)
         embedding = complete_embeddings(ws, version, model, backend_option(backend))
         if embedding is None:
-            with docs_progress("embedding", version.num_rows, cli.progress) as advance:
-                embedding = ensure_embeddings(ws, version, model, backend_option(backend), advance)
+            embedder = load_embedder(model, backend_option(backend))
+            embed_with_progress(ws, version, embedder, cli.progress)
+            embedding = ws.embeddings.resolve(version, embedder)
         hash_ = score_density(ws, version, embedding, sketch)
         scores = ws.scores.scores_for(version, DENSITY, hash_)["score"].to_numpy()
     low, median, high = np.quantile(scores, [0.0, 0.5, 1.0]) if len(scores) else (0.0, 0.0, 0.0)

@@ -67,8 +67,9 @@ def ensure_embeddings(ws: Workspace, version: DatasetVersion, model: str, backen
 
 def density_config(version: DatasetVersion, embedding: StoredConfig, sketch: RaceParams) -> dict[str, Any]:
     """What a density score depends on: the embeddings, the sketch, and the set of records (the version)."""
+    ignored = {"bandwidth"} if sketch.family == "srp" else None  # srp has no bin width: same scores for any
     return {"embedding": embedding.config_hash, "model": embedding.params.get("model"),
-            "sketch": sketch.model_dump(mode="json"), "version": version.info.storage_key}
+            "sketch": sketch.model_dump(mode="json", exclude=ignored), "version": version.info.storage_key}
 
 
 def score_density(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, sketch: RaceParams) -> str:
