@@ -6,69 +6,46 @@ record per row, 512 MB for 1M records and 256 rows): when all records fit one bl
 ids instead of projecting again, halving the work; otherwise pass 2 recomputes them block by block, so memory
 stays bounded for any number of records.
 
-Within a block, chunks of `chunk_rows` records are hashed on `threads` threads, each with a single-threaded
-BLAS (threadpoolctl): both cores then work through the floors and key folding too, not only the matmul,
-which measured 15-25% faster than one chunk at a time on a two-thread BLAS. Without threadpoolctl chunks
-run one at a time.
+Within a block, chunks of `chunk_rows` records are hashed one after another; the matmul uses every core
+through BLAS. (Hashing chunks on two threads with a single-threaded BLAS each measured the same on 2 cores.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from datatrainer.scoring.race import BucketIds, Matrix, RaceParams, RaceSketch
 
-CHUNK_ROWS = 8192  # 8192 x 1792 float32 projections: ~60 MB per thread, and the fastest chunk measured
+CHUNK_ROWS = 8192  # 8192 x 1792 float32 projections: ~60 MB, and the fastest chunk size measured
 ID_CACHE_BYTES = 1 << 30
-THREADS = 2
 Scores = np.ndarray[Any, np.dtype[np.float64]]
 
 
 def density_scores(vectors: Matrix, params: RaceParams, chunk_rows: int = CHUNK_ROWS,
-                   id_cache_bytes: int = ID_CACHE_BYTES, threads: int = THREADS) -> Scores:
+                   id_cache_bytes: int = ID_CACHE_BYTES) -> Scores:
     """The sketch's density estimate for every row of `vectors` (float16/32, memory-mapped or not)."""
     count = vectors.shape[0]
     sketch = RaceSketch(params, vectors.shape[1])
     per_record = params.rows * np.dtype(params.id_dtype).itemsize
     block = max(chunk_rows, id_cache_bytes // per_record)
     if count <= block:
-        ids = bucket_ids(sketch, vectors, chunk_rows, threads)
+        ids = bucket_ids(sketch, vectors, chunk_rows)
         sketch.add_ids(ids)
         return sketch.query_ids(ids)
     for start in range(0, count, block):
-        sketch.add_ids(bucket_ids(sketch, vectors[start:start + block], chunk_rows, threads))
+        sketch.add_ids(bucket_ids(sketch, vectors[start:start + block], chunk_rows))
     scores = np.empty(count, dtype=np.float64)
     for start in range(0, count, block):
         scores[start:start + block] = sketch.query_ids(
-            bucket_ids(sketch, vectors[start:start + block], chunk_rows, threads))
+            bucket_ids(sketch, vectors[start:start + block], chunk_rows))
     return scores
 
 
-def bucket_ids(sketch: RaceSketch, vectors: Matrix, chunk_rows: int, threads: int) -> BucketIds:
-    """(R, n) bucket ids of all `vectors`, hashed chunk by chunk on up to `threads` threads."""
-    count = vectors.shape[0]
-    ids = np.empty((sketch.params.rows, count), dtype=sketch.params.id_dtype)
-
-    def fill(start: int) -> None:
+def bucket_ids(sketch: RaceSketch, vectors: Matrix, chunk_rows: int) -> BucketIds:
+    """(R, n) bucket ids of all `vectors`, hashed chunk by chunk (bounded temporary memory)."""
+    ids = np.empty((sketch.params.rows, vectors.shape[0]), dtype=sketch.params.id_dtype)
+    for start in range(0, vectors.shape[0], chunk_rows):
         ids[:, start:start + chunk_rows] = sketch.bucket_ids(vectors[start:start + chunk_rows])
-
-    with _single_threaded_blas() as limited, ThreadPoolExecutor(threads if limited else 1) as pool:
-        list(pool.map(fill, range(0, count, chunk_rows)))
     return ids
-
-
-@contextmanager
-def _single_threaded_blas() -> Iterator[bool]:
-    """One BLAS thread per caller while hashing in parallel (no oversubscription); False if unavailable."""
-    try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-    except ImportError:
-        yield False
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield True

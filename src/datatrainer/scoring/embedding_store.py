@@ -93,12 +93,14 @@ class EmbeddingStore:
                                 f"`datatrainer embed {version.ref} --model {config.params.get(MODEL_KEY)}`")
         encoded = pc.dictionary_encode(table["filename"]).combine_chunks()
         files = encoded.dictionary.to_pylist()
-        which = encoded.indices.to_numpy()
         rows = table["file_row_number"].to_numpy()
+        # Records grouped by shard file with one sort, then one vectorised gather per file.
+        order = np.argsort(encoded.indices.to_numpy(), kind="stable")
+        ends = np.cumsum(np.bincount(encoded.indices.to_numpy(), minlength=len(files)))
         out = np.empty((version.num_rows, _dim(Path(files[0]))) if files else (0, 0), dtype=dtype)
         for number, index_file in enumerate(files):
-            mask = which == number
-            out[mask] = np.load(Path(index_file).with_suffix(".npy"), mmap_mode="r")[rows[mask]]
+            records = order[ends[number - 1] if number else 0:ends[number]]
+            out[records] = np.load(Path(index_file).with_suffix(".npy"), mmap_mode="r")[rows[records]]
         return table[ID].combine_chunks(), out
 
     def configs(self) -> list[StoredConfig]:
