@@ -1,0 +1,1 @@
+"""Annotation workbench: span model, projects and tasks, agreement, file formats, pre-annotation."""
