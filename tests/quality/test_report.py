@@ -13,18 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Request, sync_playwright
+from playwright.sync_api import Browser
 
 from datatrainer.corpora import news_articles
 from datatrainer.quality.metrics import QualityConfig
 from datatrainer.quality.report import build_report, write_report
 from datatrainer.quality.report_html import HEADLINES, anchor, fmt_count, fmt_headline, fmt_rate, fmt_score
 from datatrainer.workspace import Workspace
+from tests.browser import chromium, open_page, screenshot
 from tests.quality.quality_helpers import make_version
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 CONFIG = QualityConfig(labels=("a", "b"), required_fields=("text", "label", "source"),
                        reference_date="2026-01-01T00:00:00Z")
 
@@ -50,13 +48,8 @@ def planted_records() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-        playwright.stop()
+    with chromium() as launched:
+        yield launched
 
 
 def expected_numbers(report: dict[str, Any]) -> list[str]:
@@ -95,31 +88,21 @@ def test_report_renders_the_json_numbers(sqlite_workspace: Workspace, browser: B
                     "language_mismatch", "repetition", "label_conflict", "label_issue", "stale", "undated"):
         assert problems[planted]["records"] > 0, planted
 
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    requests: list[str] = []
+    with open_page(browser, html_path.as_uri()) as (page, requests):
+        text = page.inner_text("body")
+        for number in expected_numbers(twin):
+            assert number in text, number
+        assert "news@1" in text and "news@2" in text
+        assert page.locator("svg").count() >= 5
 
-    def record(request: Request) -> None:
-        requests.append(request.url)
-
-    page.on("request", record)
-    page.goto(html_path.as_uri())
-    page.wait_for_load_state("load")
-    text = page.inner_text("body")
-    for number in expected_numbers(twin):
-        assert number in text, number
-    assert "news@1" in text and "news@2" in text
-    assert page.locator("svg").count() >= 5
-
-    links = page.locator("a[href^='#rec-']")
-    example_ids = {e["id"] for group in twin["examples"] for e in group["examples"]}
-    assert set(links.all_inner_texts()) == example_ids
-    for href in set(links.evaluate_all("links => links.map(a => a.getAttribute('href'))")):
-        assert page.locator(f"[id='{href[1:]}']").count() == 1, href
-    assert anchor("doc 2 <&>") in {h[1:] for h in links.evaluate_all("ls => ls.map(a => a.getAttribute('href'))")}
-    assert requests == [html_path.as_uri()]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "quality-report.png"), full_page=True)
-    page.close()
+        links = page.locator("a[href^='#rec-']")
+        example_ids = {e["id"] for group in twin["examples"] for e in group["examples"]}
+        assert set(links.all_inner_texts()) == example_ids
+        for href in set(links.evaluate_all("links => links.map(a => a.getAttribute('href'))")):
+            assert page.locator(f"[id='{href[1:]}']").count() == 1, href
+        assert anchor("doc 2 <&>") in {h[1:] for h in links.evaluate_all("ls => ls.map(a => a.getAttribute('href'))")}
+        assert requests == [html_path.as_uri()]
+        screenshot(page, "quality-report.png")
 
 
 def run_cli(workspace: Path, *args: str | Path) -> str:

@@ -9,19 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from playwright.sync_api import Request, sync_playwright
-
 from datatrainer.quality.report_html import fmt_count, fmt_rate, fmt_score
 from datatrainer.sampling.coverage_report import default_paths
 from datatrainer.workspace import Workspace
+from tests.browser import chromium, open_page, screenshot
 from tests.quality.quality_helpers import make_version
 from tests.sampling.sampling_helpers import clustered_embeddings
 from tests.sampling.stores import store_embeddings
 from tests.sampling.test_operation import records
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 
 
 def run(workspace: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -73,18 +68,7 @@ def test_sample_and_coverage_end_to_end(sqlite_workspace: Workspace, tmp_path: P
     assert twin["summary"]["kept"] == 60 and twin["summary"]["radii"] == [0.1, 0.25]
     assert fmt_rate(twin["summary"]["cluster_coverage"]) in printed
 
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-    try:
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        requests: list[str] = []
-
-        def record(request: Request) -> None:
-            requests.append(request.url)
-
-        page.on("request", record)
-        page.goto(out.as_uri())
-        page.wait_for_load_state("load")
+    with chromium() as browser, open_page(browser, out.as_uri()) as (page, requests):
         text = page.inner_text("body")
         for number in expected_numbers(twin):
             assert number in text, number
@@ -92,11 +76,7 @@ def test_sample_and_coverage_end_to_end(sqlite_workspace: Workspace, tmp_path: P
         assert page.locator("svg").count() == 1 and page.locator("svg image").count() >= 1  # rasterised points
         assert page.locator("#clusters + p + table tbody tr").count() == twin["summary"]["clusters"]
         assert requests == [out.as_uri()]
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "coverage-report.png"), full_page=True)
-    finally:
-        browser.close()
-        playwright.stop()
+        screenshot(page, "coverage-report.png")
     assert default_paths(ws, source, ws.version("web-kc@1")) == (root / "reports" / "coverage-web-1-web-kc-1.html",
                                                                  root / "reports" / "coverage-web-1-web-kc-1.json")
 
