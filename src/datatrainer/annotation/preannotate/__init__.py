@@ -1,0 +1,2 @@
+"""Pre-annotation: suggestions from spaCy, rules, language models and embedding classifiers, and the
+uncertainty measures that order tasks for active learning."""
