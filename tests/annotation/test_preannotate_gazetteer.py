@@ -29,7 +29,8 @@ def test_tab_file_longest_match_and_case(tmp_path: Path) -> None:
 
 
 def test_jsonl_entity_ruler_patterns(tmp_path: Path) -> None:
-    rules = write_lines(tmp_path / "rules.jsonl", '{"label": "ORG", "pattern": [{"LOWER": "acme"}, {"IS_TITLE": true}]}',
+    rules = write_lines(tmp_path / "rules.jsonl",
+                        '{"label": "ORG", "pattern": [{"LOWER": "acme"}, {"IS_TITLE": true}]}',
                         '{"label": "LOC", "pattern": "Paris"}', '{"label": "ORG", "pattern": "Acme"}')
     # the two-token pattern beats the one-word phrase on "Acme Widgets"; "ACME CORP" is not title case
     assert matches(rules) == [("PARIS", "LOC"), ("ACME", "ORG"), ("Acme Widgets", "ORG")]
@@ -65,10 +66,10 @@ def test_bad_lines_name_file_and_line(tmp_path: Path, name: str, lines: list[str
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="missing.tsv"):
+    with pytest.raises(InputError, match=r"missing\.tsv"):
         read_rules(tmp_path / "missing.tsv", ["LOC"])
     (tmp_path / "latin.tsv").write_bytes(b"LOC\tS\xe3o Paulo\n")
-    with pytest.raises(InputError, match="latin.tsv: not valid UTF-8"):
+    with pytest.raises(InputError, match=r"latin\.tsv: not valid UTF-8"):
         read_rules(tmp_path / "latin.tsv", ["LOC"])
 
 

@@ -100,7 +100,8 @@ def test_span_uncertainty_without_confidences() -> None:
 
 
 def test_suggestion_result_and_scores() -> None:
-    ner = Suggestion("d1", "x", {"k": 1}, spans=(ScoredSpan(Span(0, 4, "PER"), 0.9), ScoredSpan(Span(5, 9, "ORG"), 0.6)))
+    spans = (ScoredSpan(Span(0, 4, "PER"), 0.9), ScoredSpan(Span(5, 9, "ORG"), 0.6))
+    ner = Suggestion("d1", "x", {"k": 1}, spans=spans)
     assert ner.result() == {"spans": [{"start": 0, "end": 4, "label": "PER"}, {"start": 5, "end": 9, "label": "ORG"}]}
     assert ner.scores()["uncertainty"] == pytest.approx(0.4)
     assert ner.scores(aggregate="mean")["uncertainty"] == pytest.approx(0.25)
