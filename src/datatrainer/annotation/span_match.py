@@ -23,28 +23,27 @@ MatchMode = Literal["exact", "overlap"]
 
 @dataclass(frozen=True)
 class PRF:
-    """Matched, predicted and gold span counts; the ratios are None where their denominator is zero."""
+    """Matched, predicted and gold span counts, and their ratios (None where a denominator is zero).
+
+    The ratios are fields, not properties, so `dataclasses.asdict` hands them to JSON consumers.
+    F1 is ``2 * matched / (predicted + gold)``: 0 when one side is empty, None when both are.
+    """
 
     matched: int = 0
     predicted: int = 0
     gold: int = 0
+    precision: float | None = field(init=False)
+    recall: float | None = field(init=False)
+    f1: float | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        total = self.predicted + self.gold
+        object.__setattr__(self, "precision", self.matched / self.predicted if self.predicted else None)
+        object.__setattr__(self, "recall", self.matched / self.gold if self.gold else None)
+        object.__setattr__(self, "f1", 2 * self.matched / total if total else None)
 
     def __add__(self, other: PRF) -> PRF:
         return PRF(self.matched + other.matched, self.predicted + other.predicted, self.gold + other.gold)
-
-    @property
-    def precision(self) -> float | None:
-        return self.matched / self.predicted if self.predicted else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.matched / self.gold if self.gold else None
-
-    @property
-    def f1(self) -> float | None:
-        """``2 * matched / (predicted + gold)``: 0 when one side is empty, None when both are."""
-        total = self.predicted + self.gold
-        return 2 * self.matched / total if total else None
 
 
 @dataclass(frozen=True)
