@@ -17,9 +17,11 @@ from datatrainer.store.collection import DatasetCollection
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
+    from datatrainer.annotation.service import AnnotationService
     from datatrainer.engine.local import LocalEngine
     from datatrainer.io.ingest import IngestOptions
     from datatrainer.scoring import EmbeddingStore, ScoreStore
+    from datatrainer.security.audit import AuditLog
 
 CODE_VERSION = f"datatrainer {__version__}"
 _DEFAULT_CONFIG = """\
@@ -83,6 +85,20 @@ class Workspace:
         from datatrainer.scoring import EmbeddingStore
 
         return EmbeddingStore(self)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The workspace's append-only, hash-chained audit log (in the catalog database)."""
+        from datatrainer.security.audit import AuditLog
+
+        return AuditLog(self.catalog.engine)
+
+    @cached_property
+    def annotation(self) -> AnnotationService:
+        """Users, annotation projects, task queues, review and export."""
+        from datatrainer.annotation.service import AnnotationService
+
+        return AnnotationService(self)
 
     def version(self, ref: str | DatasetVersion) -> DatasetVersion:
         return self.datasets.get(ref)

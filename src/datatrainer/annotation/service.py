@@ -1,0 +1,568 @@
+"""`ws.annotation`: the annotation workflow over the catalog database.
+
+Every mutating method takes the acting user, checks their role in the project, and runs as ONE transaction
+that holds the audit lock from its first statement and appends its audit entries before committing. That
+lock is what makes assignment atomic: two annotators asking at once are served one after the other, so a
+task never gets more than `overlap` live assignments and nobody gets the same task twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from datatrainer.annotation import acceptance
+from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
+from datatrainer.annotation.models import (
+    AnnotationRow,
+    AssignmentRow,
+    MembershipRow,
+    ProjectRow,
+    ReviewRow,
+    SuggestionRow,
+    TaskRow,
+)
+from datatrainer.annotation.queries import final_results, votes_by_task
+from datatrainer.annotation.rows import (
+    annotation_info,
+    label_schema,
+    project_info,
+    review_info,
+    suggestion_info,
+    task_info,
+)
+from datatrainer.annotation.tasks import task_payloads
+from datatrainer.annotation.types import (
+    ROLES,
+    AnnotationInfo,
+    AnnotatorProgress,
+    Decision,
+    LabelAcceptance,
+    Member,
+    ProjectInfo,
+    ProjectProgress,
+    ReviewInfo,
+    Role,
+    SuggestionInfo,
+    TaskDetail,
+    TaskInfo,
+    UserInfo,
+)
+from datatrainer.annotation.validation import validate_result
+from datatrainer.errors import NotFoundError
+from datatrainer.params import validate_params
+from datatrainer.security.errors import PermissionDenied
+from datatrainer.security.models import UserRow
+from datatrainer.security.users import UserDirectory, current_user, require_admin, user_row
+from datatrainer.store.catalog import validate_dataset_name
+
+if TYPE_CHECKING:
+    from datatrainer.store.versions import DatasetVersion
+    from datatrainer.workspace import Workspace
+
+_OPEN_STATES = ("open", "in_progress", "rejected")
+_REVIEWABLE = ("annotated", "in_review")
+
+
+class ProjectSpec(BaseModel):
+    """Project settings, validated up front so a bad flag fails before any task is created."""
+
+    name: str
+    task_type: Literal["ner", "classification", "preference", "correction"]
+    labels: list[str] = Field(default_factory=list)
+    multi_label: bool = False
+    allow_overlap: bool = False
+    overlap: int = Field(default=1, ge=1, le=100)
+    ordering: Literal["sequential", "uncertainty"] = "sequential"
+    guidelines: str = ""
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class AnnotationService(UserDirectory):
+    """Users, projects, task assignment, submission, review, reports and export (see the module docstring)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(workspace.catalog.engine, workspace.audit)
+        self._ws = workspace
+
+    # --- projects and members ----------------------------------------------------------------------------
+
+    def create_project(self, actor: UserInfo, name: str, source: str, task_type: str, labels: Iterable[str] = (),
+                       *, multi_label: bool = False, allow_overlap: bool = False, overlap: int = 1,
+                       ordering: str = "sequential", guidelines: str = "",
+                       fields: Mapping[str, str] | None = None) -> ProjectInfo:
+        """A project with one task per record of the `source` version (a reference such as `web@2`).
+
+        `fields` maps payload keys to source columns: `text` for ner/classification (default column `text`),
+        `prompt`/`response_a`/`response_b` for preference, `instruction`/`response` for correction (default:
+        columns of the same names). Only administrators create projects.
+        """
+        spec = validate_params(ProjectSpec, {
+            "name": name, "task_type": task_type, "labels": list(labels), "multi_label": multi_label,
+            "allow_overlap": allow_overlap, "overlap": overlap, "ordering": ordering, "guidelines": guidelines,
+            "fields": dict(fields or {})}, f"project {name!r}")
+        validate_dataset_name(spec.name)
+        if spec.task_type in ("ner", "classification") and not spec.labels:
+            raise AnnotationValidationError(f"project {name!r}: labels: {spec.task_type} projects need labels")
+        if len(set(spec.labels)) != len(spec.labels):
+            raise AnnotationValidationError(f"project {name!r}: labels: a label is listed twice")
+        with self.read() as session:
+            require_admin(current_user(session, actor), "create project")
+        version = self._ws.version(source)
+        mapping, payloads = task_payloads(version, spec.task_type, spec.fields)
+        now = datetime.now(UTC)
+        with self.write() as session:
+            require_admin(current_user(session, actor), "create project")
+            if session.scalar(select(func.count()).where(ProjectRow.name == spec.name)):
+                raise ConflictError(f"an annotation project named {spec.name!r} already exists")
+            schema = {"labels": spec.labels, "multi_label": spec.multi_label, "allow_overlap": spec.allow_overlap}
+            row = ProjectRow(name=spec.name, task_type=spec.task_type, label_schema=schema,
+                             guidelines=spec.guidelines, source_version_id=version.info.id, source_ref=version.ref,
+                             fields=mapping, overlap=spec.overlap, ordering=spec.ordering,
+                             created_by=actor.username, created_at=now)
+            session.add(row)
+            session.flush()
+            count = 0
+            for chunk in payloads:
+                session.execute(insert(TaskRow), [
+                    {"project_id": row.id, "record_id": record_id, "position": count + i, "payload": payload,
+                     "state": "open", "priority": 0.0, "created_at": now}
+                    for i, (record_id, payload) in enumerate(chunk)])
+                count += len(chunk)
+            self.audit.append(session, actor=actor.username, action="project.create", entity="project",
+                              entity_id=row.id, after={"name": spec.name, "task_type": spec.task_type,
+                                                       "label_schema": schema, "source": version.ref,
+                                                       "overlap": spec.overlap, "ordering": spec.ordering,
+                                                       "tasks": count})
+            return project_info(row)
+
+    def get_project(self, actor: UserInfo, project: str | int) -> ProjectInfo:
+        with self.read() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "annotator", "view project")
+            return project_info(row)
+
+    def list_projects(self, actor: UserInfo) -> list[ProjectInfo]:
+        """Every project for administrators; for others, the projects they are members of."""
+        with self.read() as session:
+            acting = current_user(session, actor)
+            query = select(ProjectRow).order_by(ProjectRow.name)
+            if not acting.is_admin:
+                query = query.join(MembershipRow, MembershipRow.project_id == ProjectRow.id).where(
+                    MembershipRow.user_id == acting.id)
+            return [project_info(row) for row in session.scalars(query)]
+
+    def add_member(self, actor: UserInfo, project: str | int, username: str, role: str) -> Member:
+        """Give `username` a role (annotator, reviewer, admin) in the project, replacing any earlier one."""
+        if role not in ROLES:
+            raise AnnotationValidationError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
+        with self.write() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "admin", "add member")
+            user = user_row(session, username)
+            member = session.scalar(select(MembershipRow).where(MembershipRow.project_id == row.id,
+                                                                MembershipRow.user_id == user.id))
+            before = {"role": member.role} if member is not None else None
+            if member is None:
+                member = MembershipRow(project_id=row.id, user_id=user.id, role=role)
+                session.add(member)
+            member.role = role
+            session.flush()
+            self.audit.append(session, actor=actor.username, action="member.set", entity="project",
+                              entity_id=row.id, before=before, after={"user": username, "role": role})
+            return Member(username=username, role=role)
+
+    def remove_member(self, actor: UserInfo, project: str | int, username: str) -> None:
+        with self.write() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "admin", "remove member")
+            user = user_row(session, username)
+            member = session.scalar(select(MembershipRow).where(MembershipRow.project_id == row.id,
+                                                                MembershipRow.user_id == user.id))
+            if member is None:
+                raise NotFoundError(f"{username!r} is not a member of project {row.name!r}")
+            session.delete(member)
+            self.audit.append(session, actor=actor.username, action="member.remove", entity="project",
+                              entity_id=row.id, before={"user": username, "role": member.role})
+
+    def members(self, actor: UserInfo, project: str | int) -> list[Member]:
+        with self.read() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "annotator", "list members")
+            found = session.execute(select(UserRow.username, MembershipRow.role)
+                                    .join(MembershipRow, MembershipRow.user_id == UserRow.id)
+                                    .where(MembershipRow.project_id == row.id).order_by(UserRow.username))
+            return [Member(username=name, role=cast(Role, role)) for name, role in found]
+
+    def role_of(self, actor: UserInfo, project: str | int) -> Role | None:
+        """The actor's effective role in the project (`admin` for global administrators), or None."""
+        with self.read() as session:
+            return _role(session, current_user(session, actor), _project(session, project).id)
+
+    # --- annotating ----------------------------------------------------------------------------------------
+
+    def next_task(self, actor: UserInfo, project: str | int) -> TaskInfo | None:
+        """The actor's oldest unfinished assignment, else a newly assigned task, else None (queue empty).
+
+        A task is offered while it has fewer than `overlap` live (assigned or submitted) assignments and the
+        actor never had one for it; order is record order, or highest priority first for `uncertainty`.
+        """
+        with self.write() as session:
+            row = _project(session, project)
+            acting = self._require(session, actor, row, "annotator", "next task")
+            if acting.id is None:
+                raise PermissionDenied("next task: annotating needs a user account (see `datatrainer users add`)")
+            pending = session.scalar(
+                select(TaskRow).join(AssignmentRow, AssignmentRow.task_id == TaskRow.id)
+                .where(TaskRow.project_id == row.id, AssignmentRow.user_id == acting.id,
+                       AssignmentRow.state == "assigned")
+                .order_by(AssignmentRow.assigned_at, AssignmentRow.id).limit(1))
+            if pending is not None:
+                return task_info(pending)
+            live = (select(AssignmentRow.task_id, func.count().label("n"))
+                    .where(AssignmentRow.state.in_(("assigned", "submitted")))
+                    .group_by(AssignmentRow.task_id).subquery())
+            mine = select(AssignmentRow.task_id).where(AssignmentRow.user_id == acting.id)
+            order = [TaskRow.position] if row.ordering == "sequential" else [TaskRow.priority.desc(), TaskRow.position]
+            task = session.scalar(
+                select(TaskRow).outerjoin(live, live.c.task_id == TaskRow.id)
+                .where(TaskRow.project_id == row.id, TaskRow.state.in_(_OPEN_STATES),
+                       func.coalesce(live.c.n, 0) < row.overlap, TaskRow.id.not_in(mine))
+                .order_by(*order).limit(1))
+            if task is None:
+                return None
+            session.add(AssignmentRow(task_id=task.id, user_id=acting.id, state="assigned",
+                                      assigned_at=datetime.now(UTC), submitted_at=None))
+            session.flush()
+            before = task.state
+            _refresh_state(session, task, row.overlap)
+            self.audit.append(session, actor=actor.username, action="task.assign", entity="task", entity_id=task.id,
+                              before={"state": before}, after={"state": task.state, "user": acting.username})
+            return task_info(task)
+
+    def tasks_for(self, actor: UserInfo, project: str | int, state: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[TaskInfo]:
+        """Reviewers and admins see every task; annotators only the tasks assigned to them (not skipped)."""
+        with self.read() as session:
+            row = _project(session, project)
+            acting = self._require(session, actor, row, "annotator", "list tasks")
+            query = select(TaskRow).where(TaskRow.project_id == row.id)
+            if _rank(_role(session, acting, row.id)) < _rank("reviewer"):
+                query = query.join(AssignmentRow, AssignmentRow.task_id == TaskRow.id).where(
+                    AssignmentRow.user_id == acting.id, AssignmentRow.state != "skipped")
+            if state is not None:
+                query = query.where(TaskRow.state == state)
+            query = query.order_by(TaskRow.position).limit(limit).offset(offset)
+            return [task_info(task) for task in session.scalars(query)]
+
+    def get_task(self, actor: UserInfo, task_id: int) -> TaskDetail:
+        """A task with its suggestions and reviews; annotators must be assigned and see only their own result."""
+        with self.read() as session:
+            return self._detail(session, actor, task_id)
+
+    def submit(self, actor: UserInfo, task_id: int, result: Any, suggestion_id: int | None = None) -> AnnotationInfo:
+        """Store (or replace) the actor's result for an assigned task, validated against the project schema.
+
+        `suggestion_id` names the pre-annotation the annotator started from, for the acceptance report.
+        """
+        with self.write() as session:
+            task, row = _task(session, task_id)
+            acting = self._require(session, actor, row, "annotator", "submit")
+            assignment = _assignment(session, task.id, acting)
+            if assignment is None or assignment.state == "skipped":
+                raise PermissionDenied(f"submit: task {task.id} is not assigned to {acting.username}")
+            if task.state in ("accepted", "in_review"):
+                raise ConflictError(f"task {task.id} is {task.state}: it can no longer be changed")
+            clean = validate_result(row.task_type, label_schema(row), task.payload, result, f"task {task.id}")
+            if suggestion_id is not None:
+                suggestion = session.get(SuggestionRow, suggestion_id)
+                if suggestion is None or suggestion.task_id != task.id:
+                    raise AnnotationValidationError(f"task {task.id}: suggestion_id: {suggestion_id} is not a "
+                                                    "suggestion for this task")
+            now = datetime.now(UTC)
+            annotation = session.scalar(select(AnnotationRow).where(AnnotationRow.task_id == task.id,
+                                                                    AnnotationRow.user_id == acting.id))
+            before = dict(annotation.result) if annotation is not None else None
+            if annotation is None:
+                annotation = AnnotationRow(task_id=task.id, user_id=acting.id, result=clean,
+                                           suggestion_id=suggestion_id, created_at=now, updated_at=now)
+                session.add(annotation)
+            annotation.result, annotation.suggestion_id, annotation.updated_at = clean, suggestion_id, now
+            assignment.state, assignment.submitted_at = "submitted", now
+            session.flush()
+            _refresh_state(session, task, row.overlap)
+            self.audit.append(session, actor=actor.username, action="annotation.submit", entity="task",
+                              entity_id=task.id, before=before, after=clean)
+            return annotation_info(annotation, acting.username)
+
+    def skip(self, actor: UserInfo, task_id: int) -> None:
+        """Give an assigned task back; it goes to another annotator and never returns to this one."""
+        with self.write() as session:
+            task, row = _task(session, task_id)
+            acting = self._require(session, actor, row, "annotator", "skip")
+            assignment = _assignment(session, task.id, acting)
+            if assignment is None or assignment.state != "assigned":
+                raise ConflictError(f"skip: task {task.id} has no open assignment for {acting.username}")
+            assignment.state = "skipped"
+            session.flush()
+            before = task.state
+            _refresh_state(session, task, row.overlap)
+            self.audit.append(session, actor=actor.username, action="task.skip", entity="task", entity_id=task.id,
+                              before={"state": before}, after={"state": task.state})
+
+    # --- review --------------------------------------------------------------------------------------------
+
+    def review_queue(self, actor: UserInfo, project: str | int, limit: int = 100) -> list[TaskInfo]:
+        """Tasks whose `overlap` annotations are all in, waiting for (or in) review, in record order."""
+        with self.read() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "reviewer", "review queue")
+            query = (select(TaskRow).where(TaskRow.project_id == row.id, TaskRow.state.in_(_REVIEWABLE))
+                     .order_by(TaskRow.position).limit(limit))
+            return [task_info(task) for task in session.scalars(query)]
+
+    def start_review(self, actor: UserInfo, task_id: int) -> TaskDetail:
+        """Mark an annotated task as being reviewed (annotators can no longer change it) and return it."""
+        with self.write() as session:
+            task, row = _task(session, task_id)
+            self._require(session, actor, row, "reviewer", "start review")
+            if task.state not in _REVIEWABLE:
+                raise ConflictError(f"task {task.id} is {task.state}: only annotated tasks can be reviewed")
+            if task.state == "annotated":
+                task.state = "in_review"
+                self.audit.append(session, actor=actor.username, action="review.start", entity="task",
+                                  entity_id=task.id, before={"state": "annotated"}, after={"state": "in_review"})
+            return self._detail(session, actor, task.id)
+
+    def review(self, actor: UserInfo, task_id: int, decision: Decision, final_result: Any = None,
+               comment: str = "") -> ReviewInfo:
+        """accept (the given result, else the consensus), adjudicate (a final result is required), or
+        reject (the annotators' assignments reopen for re-annotation)."""
+        if decision not in ("accept", "reject", "adjudicate"):
+            raise AnnotationValidationError(f"decision: must be accept, reject or adjudicate, got {decision!r}")
+        with self.write() as session:
+            task, row = _task(session, task_id)
+            acting = self._require(session, actor, row, "reviewer", "review")
+            if task.state not in _REVIEWABLE:
+                raise ConflictError(f"task {task.id} is {task.state}: only annotated tasks can be reviewed")
+            before = task.state
+            final: dict[str, Any] | None = None
+            if decision == "reject":
+                for assignment in session.scalars(select(AssignmentRow).where(AssignmentRow.task_id == task.id,
+                                                                              AssignmentRow.state == "submitted")):
+                    assignment.state, assignment.submitted_at = "assigned", None
+                task.state = "rejected"
+            else:
+                final = self._final_for_review(session, row, task, decision, final_result)
+                task.state = "accepted"
+            review = ReviewRow(task_id=task.id, reviewer_id=acting.id, reviewer=acting.username, decision=decision,
+                               final_result=final, comment=comment, created_at=datetime.now(UTC))
+            session.add(review)
+            session.flush()
+            self.audit.append(session, actor=actor.username, action=f"review.{decision}", entity="task",
+                              entity_id=task.id, before={"state": before},
+                              after={"state": task.state, "final_result": final, "comment": comment})
+            return review_info(review)
+
+    def _final_for_review(self, session: Session, row: ProjectRow, task: TaskRow, decision: str,
+                          final_result: Any) -> dict[str, Any]:
+        if final_result is not None:
+            return validate_result(row.task_type, label_schema(row), task.payload, final_result,
+                                   f"task {task.id}: final result")
+        if decision == "adjudicate":
+            raise AnnotationValidationError(f"task {task.id}: final_result: adjudication needs a final result")
+        final = final_results(session, row).get(task.id)
+        if final is None or final.result is None or final.result.get("choice", "") is None:
+            raise ConflictError(f"task {task.id}: the annotators have no majority; adjudicate with a final result")
+        return final.result
+
+    # --- pre-annotation and reports ------------------------------------------------------------------------
+
+    def add_suggestions(self, actor: UserInfo, task_id: int, source: str, result: Any,
+                        scores: Mapping[str, Any] | None = None) -> SuggestionInfo:
+        """Store a pre-annotation (validated like a submission) from `source`, e.g. `spacy:en_core_web_sm`."""
+        with self.write() as session:
+            task, row = _task(session, task_id)
+            self._require(session, actor, row, "admin", "add suggestions")
+            suggestion = self._suggestion(session, row, task, source, result, scores)
+            self.audit.append(session, actor=actor.username, action="suggestion.add", entity="task",
+                              entity_id=task.id, after={"source": source, "result": suggestion.result})
+            return suggestion_info(suggestion)
+
+    def add_suggestions_by_record(self, actor: UserInfo, project: str | int, source: str,
+                                  items: Iterable[tuple[str, Any, Mapping[str, Any] | None]]) -> int:
+        """Store many suggestions `(record_id, result, scores)` in one transaction; returns how many."""
+        with self.write() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "admin", "add suggestions")
+            by_record = _tasks_by_record(session, row.id)
+            count = 0
+            for record_id, result, scores in items:
+                if record_id not in by_record:
+                    raise NotFoundError(f"project {row.name!r} has no task for record {record_id!r}")
+                self._suggestion(session, row, by_record[record_id], source, result, scores)
+                count += 1
+            self.audit.append(session, actor=actor.username, action="suggestion.add_many", entity="project",
+                              entity_id=row.id, after={"source": source, "count": count})
+            return count
+
+    def _suggestion(self, session: Session, row: ProjectRow, task: TaskRow, source: str, result: Any,
+                    scores: Mapping[str, Any] | None) -> SuggestionRow:
+        clean = validate_result(row.task_type, label_schema(row), task.payload, result, f"task {task.id}: suggestion")
+        suggestion = SuggestionRow(task_id=task.id, source=source, result=clean, scores=dict(scores or {}),
+                                   created_at=datetime.now(UTC))
+        session.add(suggestion)
+        session.flush()
+        return suggestion
+
+    def set_priorities(self, actor: UserInfo, project: str | int, priorities: Mapping[str, float]) -> int:
+        """Set tasks' priority (e.g. model uncertainty) by record id; `uncertainty` ordering serves highest first."""
+        with self.write() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "admin", "set priorities")
+            by_record = _tasks_by_record(session, row.id)
+            for record_id, value in priorities.items():
+                if record_id not in by_record:
+                    raise NotFoundError(f"project {row.name!r} has no task for record {record_id!r}")
+                by_record[record_id].priority = float(value)
+            self.audit.append(session, actor=actor.username, action="project.priorities", entity="project",
+                              entity_id=row.id, after={"count": len(priorities)})
+            return len(priorities)
+
+    def progress(self, actor: UserInfo, project: str | int) -> ProjectProgress:
+        """Task counts by state, and per annotator their live, submitted and skipped assignments."""
+        with self.read() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "reviewer", "progress")
+            by_state = dict.fromkeys(("open", "in_progress", "annotated", "in_review", "accepted", "rejected"), 0)
+            for state, count in session.execute(select(TaskRow.state, func.count()).where(TaskRow.project_id == row.id)
+                                                .group_by(TaskRow.state)):
+                by_state[state] = count
+            counts: dict[str, dict[str, int]] = {}
+            for username, state, count in session.execute(
+                    select(UserRow.username, AssignmentRow.state, func.count())
+                    .join(AssignmentRow, AssignmentRow.user_id == UserRow.id)
+                    .join(TaskRow, TaskRow.id == AssignmentRow.task_id)
+                    .where(TaskRow.project_id == row.id).group_by(UserRow.username, AssignmentRow.state)):
+                counts.setdefault(username, {})[state] = count
+            per_annotator = {name: AnnotatorProgress(**c) for name, c in sorted(counts.items())}
+            return ProjectProgress(project=row.name, total=sum(by_state.values()), by_state=by_state,
+                                   per_annotator=per_annotator)
+
+    def suggestion_acceptance(self, actor: UserInfo, project: str | int) -> list[LabelAcceptance]:
+        """Per suggestion source and label: how many suggested items annotators kept, changed or deleted."""
+        with self.read() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "reviewer", "suggestion acceptance")
+            votes = votes_by_task(session, row.id)
+            suggestions = session.scalars(select(SuggestionRow).join(TaskRow, TaskRow.id == SuggestionRow.task_id)
+                                          .where(TaskRow.project_id == row.id).order_by(SuggestionRow.id))
+            pairs = [(s.source, dict(s.result), v.result) for s in suggestions for v in votes.get(s.task_id, ())]
+            return acceptance.tally(row.task_type, label_schema(row), pairs)
+
+    def export_version(self, actor: UserInfo, project: str | int, name: str,
+                       include_unannotated: bool = False) -> DatasetVersion:
+        """Write the project's results as a new version of dataset `name`, with the source version as parent."""
+        from datatrainer.annotation.export import export_project
+
+        with self.read() as session:
+            row = _project(session, project)
+            self._require(session, actor, row, "admin", "export")
+            finals = final_results(session, row)
+            tasks = {task.id: (task.record_id, task.state)
+                     for task in session.scalars(select(TaskRow).where(TaskRow.project_id == row.id))}
+            info = project_info(row)
+        version = export_project(self._ws, info, tasks, finals, name, include_unannotated)
+        self.audit.record(actor=actor.username, action="project.export", entity="project", entity_id=info.id,
+                          after={"version": version.ref, "rows": version.num_rows})
+        return version
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _require(self, session: Session, actor: UserInfo, project: ProjectRow, minimum: Role,
+                 action: str) -> UserInfo:
+        acting = current_user(session, actor)
+        role = _role(session, acting, project.id)
+        if _rank(role) < _rank(minimum):
+            held = f"is {role}" if role else "is not a member"
+            raise PermissionDenied(f"{action}: needs the {minimum} role in project {project.name!r} "
+                                   f"({acting.username} {held})")
+        return acting
+
+    def _detail(self, session: Session, actor: UserInfo, task_id: int) -> TaskDetail:
+        task, row = _task(session, task_id)
+        acting = self._require(session, actor, row, "annotator", "view task")
+        sees_all = _rank(_role(session, acting, row.id)) >= _rank("reviewer")
+        assignment = _assignment(session, task.id, acting) if acting.id is not None else None
+        if not sees_all and assignment is None:
+            raise PermissionDenied(f"view task: task {task.id} is not assigned to {acting.username}")
+        query = (select(AnnotationRow, UserRow.username).join(UserRow, UserRow.id == AnnotationRow.user_id)
+                 .where(AnnotationRow.task_id == task.id).order_by(AnnotationRow.id))
+        if not sees_all:
+            query = query.where(AnnotationRow.user_id == acting.id)
+        annotations = tuple(annotation_info(a, name) for a, name in session.execute(query))
+        suggestions = tuple(suggestion_info(s) for s in session.scalars(
+            select(SuggestionRow).where(SuggestionRow.task_id == task.id).order_by(SuggestionRow.id)))
+        reviews = tuple(review_info(r) for r in session.scalars(
+            select(ReviewRow).where(ReviewRow.task_id == task.id).order_by(ReviewRow.id)))
+        return TaskDetail(task=task_info(task), assignment_state=assignment.state if assignment else None,
+                          annotations=annotations, suggestions=suggestions, reviews=reviews)
+
+
+def _rank(role: str | None) -> int:
+    return ROLES.index(role) + 1 if role in ROLES else 0
+
+
+def _role(session: Session, user: UserInfo, project_id: int) -> Role | None:
+    if user.is_admin:
+        return "admin"
+    role = session.scalar(select(MembershipRow.role).where(MembershipRow.project_id == project_id,
+                                                           MembershipRow.user_id == user.id))
+    return role if role in ROLES else None
+
+
+def _project(session: Session, project: str | int) -> ProjectRow:
+    column = ProjectRow.id if isinstance(project, int) else ProjectRow.name
+    row = session.scalar(select(ProjectRow).where(column == project))
+    if row is None:
+        raise NotFoundError(f"no annotation project {project!r} (see `datatrainer annotate list`)")
+    return row
+
+
+def _task(session: Session, task_id: int) -> tuple[TaskRow, ProjectRow]:
+    task = session.get(TaskRow, task_id, populate_existing=True)
+    if task is None:
+        raise NotFoundError(f"no annotation task {task_id}")
+    project = session.get(ProjectRow, task.project_id)
+    assert project is not None
+    return task, project
+
+
+def _assignment(session: Session, task_id: int, user: UserInfo) -> AssignmentRow | None:
+    return session.scalar(select(AssignmentRow).where(AssignmentRow.task_id == task_id,
+                                                      AssignmentRow.user_id == user.id))
+
+
+def _tasks_by_record(session: Session, project_id: int) -> dict[str, TaskRow]:
+    return {task.record_id: task for task in session.scalars(select(TaskRow).where(TaskRow.project_id == project_id))}
+
+
+def _refresh_state(session: Session, task: TaskRow, overlap: int) -> None:
+    """Derive the task's state from its assignments; review states (in_review, accepted) are left alone.
+
+    A rejected task stays `rejected` until its annotators have all resubmitted.
+    """
+    if task.state in ("in_review", "accepted"):
+        return
+    counts = dict(session.execute(select(AssignmentRow.state, func.count()).where(AssignmentRow.task_id == task.id)
+                                  .group_by(AssignmentRow.state)).all())
+    assigned, submitted = counts.get("assigned", 0), counts.get("submitted", 0)
+    if submitted >= overlap and assigned == 0:
+        task.state = "annotated"
+    elif task.state != "rejected":
+        task.state = "in_progress" if assigned + submitted else "open"

@@ -1,0 +1,165 @@
+"""Users, passwords and API tokens, with every change audited in the same transaction."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from datatrainer.annotation.errors import ConflictError
+from datatrainer.annotation.types import IssuedToken, TokenInfo, UserInfo
+from datatrainer.errors import DatatrainerError, NotFoundError
+from datatrainer.security.errors import PermissionDenied
+from datatrainer.security.models import ApiTokenRow, UserRow
+from datatrainer.security.passwords import hash_password, needs_rehash, verify_password
+from datatrainer.security.tokens import new_token, token_digest
+from datatrainer.security.transactions import Transactions
+
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+
+
+def user_info(row: UserRow) -> UserInfo:
+    return UserInfo(id=row.id, username=row.username, is_admin=row.is_admin, disabled=row.disabled)
+
+
+def require_admin(actor: UserInfo, action: str) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(f"{action}: only administrators may do this ({actor.username} is not one)")
+
+
+def current_user(session: Session, actor: UserInfo) -> UserInfo:
+    """The actor as stored now: a user disabled after logging in loses access at once."""
+    if actor.id is None:
+        return actor
+    row = session.get(UserRow, actor.id)
+    if row is None or row.disabled:
+        raise PermissionDenied(f"user {actor.username!r} is disabled or no longer exists")
+    return user_info(row)
+
+
+def user_row(session: Session, username: str) -> UserRow:
+    row = session.scalar(select(UserRow).where(UserRow.username == username))
+    if row is None:
+        raise NotFoundError(f"no user named {username!r} (see `datatrainer users list`)")
+    return row
+
+
+class UserDirectory(Transactions):
+    """Accounts and credentials. Only administrators create users; anyone may manage their own tokens."""
+
+    def create_user(self, actor: UserInfo, username: str, password: str, is_admin: bool = False) -> UserInfo:
+        if not _USERNAME_RE.match(username):
+            raise DatatrainerError(f"invalid username {username!r}: use letters, digits, '.', '_', '@' or '-'")
+        password_hash = hash_password(password)
+        with self.write() as session:
+            require_admin(current_user(session, actor), "create user")
+            if session.scalar(select(func.count()).where(UserRow.username == username)):
+                raise ConflictError(f"a user named {username!r} already exists")
+            row = UserRow(username=username, password_hash=password_hash, is_admin=is_admin, disabled=False,
+                          created_at=datetime.now(UTC))
+            session.add(row)
+            session.flush()
+            self.audit.append(session, actor=actor.username, action="user.create", entity="user",
+                              entity_id=row.id, after={"username": username, "is_admin": is_admin})
+            return user_info(row)
+
+    def get_user(self, username: str) -> UserInfo:
+        with self.read() as session:
+            return user_info(user_row(session, username))
+
+    def list_users(self, actor: UserInfo) -> list[UserInfo]:
+        with self.read() as session:
+            require_admin(current_user(session, actor), "list users")
+            return [user_info(row) for row in session.scalars(select(UserRow).order_by(UserRow.username))]
+
+    def set_password(self, actor: UserInfo, username: str, password: str) -> None:
+        password_hash = hash_password(password)
+        with self.write() as session:
+            acting = current_user(session, actor)
+            if acting.username != username:
+                require_admin(acting, "set another user's password")
+            row = user_row(session, username)
+            row.password_hash = password_hash
+            self.audit.append(session, actor=actor.username, action="user.password", entity="user", entity_id=row.id)
+
+    def set_disabled(self, actor: UserInfo, username: str, disabled: bool = True) -> UserInfo:
+        with self.write() as session:
+            require_admin(current_user(session, actor), "disable user")
+            row = user_row(session, username)
+            before = row.disabled
+            row.disabled = disabled
+            self.audit.append(session, actor=actor.username, action="user.disable" if disabled else "user.enable",
+                              entity="user", entity_id=row.id, before={"disabled": before},
+                              after={"disabled": disabled})
+            return user_info(row)
+
+    def authenticate(self, username: str, password: str) -> UserInfo | None:
+        """The user, or None for a wrong name, wrong password or disabled account (indistinguishable in time)."""
+        with self.read() as session:
+            row = session.scalar(select(UserRow).where(UserRow.username == username))
+        ok = verify_password(row.password_hash if row is not None else None, password)
+        if not ok or row is None or row.disabled:
+            return None
+        if needs_rehash(row.password_hash):
+            with self.write() as session:
+                stored = session.get(UserRow, row.id)
+                if stored is not None:
+                    stored.password_hash = hash_password(password)
+        return user_info(row)
+
+    def create_api_token(self, actor: UserInfo, name: str, username: str | None = None) -> IssuedToken:
+        """A new bearer token for `username` (default: the actor); the clear token is returned only here."""
+        token = new_token()
+        with self.write() as session:
+            acting = current_user(session, actor)
+            owner_name = username or acting.username
+            if owner_name != acting.username:
+                require_admin(acting, "create a token for another user")
+            owner = user_row(session, owner_name)
+            row = ApiTokenRow(user_id=owner.id, token_sha256=token_digest(token), name=name,
+                              created_at=datetime.now(UTC), last_used=None, revoked=False)
+            session.add(row)
+            session.flush()
+            self.audit.append(session, actor=actor.username, action="token.create", entity="api_token",
+                              entity_id=row.id, after={"user": owner.username, "name": name})
+            return IssuedToken(id=row.id, name=name, username=owner.username, token=token)
+
+    def user_for_token(self, token: str) -> UserInfo | None:
+        """The owner of a live token (and records its use), or None for unknown, revoked or disabled."""
+        with self._sessions.begin() as session:
+            found = session.execute(
+                select(ApiTokenRow, UserRow).join(UserRow, UserRow.id == ApiTokenRow.user_id)
+                .where(ApiTokenRow.token_sha256 == token_digest(token))
+            ).first()
+            if found is None:
+                return None
+            token_row, owner = found
+            if token_row.revoked or owner.disabled:
+                return None
+            token_row.last_used = datetime.now(UTC)
+            return user_info(owner)
+
+    def list_tokens(self, actor: UserInfo, username: str | None = None) -> list[TokenInfo]:
+        with self.read() as session:
+            acting = current_user(session, actor)
+            owner_name = username or acting.username
+            if owner_name != acting.username:
+                require_admin(acting, "list another user's tokens")
+            owner = user_row(session, owner_name)
+            rows = session.scalars(select(ApiTokenRow).where(ApiTokenRow.user_id == owner.id).order_by(ApiTokenRow.id))
+            return [TokenInfo(id=r.id, name=r.name, username=owner.username, created_at=r.created_at,
+                              last_used=r.last_used, revoked=r.revoked) for r in rows]
+
+    def revoke_token(self, actor: UserInfo, token_id: int) -> None:
+        with self.write() as session:
+            acting = current_user(session, actor)
+            row = session.get(ApiTokenRow, token_id)
+            if row is None:
+                raise NotFoundError(f"no API token with id {token_id}")
+            if row.user_id != acting.id:
+                require_admin(acting, "revoke another user's token")
+            row.revoked = True
+            self.audit.append(session, actor=actor.username, action="token.revoke", entity="api_token",
+                              entity_id=row.id, before={"revoked": False}, after={"revoked": True})
