@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from datatrainer.errors import DatatrainerError, NotFoundError
-from datatrainer.scoring.configs import CONFIG_FILE, StoredConfig, read_config, write_config_once
+from datatrainer.scoring.configs import CONFIG_FILE, SECONDARY, StoredConfig, read_config, write_config_once
 from datatrainer.scoring.shards import ShardFolder
 from datatrainer.store.versions import DatasetVersion
 
@@ -71,7 +71,8 @@ class CacheRoot:
 
     def choose(self, version: DatasetVersion, matches: Callable[[StoredConfig], bool], what: str,
                hint: str) -> StoredConfig:
-        """Among applicable configs that match, the one covering most of the version (newest on a tie).
+        """Among applicable configs that match, the one covering most of the version (on a tie, not a
+        `SECONDARY` one, then the newest).
 
         This lets callers name a model or scorer without its hash when only one config was ever computed,
         which is the common case, and still be deterministic when several were.
@@ -79,8 +80,9 @@ class CacheRoot:
         candidates = [config for config in self.applicable(version) if matches(config)]
         if not candidates:
             raise NotFoundError(f"no {what} stored for {version.ref} ({hint})")
-        ranked = [(self.shards(c.name, c.config_hash).coverage(version), c.created_at, c) for c in candidates]
-        covered, _, best = max(ranked, key=lambda item: (item[0], item[1]))
+        ranked = [(self.shards(c.name, c.config_hash).coverage(version), not c.params.get(SECONDARY, False),
+                   c.created_at, c) for c in candidates]
+        covered, _, _, best = max(ranked, key=lambda item: item[:3])
         if covered == 0:
             raise NotFoundError(f"no {what} stored for {version.ref} ({hint})")
         return best

@@ -19,6 +19,10 @@ import orjson
 
 CONFIG_FILE = "config.json"
 HASH_CHARS = 16
+# A `config.json` parameter (not part of the hash) marking a config computed alongside a default one, such as
+# Ask-LLM's pyes and logprob kinds next to its normalized score: when a caller names no config, the store
+# prefers the default at equal coverage.
+SECONDARY = "secondary"
 
 
 def config_hash(params: dict[str, Any]) -> str:
