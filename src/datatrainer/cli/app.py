@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from datatrainer._version import __version__
-from datatrainer.cli import datasets, dedup, demo, embed, ingest, operations, quality, sample, scores
+from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores
 from datatrainer.cli.context import CliState, console
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.errors import DatatrainerError
@@ -69,6 +69,9 @@ app.add_typer(scores.score_app, name="score")
 app.add_typer(scores.app, name="scores")
 app.command("sample")(sample.sample_command)
 app.command("coverage")(sample.coverage_command)
+app.add_typer(annotate.users_app, name="users")
+app.add_typer(annotate.annotate_app, name="annotate")
+app.add_typer(annotate.audit_app, name="audit")
 
 
 def main() -> None:

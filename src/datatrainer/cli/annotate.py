@@ -1,0 +1,222 @@
+"""`datatrainer users ...`, `datatrainer annotate ...` and `datatrainer audit ...`.
+
+The CLI runs with direct access to the workspace database, so it acts as the local administrator
+(`local:<os user>` in the audit log); the server is where named users act.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from datatrainer.annotation.types import TASK_STATES, local_admin
+from datatrainer.cli.context import console, state
+from datatrainer.errors import DatatrainerError
+
+users_app = typer.Typer(help="Accounts for the annotation server: add, list, disable, tokens.", no_args_is_help=True)
+annotate_app = typer.Typer(help="Annotation projects: create, members, status, export.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log: verify, show.", no_args_is_help=True)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Username.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Administrator of every project.")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Create a user (the password is hashed with Argon2id)."""
+    password = _password(password_stdin)
+    with state(ctx).open() as ws:
+        user = ws.annotation.create_user(local_admin(), name, password, is_admin=admin)
+    console.print(f"user [bold]{user.username}[/] created{' (administrator)' if user.is_admin else ''}")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    """Every user."""
+    with state(ctx).open() as ws:
+        table = Table("user", "admin", "disabled")
+        for user in ws.annotation.list_users(local_admin()):
+            table.add_row(user.username, "yes" if user.is_admin else "", "yes" if user.disabled else "")
+        console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Username.")],
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the account again instead.")] = False,
+) -> None:
+    """Disable a user: their sessions and tokens stop working at once."""
+    with state(ctx).open() as ws:
+        user = ws.annotation.set_disabled(local_admin(), name, disabled=not enable)
+    console.print(f"user [bold]{user.username}[/] {'disabled' if user.disabled else 'enabled'}")
+
+
+@users_app.command("token")
+def users_token(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Username the token acts as.")],
+    token_name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
+) -> None:
+    """Create an API token; it is printed once, only its SHA-256 is stored."""
+    with state(ctx).open() as ws:
+        issued = ws.annotation.create_api_token(local_admin(), token_name, username=name)
+    print(issued.token)
+
+
+@annotate_app.command("create")
+def annotate_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    source: Annotated[str, typer.Option("--from", help="Dataset version to annotate, e.g. web@2.")],
+    task: Annotated[str, typer.Option("--task", help="ner, classification, preference or correction.")],
+    labels: Annotated[str, typer.Option("--labels", help="Comma-separated labels, e.g. PER,ORG,LOC.")] = "",
+    multi_label: Annotated[bool, typer.Option("--multi-label", help="Classification: several labels.")] = False,
+    allow_overlap: Annotated[bool, typer.Option("--allow-overlap", help="NER: spans may overlap.")] = False,
+    overlap: Annotated[int, typer.Option("--overlap", help="Annotators per record (k).")] = 1,
+    ordering: Annotated[str, typer.Option("--ordering", help="sequential or uncertainty.")] = "sequential",
+    guidelines: Annotated[Path | None, typer.Option("--guidelines", help="Markdown/text file of guidelines.")] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", help="KEY=COLUMN, e.g. prompt=question.")] = None,
+) -> None:
+    """Create a project with one task per record of a dataset version."""
+    fields: dict[str, str] = {}
+    for item in field or []:
+        key, sep, column = item.partition("=")
+        if not sep or not key or not column:
+            raise DatatrainerError(f"--field {item!r}: use KEY=COLUMN, e.g. --field text=body")
+        fields[key] = column
+    text = ""
+    if guidelines is not None:
+        try:
+            text = guidelines.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DatatrainerError(f"{guidelines}: cannot read the guidelines: {exc}") from exc
+    with state(ctx).open() as ws:
+        project = ws.annotation.create_project(
+            local_admin(), name, source, task, [label.strip() for label in labels.split(",") if label.strip()],
+            multi_label=multi_label, allow_overlap=allow_overlap, overlap=overlap, ordering=ordering,
+            guidelines=text, fields=fields)
+        total = ws.annotation.progress(local_admin(), project.name).total
+    console.print(f"project [bold]{project.name}[/] ({project.task_type}) from {project.source_ref}: {total:,} tasks, "
+                  f"{project.overlap} annotator(s) each")
+
+
+@annotate_app.command("list")
+def annotate_list(ctx: typer.Context) -> None:
+    """Every annotation project."""
+    with state(ctx).open() as ws:
+        table = Table("project", "task", "source", "overlap", "ordering", "labels")
+        for p in ws.annotation.list_projects(local_admin()):
+            table.add_row(p.name, p.task_type, p.source_ref, str(p.overlap), p.ordering,
+                          ", ".join(p.label_schema.labels))
+        console.print(table if table.row_count else "no annotation projects yet: `datatrainer annotate create`")
+
+
+@annotate_app.command("add-member")
+def annotate_add_member(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    user: Annotated[str, typer.Argument(help="Username.")],
+    role: Annotated[str, typer.Option("--role", help="annotator, reviewer or admin.")] = "annotator",
+) -> None:
+    """Give a user a role in a project (replaces an earlier role)."""
+    with state(ctx).open() as ws:
+        member = ws.annotation.add_member(local_admin(), project, user, role)
+    console.print(f"{member.username} is {member.role} of {project}")
+
+
+@annotate_app.command("remove-member")
+def annotate_remove_member(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    user: Annotated[str, typer.Argument(help="Username.")],
+) -> None:
+    """Take a user's role in a project away."""
+    with state(ctx).open() as ws:
+        ws.annotation.remove_member(local_admin(), project, user)
+    console.print(f"{user} removed from {project}")
+
+
+@annotate_app.command("status")
+def annotate_status(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Tasks by state, each annotator's counts, and how often suggestions were accepted."""
+    with state(ctx).open() as ws:
+        progress = ws.annotation.progress(local_admin(), project)
+        acceptance = ws.annotation.suggestion_acceptance(local_admin(), project)
+    if as_json:
+        payload = asdict(progress) | {"suggestions": [asdict(a) | {"acceptance_rate": a.acceptance_rate}
+                                                       for a in acceptance]}
+        console.print_json(json.dumps(payload))
+        return
+    states = Table(*TASK_STATES, "total", title=f"{progress.project}: tasks by state")
+    states.add_row(*(f"{progress.by_state[s]:,}" for s in TASK_STATES), f"{progress.total:,}")
+    console.print(states)
+    people = Table("annotator", "assigned", "submitted", "skipped", title="annotators")
+    for name, counts in progress.per_annotator.items():
+        people.add_row(name, str(counts.assigned), str(counts.submitted), str(counts.skipped))
+    console.print(people if people.row_count else "no assignments yet")
+    if acceptance:
+        table = Table("source", "label", "suggested", "accepted", "changed", "deleted", "acceptance",
+                      title="suggestions")
+        for a in acceptance:
+            rate = f"{a.acceptance_rate:.1%}" if a.acceptance_rate is not None else "-"
+            table.add_row(a.source, a.label, str(a.suggested), str(a.accepted), str(a.changed), str(a.deleted), rate)
+        console.print(table)
+
+
+@annotate_app.command("export")
+def annotate_export(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    name: Annotated[str, typer.Option("--name", help="Dataset to write the results to as a new version.")],
+    include_unannotated: Annotated[bool, typer.Option("--include-unannotated",
+                                                      help="Keep records nobody annotated yet.")] = False,
+) -> None:
+    """Write the final results (review, else consensus) and every annotator's result as a new version."""
+    with state(ctx).open() as ws:
+        version = ws.annotation.export_version(local_admin(), project, name, include_unannotated)
+    console.print(f"wrote [bold]{version.ref}[/] ({version.num_rows:,} records) from project {project}")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Walk the hash chain; exit 1 naming the first broken entry when anything was altered or removed."""
+    with state(ctx).open() as ws:
+        report = ws.audit.verify()
+    if not report.ok:
+        raise DatatrainerError(f"audit log broken at entry {report.broken_seq}: {report.reason}")
+    console.print(f"audit log intact: {report.entries:,} entries")
+
+
+@audit_app.command("log")
+def audit_log(
+    ctx: typer.Context,
+    after: Annotated[int, typer.Option("--after", help="Show entries after this seq.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 50,
+) -> None:
+    """Audit entries in chain order."""
+    with state(ctx).open() as ws:
+        entries = ws.audit.entries(after_seq=after, limit=limit)
+    table = Table("seq", "at", "actor", "action", "entity", "after")
+    for e in entries:
+        table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, f"{e.entity} {e.entity_id}",
+                      json.dumps(e.after)[:80])
+    console.print(table)
