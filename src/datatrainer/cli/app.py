@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from datatrainer._version import __version__
-from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores
+from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores, serve
 from datatrainer.cli.context import CliState, console
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.errors import DatatrainerError
@@ -72,6 +72,7 @@ app.command("coverage")(sample.coverage_command)
 app.add_typer(annotate.users_app, name="users")
 app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(annotate.audit_app, name="audit")
+app.command("serve")(serve.serve_command)
 
 
 def main() -> None:

@@ -1,0 +1,105 @@
+"""`create_app`: the annotation server, a thin HTTP edge over `ws.annotation` and `ws.audit`.
+
+Routes are synchronous functions: the service does blocking database work, and FastAPI runs such routes in
+its thread pool, so one slow request never stalls the event loop. Every datatrainer error maps to a status
+with its one-line message as `detail`; nothing a client sends can produce a traceback or a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import RequestResponseEndpoint
+from starlette.responses import Response
+
+from datatrainer._version import __version__
+from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
+from datatrainer.errors import DatatrainerError, NotFoundError
+from datatrainer.security.errors import AuthenticationError, PermissionDenied
+from datatrainer.server.routers import audit, auth, export, projects, reports, review, tasks, users
+from datatrainer.workspace import Workspace
+
+API_PREFIX = "/api/v1"
+# Most specific first: the first class an error is an instance of decides its status.
+_STATUS: tuple[tuple[type[DatatrainerError], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDenied, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (AnnotationValidationError, 422),
+    (DatatrainerError, 422),
+)
+
+
+def status_of(error: DatatrainerError) -> int:
+    return next(code for cls, code in _STATUS if isinstance(error, cls))
+
+
+async def _datatrainer_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DatatrainerError)
+    return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """One line naming the field (like the CLI), plus the structured list for programs."""
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"]) or "request"
+    return JSONResponse({"detail": f"{where}: {first['msg']}", "errors": _jsonable(errors)}, status_code=422)
+
+
+def _jsonable(errors: object) -> object:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(errors, custom_encoder={BaseException: str, bytes: lambda b: b.decode("latin-1")})
+
+
+def create_app(workspace_path: str | Path | None = None, db_url: str | None = None) -> FastAPI:
+    """The app for one workspace (default: `DATATRAINER_WORKSPACE`, else here).
+
+    The workspace is opened now, so a bad path or database fails before the server listens, and it closes
+    (with its database engine) when the server stops.
+    """
+    ws = Workspace.open(workspace_path, db_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        ws.close()
+
+    app = FastAPI(title="datatrainer annotation server", version=__version__, lifespan=lifespan,
+                  docs_url=f"{API_PREFIX}/docs", openapi_url=f"{API_PREFIX}/openapi.json", redoc_url=None)
+    app.state.workspace = ws
+    app.add_exception_handler(DatatrainerError, _datatrainer_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for module in (auth, users, projects, tasks, review, reports, export, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    web = Path(str(files("datatrainer.server") / "web"))
+    app.mount("/static", StaticFiles(directory=web), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(web / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.middleware("http")(_security_headers)
+    return app
+
+
+async def _security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """No framing (clickjacking), no sniffing, and a CSP that allows only our own scripts and styles."""
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+    return response

@@ -1,0 +1,28 @@
+"""The audit log (administrators only): read it and verify its hash chain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from datatrainer.server.deps import Admin, workspace
+from datatrainer.server.schemas import AuditEntryOut, AuditVerifyOut
+from datatrainer.workspace import Workspace
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+Ws = Annotated[Workspace, Depends(workspace)]
+
+
+@router.get("", response_model=list[AuditEntryOut])
+def entries(_: Admin, ws: Ws, after_seq: Annotated[int, Query(ge=0)] = 0,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100, entity: str | None = None,
+            entity_id: str | None = None) -> list[AuditEntryOut]:
+    """Entries in chain order after `after_seq` (page by passing the last seq seen)."""
+    return [AuditEntryOut.of(e) for e in ws.audit.entries(after_seq, limit, entity, entity_id)]
+
+
+@router.get("/verify", response_model=AuditVerifyOut)
+def verify(_: Admin, ws: Ws) -> AuditVerifyOut:
+    """Walk the whole chain; `broken_seq` names the first entry that was altered, removed or reordered."""
+    return AuditVerifyOut.of(ws.audit.verify())

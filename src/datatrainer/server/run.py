@@ -1,0 +1,53 @@
+"""Serving the app with uvicorn: in the foreground for `datatrainer serve`, in a thread for tests and benchmarks.
+
+One process, one event loop: the catalog database is the only shared state, so concurrency comes from the
+thread pool that runs the synchronous endpoints, and a single worker keeps SQLite writers in one process.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def _config(app: FastAPI, host: str, port: int, access_log: bool) -> uvicorn.Config:
+    return uvicorn.Config(app, host=host, port=port, access_log=access_log, log_level="warning",
+                          timeout_graceful_shutdown=5)
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run until Ctrl-C."""
+    uvicorn.Server(_config(app, host, port, access_log=True)).run()
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+    """Start the app on a free port in a daemon thread; yield its base URL; stop it on exit.
+
+    The socket is bound here, before the thread starts, so the port is known and no other process can take
+    it between choosing and binding.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(_config(app, host, port, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the annotation server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
