@@ -113,11 +113,12 @@ def _good_paragraphs() -> tuple[Paragraph, ...]:
         if sum(map(len, run)) >= NEWS_CHUNK_CHARS:
             news.append((document, " ".join(run)))
             run = []
-    return tuple((source, text) for source, text in wiki + news
+    return tuple((source, _LIST_MARK.sub("", text)) for source, text in wiki + news
                  if MIN_CHARS <= len(text) <= MAX_CHARS and text[-1] in ".!?\"'")
 
 
 _MARKUP = re.compile(r"'{2,}")  # wiki italics/bold quotes that gensim's filter leaves in place
+_LIST_MARK = re.compile(r"^[#*:;]+\s*")  # wiki list and indent markers at the start of a line
 _WORD = re.compile(r"[A-Za-z][a-z]{4,}")
 
 
