@@ -22,16 +22,19 @@ export async function openNext(project) {
   location.hash = `#/p/${project.id}/task/${task.id}`;
 }
 
-export async function annotatePage(project, taskId) {
-  const [task, progress, mine] = await Promise.all([
+export async function annotatePage(project, taskId, me) {
+  const reviewer = project.role === "reviewer" || project.role === "admin";
+  const [task, mine, progress] = await Promise.all([
     api("GET", `/tasks/${taskId}`),
-    api("GET", `/projects/${project.id}/progress`),
-    api("GET", `/projects/${project.id}/tasks`),
+    api("GET", `/projects/${project.id}/tasks?limit=1000`),
+    reviewer ? api("GET", `/projects/${project.id}/progress`) : null,
   ]);
-  const state = initialState(project, task);
+  const state = initialState(project, task, me);
   const labels = project.label_schema.labels || [];
+  // Annotators list their own tasks; reviewers and admins walk the whole project.
   const order = mine.map((t) => t.id);
   const position = order.indexOf(task.id);
+  const suggestion = task.suggestions[0];
 
   const move = (delta) => {
     const target = order[position + delta];
@@ -39,7 +42,8 @@ export async function annotatePage(project, taskId) {
     else if (delta > 0) openNext(project);
   };
   const submit = async () => {
-    await api("POST", `/tasks/${task.id}/submit`, { result: resultOf(project, state) });
+    await api("POST", `/tasks/${task.id}/submit`,
+      { result: resultOf(project, state), suggestion_id: suggestion ? suggestion.id : null });
     say(`task ${task.id} submitted`, true);
     await openNext(project);
   };
@@ -55,7 +59,8 @@ export async function annotatePage(project, taskId) {
 
   show(
     el("h2", {}, project.name, " · task ", String(task.id)),
-    progressBar(progress),
+    progress ? progressBar(progress)
+      : el("p", { class: "progress-text" }, `task ${position + 1} of the ${order.length} assigned to you`),
     el("div", { class: "layout" },
       el("div", {}, body,
         el("p", {},
@@ -83,9 +88,10 @@ export async function annotatePage(project, taskId) {
   });
 }
 
-function initialState(project, task) {
-  const previous = task.my_result || {};
-  const suggestion = task.suggestion || {};
+function initialState(project, task, me) {
+  const own = task.annotations.find((a) => a.username === me.username);
+  const previous = own ? own.result : {};
+  const suggestion = task.suggestions.length ? task.suggestions[0].result : {};
   switch (project.task_type) {
     case "ner":
       return { spans: (previous.spans || []).map((s) => ({ ...s })), suggestions: suggestion.spans || [] };

@@ -41,8 +41,8 @@ async function projectsPage() {
 
 async function projectPage(project) {
   onKeys(null);
-  const progress = await api("GET", `/projects/${project.id}/progress`);
-  const canReview = me.is_admin || project.role === "reviewer" || project.role === "admin";
+  const canReview = project.role === "reviewer" || project.role === "admin";
+  const progress = canReview ? await api("GET", `/projects/${project.id}/progress`) : null;
   const exportButton = el("button", { type: "button", id: "export", onclick: async () => {
     const version = await api("POST", `/projects/${project.id}/export`, {});
     say(`exported as dataset version ${version.ref} (${version.num_rows} records)`, true);
@@ -50,7 +50,7 @@ async function projectPage(project) {
   const formats = ["jsonl", "conll", "spacy", "label-studio", "hf"];
   show(
     el("h2", {}, project.name), el("p", {}, `${project.task_type} · labels: ${(project.label_schema.labels || []).join(", ")}`),
-    progressBar(progress),
+    progress ? progressBar(progress) : "",
     el("p", {},
       el("a", { href: `#/p/${project.id}/annotate`, id: "start", class: "button" }, "Annotate"),
       canReview ? [" · ", el("a", { href: `#/p/${project.id}/review`, id: "review" }, "Review")] : ""),
@@ -70,7 +70,7 @@ async function route() {
     if (parts[0] !== "p") { await projectsPage(); return; }
     const project = await api("GET", `/projects/${parts[1]}`);
     if (parts[2] === "annotate") await openNext(project);
-    else if (parts[2] === "task") await annotatePage(project, parts[3]);
+    else if (parts[2] === "task") await annotatePage(project, parts[3], me);
     else if (parts[2] === "review") await reviewPage(project);
     else await projectPage(project);
   } catch (error) {

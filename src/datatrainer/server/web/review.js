@@ -22,18 +22,18 @@ export async function reviewPage(project) {
       el("a", { href: `#/p/${project.id}` }, "Back to the project"));
     return;
   }
-  const item = queue[0];
+  const item = await api("POST", `/tasks/${queue[0].id}/review/start`);
   const decide = async (decision, result) => {
-    await api("POST", `/tasks/${item.task_id}/review`, { decision, result });
-    say(`task ${item.task_id}: ${decision}`, true);
+    await api("POST", `/tasks/${item.id}/review`, { decision, result });
+    say(`task ${item.id}: ${decision}`, true);
     await reviewPage(project);
   };
-  const annotations = item.annotations.map((a, i) => el("div", { class: "result", "data-annotator": a.annotator },
-    el("strong", {}, `${i + 1}. ${a.annotator}`), ": ", describe(project, item.data, a.result), " ",
+  const annotations = item.annotations.map((a, i) => el("div", { class: "result", "data-annotator": a.username },
+    el("strong", {}, `${i + 1}. ${a.username}`), ": ", describe(project, item.data, a.result), " ",
     el("button", { type: "button", class: "adjudicate", onclick: () => decide("adjudicate", a.result) },
       `use this (${i + 1})`)));
   show(
-    el("h2", {}, project.name, " · review · task ", String(item.task_id)),
+    el("h2", {}, project.name, " · review · task ", String(item.id)),
     el("p", { class: "keys" }, `${queue.length} waiting · A accept · R reject · 1–9 adjudicate with that result`),
     el("div", { class: "doc", id: "doc" }, item.data.text || item.data.prompt || ""),
     el("section", { id: "annotations" }, annotations),
