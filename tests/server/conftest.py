@@ -18,7 +18,7 @@ def site(tmp_path: Path, catalog_url: str | None) -> Iterator[Site]:
     with Workspace.init(tmp_path / "ws", db_url=catalog_url) as ws:
         projects = populate(ws, tmp_path)
     with serve_in_thread(create_app(tmp_path / "ws", catalog_url)) as url:
-        running = Site(url, projects)
+        running = Site(url, tmp_path / "ws", catalog_url, projects)
         yield running
         running.close()
 
@@ -28,6 +28,6 @@ def sqlite_site(tmp_path: Path) -> Iterator[Site]:
     with Workspace.init(tmp_path / "ws") as ws:
         projects = populate(ws, tmp_path)
     with serve_in_thread(create_app(tmp_path / "ws")) as url:
-        running = Site(url, projects)
+        running = Site(url, tmp_path / "ws", None, projects)
         yield running
         running.close()

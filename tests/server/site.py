@@ -33,6 +33,8 @@ LABELS = {"ner": ["PER", "ORG", "LOC"], "classification": ["politics", "sport", 
 @dataclass
 class Site:
     url: str
+    workspace: Path
+    db_url: str | None
     projects: dict[str, int] = field(default_factory=dict)  # task type -> project id
     clients: list[httpx.Client] = field(default_factory=list)
 
@@ -49,6 +51,10 @@ class Site:
             client.headers["X-CSRF-Token"] = client.cookies["dt_csrf"]
         return client
 
+
+    def open_workspace(self) -> Workspace:
+        """The same workspace, opened beside the server, as the CLI would."""
+        return Workspace.open(self.workspace, self.db_url)
 
     def close(self) -> None:
         for client in self.clients:
