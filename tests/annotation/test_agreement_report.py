@@ -75,8 +75,9 @@ def test_fleiss_reported_when_every_item_has_the_same_count() -> None:
 
 
 def test_multi_label_answers_compare_as_sets_and_per_label() -> None:
-    ratings = {"a": {"x": ["toxic", "spam"], "y": ["spam", "toxic"]}, "b": {"x": ["spam"], "y": []},
-               "c": {"x": [], "y": []}, "d": {"x": ["toxic"], "y": ["toxic"]}}
+    ratings: dict[str, dict[str, list[str]]] = {
+        "a": {"x": ["toxic", "spam"], "y": ["spam", "toxic"]}, "b": {"x": ["spam"], "y": []},
+        "c": {"x": [], "y": []}, "d": {"x": ["toxic"], "y": ["toxic"]}}
     report = classification_agreement(ratings)
     pair = report.pairs[0]
     # Sets {toxic, spam} given in different orders are the same answer; item b differs.

@@ -21,7 +21,7 @@ from datatrainer.errors import DatatrainerError, InputError
 
 @dataclass(frozen=True)
 class WriteReport:
-    """What a write did: ``snapped`` spans were widened to token boundaries, the ``dropped_*`` ones left out."""
+    """What a write did: ``snapped`` spans were moved to token boundaries, the ``dropped_*`` ones left out."""
 
     path: Path
     docs: int
@@ -34,7 +34,7 @@ class WriteReport:
         """One line for the CLI, naming every change the format forced."""
         line = f"wrote {self.docs} docs with {self.spans} spans to {self.path}"
         changes = [f"{count} {what}" for count, what in (
-            (self.snapped, "spans widened to token boundaries"),
+            (self.snapped, "spans snapped to token boundaries"),
             (self.dropped_overlapping, "overlapping spans dropped (the format cannot hold overlaps)"),
             (self.dropped_no_token, "spans dropped for covering no token"),
         ) if count]

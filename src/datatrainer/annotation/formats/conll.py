@@ -6,7 +6,8 @@ text rebuilt by joining tokens with single spaces, taking the first column as th
 Writing is lossy in known, counted ways (see `WriteReport`): spans widen to token boundaries, overlapping spans
 and spans covering no token are dropped, and document labels and meta are not stored.
 
-Reading accepts IOB2, IOB1 (an ``I-`` tag after ``O`` or another type starts an entity) and IOBES/BILOU tags.
+Reading accepts IOB2, IOB1 (an ``I-`` tag after ``O`` or another type starts an entity) and IOBES/BILOU tags,
+chunked as seqeval chunks them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datatrainer.errors import InputError
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
-_BEGIN, _INSIDE = frozenset("BSU"), frozenset("IEL")
+_BEGIN, _INSIDE, _CLOSING = frozenset("BSU"), frozenset("IEL"), frozenset("ESLU")
 
 
 def write_conll(docs: list[AnnotatedDoc], path: Path, overwrite: bool = False,
@@ -97,20 +98,23 @@ def _parse_block(block: list[tuple[int, str]], path: Path, ordinal: int) -> Anno
 
 
 def _spans(rows: list[tuple[int, str, str]], offsets: Offsets, path: Path) -> list[Span]:
-    """Entities from the tags: a begin tag, or an inside tag not continuing the open entity, starts one."""
+    """Entities from the tags, chunked as seqeval does: a begin tag, an inside tag of another type, or any tag
+    after an entity's closing (E/S/L/U) tag starts a new entity."""
     spans: list[Span] = []
     open_label: str | None = None
+    closed = True
     start = end = 0
     for (number, _, tag), (token_start, token_end) in zip(rows, offsets, strict=True):
         prefix, _, label = tag.partition("-")
         if tag != "O" and (len(prefix) != 1 or prefix not in _BEGIN | _INSIDE or not label):
             raise InputError(f"{path}:{number}", f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- with a type")
-        if tag == "O" or prefix in _BEGIN or label != open_label:
+        if tag == "O" or prefix in _BEGIN or label != open_label or closed:
             if open_label is not None:
                 spans.append(Span(start, end, open_label))
             open_label = None if tag == "O" else label
             start = token_start
         end = token_end
+        closed = tag == "O" or prefix in _CLOSING
     if open_label is not None:
         spans.append(Span(start, end, open_label))
     return spans

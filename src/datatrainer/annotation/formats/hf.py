@@ -21,6 +21,8 @@ from datatrainer.errors import DatatrainerError, InputError
 
 
 def write_hf(docs: list[AnnotatedDoc], path: Path, overwrite: bool = False) -> WriteReport:
+    if not docs:  # `save_to_disk` writes no shard for zero rows, and `load_from_disk` then fails
+        raise DatatrainerError(f"{path}: no documents to write; an empty saved dataset cannot be loaded back")
     datasets = _datasets()
     span_labels = sorted({span.label for doc in docs for span in doc.spans})
     doc_labels = sorted({label for doc in docs for label in doc.labels})

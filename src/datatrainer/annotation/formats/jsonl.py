@@ -56,6 +56,8 @@ def doc_from_json(record: Any, location: str) -> AnnotatedDoc:
 
 
 def write_jsonl(docs: list[AnnotatedDoc], path: Path, overwrite: bool = False) -> WriteReport:
+    for doc in docs:
+        check_doc(doc, str(path))
     with staged(path, overwrite) as temporary, temporary.open("wb") as out:
         for doc in docs:
             try:

@@ -117,7 +117,9 @@ def _task_docs(task: Any, where: str, text_key: str) -> list[AnnotatedDoc]:
     meta = dict(_object(data.get("meta", {}), where, "data.meta"))
     docs: list[AnnotatedDoc] = []
     for key in ("annotations", "completions", "predictions"):
-        entries = task.get(key) or []
+        entries = task.get(key)
+        if entries is None:
+            continue
         if not isinstance(entries, list):
             raise InputError(where, f"{key}: must be a list")
         for number, entry in enumerate(entries):

@@ -1,7 +1,8 @@
 """Tokenisation for the token-based formats (CoNLL BIO, spaCy) and snapping spans to token boundaries.
 
 Spans are stored as character offsets, but BIO tags and spaCy entities live on tokens: a span that starts or
-ends inside a token is widened to the tokens it touches (never narrowed, so no annotated character is lost).
+ends inside a token is widened to the tokens it touches, so no annotated character of a token is lost; whitespace
+at a span's edges belongs to no token and falls away.
 The default tokenizer (runs of word characters, or single other non-space characters) needs no model; the
 spaCy one matches what a spaCy pipeline trained on the export will see.
 """
