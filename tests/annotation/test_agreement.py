@@ -44,7 +44,7 @@ def close(ours: float | None, reference: float) -> bool:
     return ours is not None and math.isclose(ours, reference, rel_tol=1e-9, abs_tol=1e-9)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(paired())
 def test_cohen_matches_sklearn(pair: tuple[list[str], list[str]]) -> None:
     a, b = pair
@@ -55,7 +55,7 @@ def test_cohen_matches_sklearn(pair: tuple[list[str], list[str]]) -> None:
         assert close(ours, float(cohen_kappa_score(a, b)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(paired())
 def test_cohen_symmetric_bounded_and_one_on_identical(pair: tuple[list[str], list[str]]) -> None:
     a, b = pair

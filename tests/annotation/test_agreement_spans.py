@@ -69,7 +69,7 @@ def same(ours: float | None, reference: float) -> bool:
     return math.isclose(ours if ours is not None else 0.0, reference, abs_tol=1e-12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(corpus())
 def test_exact_match_agrees_with_seqeval(data: tuple[list[list[Span]], ...]) -> None:
     gold, predicted, gold_tags, predicted_tags = data
@@ -88,7 +88,7 @@ def test_exact_match_agrees_with_seqeval(data: tuple[list[list[Span]], ...]) -> 
                 assert same(counts.recall, report[label]["recall"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(corpus())
 def test_self_agreement_is_perfect_and_overlap_never_below_exact(data: tuple[list[list[Span]], ...]) -> None:
     gold, predicted, _, _ = data

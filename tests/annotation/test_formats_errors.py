@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import datasets
 import pytest
 
 from datatrainer.annotation import formats
@@ -101,6 +102,11 @@ def test_binary_formats_name_the_file(tmp_path: Path) -> None:
     fails(garbage, "spacy", "not a spaCy DocBin")
     (tmp_path / "empty").mkdir()
     fails(tmp_path / "empty", "hf", "not a dataset")
+    split = datasets.Dataset.from_dict({"id": ["a"], "text": ["x"]})
+    datasets.DatasetDict({"train": split, "test": split}).save_to_disk(str(tmp_path / "splits"))
+    fails(tmp_path / "splits", "hf", "several splits (train, test)")
+    datasets.Dataset.from_dict({"text": ["x"]}).save_to_disk(str(tmp_path / "no-id"))
+    fails(tmp_path / "no-id", "hf", "no id column")
     fails(tmp_path / "missing.jsonl", "jsonl", "cannot read")
 
 
