@@ -18,6 +18,16 @@ from sqlalchemy.orm import Session
 
 from datatrainer.annotation import acceptance
 from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
+from datatrainer.annotation.export import export_project
+from datatrainer.annotation.lookup import (
+    assignment_row,
+    project_row,
+    rank,
+    refresh_state,
+    role_in,
+    task_row,
+    tasks_by_record,
+)
 from datatrainer.annotation.models import (
     AnnotationRow,
     AssignmentRow,
@@ -36,7 +46,9 @@ from datatrainer.annotation.rows import (
     suggestion_info,
     task_info,
 )
+from datatrainer.annotation.spans import AnnotatedDoc
 from datatrainer.annotation.tasks import task_payloads
+from datatrainer.annotation.transfer import ImportReport, import_docs, project_docs
 from datatrainer.annotation.types import (
     ROLES,
     AnnotationInfo,
@@ -143,7 +155,7 @@ class AnnotationService(UserDirectory):
 
     def get_project(self, actor: UserInfo, project: str | int) -> ProjectInfo:
         with self.read() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "annotator", "view project")
             return project_info(row)
 
@@ -162,7 +174,7 @@ class AnnotationService(UserDirectory):
         if role not in ROLES:
             raise AnnotationValidationError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
         with self.write() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "admin", "add member")
             user = user_row(session, username)
             member = session.scalar(select(MembershipRow).where(MembershipRow.project_id == row.id,
@@ -179,7 +191,7 @@ class AnnotationService(UserDirectory):
 
     def remove_member(self, actor: UserInfo, project: str | int, username: str) -> None:
         with self.write() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "admin", "remove member")
             user = user_row(session, username)
             member = session.scalar(select(MembershipRow).where(MembershipRow.project_id == row.id,
@@ -192,7 +204,7 @@ class AnnotationService(UserDirectory):
 
     def members(self, actor: UserInfo, project: str | int) -> list[Member]:
         with self.read() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "annotator", "list members")
             found = session.execute(select(UserRow.username, MembershipRow.role)
                                     .join(MembershipRow, MembershipRow.user_id == UserRow.id)
@@ -202,7 +214,7 @@ class AnnotationService(UserDirectory):
     def role_of(self, actor: UserInfo, project: str | int) -> Role | None:
         """The actor's effective role in the project (`admin` for global administrators), or None."""
         with self.read() as session:
-            return _role(session, current_user(session, actor), _project(session, project).id)
+            return role_in(session, current_user(session, actor), project_row(session, project).id)
 
     # --- annotating ----------------------------------------------------------------------------------------
 
@@ -213,7 +225,7 @@ class AnnotationService(UserDirectory):
         actor never had one for it; order is record order, or highest priority first for `uncertainty`.
         """
         with self.write() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             acting = self._require(session, actor, row, "annotator", "next task")
             if acting.id is None:
                 raise PermissionDenied("next task: annotating needs a user account (see `datatrainer users add`)")
@@ -240,7 +252,7 @@ class AnnotationService(UserDirectory):
                                       assigned_at=datetime.now(UTC), submitted_at=None))
             session.flush()
             before = task.state
-            _refresh_state(session, task, row.overlap)
+            refresh_state(session, task, row.overlap)
             self.audit.append(session, actor=actor.username, action="task.assign", entity="task", entity_id=task.id,
                               before={"state": before}, after={"state": task.state, "user": acting.username})
             return task_info(task)
@@ -249,10 +261,10 @@ class AnnotationService(UserDirectory):
                   offset: int = 0) -> list[TaskInfo]:
         """Reviewers and admins see every task; annotators only the tasks assigned to them (not skipped)."""
         with self.read() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             acting = self._require(session, actor, row, "annotator", "list tasks")
             query = select(TaskRow).where(TaskRow.project_id == row.id)
-            if _rank(_role(session, acting, row.id)) < _rank("reviewer"):
+            if rank(role_in(session, acting, row.id)) < rank("reviewer"):
                 query = query.join(AssignmentRow, AssignmentRow.task_id == TaskRow.id).where(
                     AssignmentRow.user_id == acting.id, AssignmentRow.state != "skipped")
             if state is not None:
@@ -271,9 +283,9 @@ class AnnotationService(UserDirectory):
         `suggestion_id` names the pre-annotation the annotator started from, for the acceptance report.
         """
         with self.write() as session:
-            task, row = _task(session, task_id)
+            task, row = task_row(session, task_id)
             acting = self._require(session, actor, row, "annotator", "submit")
-            assignment = _assignment(session, task.id, acting)
+            assignment = assignment_row(session, task.id, acting)
             if assignment is None or assignment.state == "skipped":
                 raise PermissionDenied(f"submit: task {task.id} is not assigned to {acting.username}")
             if task.state in ("accepted", "in_review"):
@@ -295,7 +307,7 @@ class AnnotationService(UserDirectory):
             annotation.result, annotation.suggestion_id, annotation.updated_at = clean, suggestion_id, now
             assignment.state, assignment.submitted_at = "submitted", now
             session.flush()
-            _refresh_state(session, task, row.overlap)
+            refresh_state(session, task, row.overlap)
             self.audit.append(session, actor=actor.username, action="annotation.submit", entity="task",
                               entity_id=task.id, before=before, after=clean)
             return annotation_info(annotation, acting.username)
@@ -303,15 +315,15 @@ class AnnotationService(UserDirectory):
     def skip(self, actor: UserInfo, task_id: int) -> None:
         """Give an assigned task back; it goes to another annotator and never returns to this one."""
         with self.write() as session:
-            task, row = _task(session, task_id)
+            task, row = task_row(session, task_id)
             acting = self._require(session, actor, row, "annotator", "skip")
-            assignment = _assignment(session, task.id, acting)
+            assignment = assignment_row(session, task.id, acting)
             if assignment is None or assignment.state != "assigned":
                 raise ConflictError(f"skip: task {task.id} has no open assignment for {acting.username}")
             assignment.state = "skipped"
             session.flush()
             before = task.state
-            _refresh_state(session, task, row.overlap)
+            refresh_state(session, task, row.overlap)
             self.audit.append(session, actor=actor.username, action="task.skip", entity="task", entity_id=task.id,
                               before={"state": before}, after={"state": task.state})
 
@@ -320,7 +332,7 @@ class AnnotationService(UserDirectory):
     def review_queue(self, actor: UserInfo, project: str | int, limit: int = 100) -> list[TaskInfo]:
         """Tasks whose `overlap` annotations are all in, waiting for (or in) review, in record order."""
         with self.read() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "reviewer", "review queue")
             query = (select(TaskRow).where(TaskRow.project_id == row.id, TaskRow.state.in_(_REVIEWABLE))
                      .order_by(TaskRow.position).limit(limit))
@@ -329,7 +341,7 @@ class AnnotationService(UserDirectory):
     def start_review(self, actor: UserInfo, task_id: int) -> TaskDetail:
         """Mark an annotated task as being reviewed (annotators can no longer change it) and return it."""
         with self.write() as session:
-            task, row = _task(session, task_id)
+            task, row = task_row(session, task_id)
             self._require(session, actor, row, "reviewer", "start review")
             if task.state not in _REVIEWABLE:
                 raise ConflictError(f"task {task.id} is {task.state}: only annotated tasks can be reviewed")
@@ -346,7 +358,7 @@ class AnnotationService(UserDirectory):
         if decision not in ("accept", "reject", "adjudicate"):
             raise AnnotationValidationError(f"decision: must be accept, reject or adjudicate, got {decision!r}")
         with self.write() as session:
-            task, row = _task(session, task_id)
+            task, row = task_row(session, task_id)
             acting = self._require(session, actor, row, "reviewer", "review")
             if task.state not in _REVIEWABLE:
                 raise ConflictError(f"task {task.id} is {task.state}: only annotated tasks can be reviewed")
@@ -387,7 +399,7 @@ class AnnotationService(UserDirectory):
                         scores: Mapping[str, Any] | None = None) -> SuggestionInfo:
         """Store a pre-annotation (validated like a submission) from `source`, e.g. `spacy:en_core_web_sm`."""
         with self.write() as session:
-            task, row = _task(session, task_id)
+            task, row = task_row(session, task_id)
             self._require(session, actor, row, "admin", "add suggestions")
             suggestion = self._suggestion(session, row, task, source, result, scores)
             self.audit.append(session, actor=actor.username, action="suggestion.add", entity="task",
@@ -398,9 +410,9 @@ class AnnotationService(UserDirectory):
                                   items: Iterable[tuple[str, Any, Mapping[str, Any] | None]]) -> int:
         """Store many suggestions `(record_id, result, scores)` in one transaction; returns how many."""
         with self.write() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "admin", "add suggestions")
-            by_record = _tasks_by_record(session, row.id)
+            by_record = tasks_by_record(session, row.id)
             count = 0
             for record_id, result, scores in items:
                 if record_id not in by_record:
@@ -423,9 +435,9 @@ class AnnotationService(UserDirectory):
     def set_priorities(self, actor: UserInfo, project: str | int, priorities: Mapping[str, float]) -> int:
         """Set tasks' priority (e.g. model uncertainty) by record id; `uncertainty` ordering serves highest first."""
         with self.write() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "admin", "set priorities")
-            by_record = _tasks_by_record(session, row.id)
+            by_record = tasks_by_record(session, row.id)
             for record_id, value in priorities.items():
                 if record_id not in by_record:
                     raise NotFoundError(f"project {row.name!r} has no task for record {record_id!r}")
@@ -437,7 +449,7 @@ class AnnotationService(UserDirectory):
     def progress(self, actor: UserInfo, project: str | int) -> ProjectProgress:
         """Task counts by state, and per annotator their live, submitted and skipped assignments."""
         with self.read() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "reviewer", "progress")
             by_state = dict.fromkeys(("open", "in_progress", "annotated", "in_review", "accepted", "rejected"), 0)
             for state, count in session.execute(select(TaskRow.state, func.count()).where(TaskRow.project_id == row.id)
@@ -457,7 +469,7 @@ class AnnotationService(UserDirectory):
     def suggestion_acceptance(self, actor: UserInfo, project: str | int) -> list[LabelAcceptance]:
         """Per suggestion source and label: how many suggested items annotators kept, changed or deleted."""
         with self.read() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "reviewer", "suggestion acceptance")
             votes = votes_by_task(session, row.id)
             suggestions = session.scalars(select(SuggestionRow).join(TaskRow, TaskRow.id == SuggestionRow.task_id)
@@ -468,10 +480,8 @@ class AnnotationService(UserDirectory):
     def export_version(self, actor: UserInfo, project: str | int, name: str,
                        include_unannotated: bool = False) -> DatasetVersion:
         """Write the project's results as a new version of dataset `name`, with the source version as parent."""
-        from datatrainer.annotation.export import export_project
-
         with self.read() as session:
-            row = _project(session, project)
+            row = project_row(session, project)
             self._require(session, actor, row, "admin", "export")
             finals = final_results(session, row)
             tasks = {task.id: (task.record_id, task.state)
@@ -482,23 +492,43 @@ class AnnotationService(UserDirectory):
                           after={"version": version.ref, "rows": version.num_rows})
         return version
 
+    def annotated_docs(self, actor: UserInfo, project: str | int, per_annotator: bool = False
+                       ) -> list[AnnotatedDoc]:
+        """Results as `AnnotatedDoc`s for `datatrainer.annotation.formats.write` (ner and classification).
+
+        One doc per annotated record with its final result, or with `per_annotator` one per counted
+        annotation, the annotator in `meta["annotator"]` (what Label Studio and agreement code expect).
+        """
+        with self.read() as session:
+            row = project_row(session, project)
+            self._require(session, actor, row, "admin", "export")
+            return project_docs(session, row, per_annotator)
+
+    def import_docs(self, actor: UserInfo, project: str | int, docs: Iterable[AnnotatedDoc],
+                    as_annotations: bool = False, source: str = "import") -> ImportReport:
+        """Load documents read by `datatrainer.annotation.formats.read` in one transaction (see `transfer`)."""
+        with self.write() as session:
+            row = project_row(session, project)
+            self._require(session, actor, row, "admin", "import")
+            return import_docs(session, self.audit, actor.username, row, docs, as_annotations, source)
+
     # --- helpers -------------------------------------------------------------------------------------------
 
     def _require(self, session: Session, actor: UserInfo, project: ProjectRow, minimum: Role,
                  action: str) -> UserInfo:
         acting = current_user(session, actor)
-        role = _role(session, acting, project.id)
-        if _rank(role) < _rank(minimum):
+        role = role_in(session, acting, project.id)
+        if rank(role) < rank(minimum):
             held = f"is {role}" if role else "is not a member"
             raise PermissionDenied(f"{action}: needs the {minimum} role in project {project.name!r} "
                                    f"({acting.username} {held})")
         return acting
 
     def _detail(self, session: Session, actor: UserInfo, task_id: int) -> TaskDetail:
-        task, row = _task(session, task_id)
+        task, row = task_row(session, task_id)
         acting = self._require(session, actor, row, "annotator", "view task")
-        sees_all = _rank(_role(session, acting, row.id)) >= _rank("reviewer")
-        assignment = _assignment(session, task.id, acting) if acting.id is not None else None
+        sees_all = rank(role_in(session, acting, row.id)) >= rank("reviewer")
+        assignment = assignment_row(session, task.id, acting) if acting.id is not None else None
         if not sees_all and assignment is None:
             raise PermissionDenied(f"view task: task {task.id} is not assigned to {acting.username}")
         query = (select(AnnotationRow, UserRow.username).join(UserRow, UserRow.id == AnnotationRow.user_id)
@@ -512,57 +542,3 @@ class AnnotationService(UserDirectory):
             select(ReviewRow).where(ReviewRow.task_id == task.id).order_by(ReviewRow.id)))
         return TaskDetail(task=task_info(task), assignment_state=assignment.state if assignment else None,
                           annotations=annotations, suggestions=suggestions, reviews=reviews)
-
-
-def _rank(role: str | None) -> int:
-    return ROLES.index(role) + 1 if role in ROLES else 0
-
-
-def _role(session: Session, user: UserInfo, project_id: int) -> Role | None:
-    if user.is_admin:
-        return "admin"
-    role = session.scalar(select(MembershipRow.role).where(MembershipRow.project_id == project_id,
-                                                           MembershipRow.user_id == user.id))
-    return role if role in ROLES else None
-
-
-def _project(session: Session, project: str | int) -> ProjectRow:
-    column = ProjectRow.id if isinstance(project, int) else ProjectRow.name
-    row = session.scalar(select(ProjectRow).where(column == project))
-    if row is None:
-        raise NotFoundError(f"no annotation project {project!r} (see `datatrainer annotate list`)")
-    return row
-
-
-def _task(session: Session, task_id: int) -> tuple[TaskRow, ProjectRow]:
-    task = session.get(TaskRow, task_id, populate_existing=True)
-    if task is None:
-        raise NotFoundError(f"no annotation task {task_id}")
-    project = session.get(ProjectRow, task.project_id)
-    assert project is not None
-    return task, project
-
-
-def _assignment(session: Session, task_id: int, user: UserInfo) -> AssignmentRow | None:
-    return session.scalar(select(AssignmentRow).where(AssignmentRow.task_id == task_id,
-                                                      AssignmentRow.user_id == user.id))
-
-
-def _tasks_by_record(session: Session, project_id: int) -> dict[str, TaskRow]:
-    return {task.record_id: task for task in session.scalars(select(TaskRow).where(TaskRow.project_id == project_id))}
-
-
-def _refresh_state(session: Session, task: TaskRow, overlap: int) -> None:
-    """Derive the task's state from its assignments; review states (in_review, accepted) are left alone.
-
-    A rejected task stays `rejected` until its annotators have all resubmitted.
-    """
-    if task.state in ("in_review", "accepted"):
-        return
-    counts = dict(session.execute(select(AssignmentRow.state, func.count()).where(AssignmentRow.task_id == task.id)
-                                  .group_by(AssignmentRow.state)).all())
-    assigned, submitted = counts.get("assigned", 0), counts.get("submitted", 0)
-    if submitted >= overlap and assigned == 0:
-        task.state = "annotated"
-    elif task.state != "rejected":
-        task.state = "in_progress" if assigned + submitted else "open"

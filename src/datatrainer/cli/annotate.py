@@ -186,14 +186,50 @@ def annotate_status(
 def annotate_export(
     ctx: typer.Context,
     project: Annotated[str, typer.Argument(help="Project name.")],
-    name: Annotated[str, typer.Option("--name", help="Dataset to write the results to as a new version.")],
+    name: Annotated[str | None, typer.Option("--name", help="Write a new version of this dataset.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Or write a file: jsonl, hf, conll, spacy, "
+                                                             "label-studio (ner and classification).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="File or folder for --format.")] = None,
+    per_annotator: Annotated[bool, typer.Option("--per-annotator",
+                                                help="--format: every annotator's result, not the final one.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
     include_unannotated: Annotated[bool, typer.Option("--include-unannotated",
-                                                      help="Keep records nobody annotated yet.")] = False,
+                                                      help="--name: keep records nobody annotated yet.")] = False,
 ) -> None:
-    """Write the final results (review, else consensus) and every annotator's result as a new version."""
+    """Write the final results (review, else consensus) as a new dataset version or an annotation file."""
+    if (name is None) == (fmt is None) or (fmt is not None and out is None):
+        raise DatatrainerError("annotate export: give either --name NEW, or --format FORMAT with --out PATH")
     with state(ctx).open() as ws:
-        version = ws.annotation.export_version(local_admin(), project, name, include_unannotated)
-    console.print(f"wrote [bold]{version.ref}[/] ({version.num_rows:,} records) from project {project}")
+        if name is not None:
+            version = ws.annotation.export_version(local_admin(), project, name, include_unannotated)
+            console.print(f"wrote [bold]{version.ref}[/] ({version.num_rows:,} records) from project {project}")
+            return
+        from datatrainer.annotation import formats
+
+        assert fmt is not None and out is not None
+        docs = ws.annotation.annotated_docs(local_admin(), project, per_annotator)
+        report = formats.write(docs, fmt, out, overwrite=overwrite)
+    console.print(report.describe(), markup=False, highlight=False)
+
+
+@annotate_app.command("import")
+def annotate_import(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    path: Annotated[Path, typer.Argument(help="Annotation file, e.g. a Label Studio JSON export.")],
+    fmt: Annotated[str, typer.Option("--format", help="label-studio, jsonl, hf, conll or spacy.")] = "label-studio",
+    as_annotations: Annotated[bool, typer.Option("--as-annotations", help="Store annotators' results as their "
+                                                 "submitted annotations (they must be members).")] = False,
+    source: Annotated[str, typer.Option("--source", help="Suggestion source name.")] = "label-studio",
+) -> None:
+    """Load an annotation file into a project, as suggestions (default) or as annotations."""
+    from datatrainer.annotation import formats
+
+    docs = formats.read(path, fmt)
+    with state(ctx).open() as ws:
+        report = ws.annotation.import_docs(local_admin(), project, docs, as_annotations, source)
+    console.print(f"imported {report.suggestions} suggestions and {report.annotations} annotations "
+                  f"({report.unannotated} records without annotations) into {project}")
 
 
 @audit_app.command("verify")
