@@ -11,8 +11,8 @@ from datatrainer.annotation.spans import AnnotatedDoc, Span
 
 LABELS = st.sampled_from(["PER", "ORG", "LOC", "B-MISC", "ünï"])
 DOC_LABELS = st.sampled_from(["news", "sport", "toxic", "ok"])
-# Words, punctuation, several kinds of whitespace, escapes and non-ASCII: what trips up writers.
-TEXT = st.text(st.sampled_from(list("ab Zé,.\n\t\\#-") + ["東", "京"]), min_size=1, max_size=40)
+# Words, punctuation, several kinds of line breaks and whitespace, escapes and non-ASCII: what trips up writers.
+TEXT = st.text(st.sampled_from([*"ab Zé,.\n\r\t\\#-=", "東", "京", "\u2028", "\x85", "\x1c"]), min_size=1, max_size=40)
 META = st.dictionaries(st.sampled_from(["source", "n", "tags"]),
                        st.one_of(st.text(max_size=5), st.integers(-5, 5), st.lists(st.booleans(), max_size=2)),
                        max_size=2)

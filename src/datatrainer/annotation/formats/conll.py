@@ -67,7 +67,9 @@ def read_conll(path: Path) -> list[AnnotatedDoc]:
         raise InputError(str(path), f"not UTF-8 (byte {exc.start})") from None
     docs: list[AnnotatedDoc] = []
     block: list[tuple[int, str]] = []
-    for number, line in enumerate([*content.splitlines(), ""], start=1):
+    # Only "\n" ends a line: `splitlines` would also split at characters such as U+2028 inside a "# text" line.
+    for number, raw in enumerate([*content.split("\n"), ""], start=1):
+        line = raw.removesuffix("\r")
         if line.strip() and not line.startswith("-DOCSTART-"):
             block.append((number, line))
         elif block:
