@@ -7,7 +7,8 @@ Rules, per task type, over the submitted (validated, normalised) results of one 
 - preference: the more frequent choice, no choice (None) on a tie; the reason of the first annotator who
   made the winning choice;
 - correction: the most frequent text, ties to the earliest submission.
-A single annotator's result is therefore its own consensus.
+Each annotator votes once per span or label, even if a result repeats one. A single annotator's result is
+therefore its own consensus.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ def consensus(task_type: str, schema: LabelSchema, results: Sequence[dict[str, A
         return None
     half = len(results) / 2
     if task_type == "ner":
-        votes = Counter((s["start"], s["end"], s["label"]) for r in results for s in r["spans"])
+        votes = Counter(span for r in results for span in {(s["start"], s["end"], s["label"]) for s in r["spans"]})
         kept = sorted(span for span, count in votes.items() if count > half)
         return {"spans": [{"start": start, "end": end, "label": label} for start, end, label in kept]}
     if task_type == "classification":
-        label_votes = Counter(label for r in results for label in r["labels"])
+        label_votes = Counter(label for r in results for label in set(r["labels"]))
         order = {label: index for index, label in enumerate(schema.labels)}
         if schema.multi_label:
             return {"labels": sorted((lb for lb, count in label_votes.items() if count > half), key=order.__getitem__)}
