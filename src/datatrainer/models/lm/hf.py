@@ -1,0 +1,258 @@
+"""The Hugging Face transformers backend: causal LMs and seq2seq (Flan-T5), from a folder, the local hub cache
+or a GGUF file (de-quantised by transformers), on the CPU or whatever device torch has.
+
+Speed comes from doing less work, not from cleverness: prompts are sorted by token length and cut into
+batches by a token budget (little padding); for the next token only the last position's hidden state goes
+through the output head (the head is ~20% of SmolLM2's weights and would otherwise run for every position);
+for perplexity the head runs only on real (non-pad) positions, in chunks, so memory stays bounded. Left padding
+with real-token position ids makes a padded row compute what it would alone. `dtype="bfloat16"` and
+`quantize="int8"` (dynamic int8 for the transformer's nn.Linear layers; the output head stays float32 so the
+answer distribution keeps its precision) trade exactness for speed; `config()` names both so their scores are
+cached apart from float32 ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from datatrainer.errors import DatatrainerError
+from datatrainer.models.lm.base import FloatArray
+from datatrainer.models.lm.batching import IndexArray, left_padded, length_batches
+from datatrainer.models.lm.sources import hub_offline, not_found, resolve
+from datatrainer.models.lm.tokens import truncate_texts
+
+Dtype = Literal["float32", "bfloat16"]
+Quantize = Literal["none", "int8"]
+LogProbs = np.ndarray[Any, np.dtype[np.float32]]
+
+# Padded tokens per forward pass and rows per batch. Measured on SmolLM2-135M, 2 cores: see the README.
+BATCH_TOKENS = 4096
+MAX_ROWS = 64
+HEAD_CHUNK = 1024  # positions per output-head call in sequence_nll: bounds the (positions x vocab) logits
+
+
+class TransformersLM:
+    """A causal or seq2seq transformers model behind the `LanguageModel` protocol."""
+
+    def __init__(self, model: str = "smollm2", *, gguf_file: str | None = None, dtype: Dtype = "float32",
+                 quantize: Quantize = "none", batch_tokens: int = BATCH_TOKENS, max_rows: int = MAX_ROWS,
+                 threads: int | None = None) -> None:
+        if dtype not in ("float32", "bfloat16"):
+            raise DatatrainerError(f"unknown dtype {dtype!r}: use float32 or bfloat16")
+        if quantize not in ("none", "int8"):
+            raise DatatrainerError(f"unknown quantize {quantize!r}: use none or int8")
+        if quantize == "int8" and dtype != "float32":
+            raise DatatrainerError("int8 quantisation works on float32 weights: use dtype=float32 with quantize=int8")
+        hub_offline()
+        self.source = resolve(model, gguf_file)
+        self.dtype, self.quantize = dtype, quantize
+        self.batch_tokens, self.max_rows = batch_tokens, max_rows
+        if threads is not None:
+            torch.set_num_threads(threads)  # else torch's default: one thread per physical core
+        self._tokenizer, self._model = _load(self.source.path, self.source.gguf_file, model)
+        self.seq2seq = bool(self._model.config.is_encoder_decoder)
+        if dtype == "bfloat16":
+            self._model.to(torch.bfloat16)
+        if quantize == "int8":
+            _quantize_int8(self._model)
+        self._model.eval()
+        special = self._tokenizer
+        self._pad_id = next(i for i in (special.pad_token_id, special.eos_token_id, 0) if i is not None)
+        self._bos_id: int | None = special.bos_token_id
+        self._context = _context_length(self._model.config)
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def config(self) -> dict[str, Any]:
+        template = self._tokenizer.chat_template
+        return {"backend": "transformers", "model": self.source.model, "gguf_file": self.source.gguf_file,
+                "weights": self.source.weights, "kind": "seq2seq" if self.seq2seq else "causal",
+                "dtype": self.dtype, "quantize": self.quantize,
+                "chat_template": hashlib.sha256(template.encode()).hexdigest()[:16] if template else None}
+
+    def truncate(self, texts: Sequence[str], max_tokens: int) -> list[str]:
+        return truncate_with(self._tokenizer, texts, max_tokens)
+
+    def format_prompt(self, user_message: str) -> str:
+        return chat_prompt(self._tokenizer, user_message)
+
+    def next_token_logprobs(self, prompts: Sequence[str], candidates: Sequence[str]) -> FloatArray:
+        ids = [self._first_token(candidate) for candidate in candidates]
+        out = np.empty((len(prompts), len(ids)), dtype=np.float64)
+        for rows, logprobs in self._next_token_batches(prompts):
+            out[rows] = logprobs[:, ids]
+        return out
+
+    def next_token_distribution(self, prompts: Sequence[str]) -> LogProbs:
+        """Full-vocabulary log-probabilities of the next token, (len(prompts), vocab), float32."""
+        out: LogProbs | None = None
+        for rows, logprobs in self._next_token_batches(prompts):
+            if out is None:
+                out = np.empty((len(prompts), logprobs.shape[1]), dtype=np.float32)
+            out[rows] = logprobs
+        return out if out is not None else np.empty((0, 0), dtype=np.float32)
+
+    def sequence_nll(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+        encoded = self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        bos = [self._bos_id] if self._bos_id is not None else []
+        per_token = self.token_logprobs([bos + ids for ids in encoded])
+        nll = np.array([-float(lp.sum(dtype=np.float64)) for lp in per_token], dtype=np.float64)
+        return nll, np.array([len(lp) for lp in per_token], dtype=np.float64)
+
+    def token_logprobs(self, token_ids: Sequence[Sequence[int]]) -> list[LogProbs]:
+        """log P(ids[i] | ids[:i]) for i >= 1 of each row (len(row) - 1 values): what an OpenAI-compatible
+        server returns for an echoed prompt. Causal models only."""
+        if self.seq2seq:
+            raise DatatrainerError(f"perplexity needs a causal (decoder-only) model; {self.name} is encoder-decoder")
+        self._check_context(token_ids)
+        out: list[LogProbs] = [np.empty(0, dtype=np.float32)] * len(token_ids)
+        scorable = np.array([i for i, ids in enumerate(token_ids) if len(ids) > 1], dtype=np.int64)
+        with torch.inference_mode():
+            for batch_rows in length_batches([len(token_ids[i]) for i in scorable], self.batch_tokens, self.max_rows):
+                rows = scorable[batch_rows]
+                batch = left_padded([token_ids[i] for i in rows], self._pad_id)
+                hidden = self._model.base_model(**batch, use_cache=False).last_hidden_state[:, :-1]
+                scored = batch["attention_mask"][:, 1:].bool() & batch["attention_mask"][:, :-1].bool()
+                positions, targets = hidden[scored], batch["input_ids"][:, 1:][scored]
+                values = torch.cat([self._logprobs(positions[start:start + HEAD_CHUNK])
+                                    .gather(1, targets[start:start + HEAD_CHUNK, None])[:, 0]
+                                    for start in range(0, len(targets), HEAD_CHUNK)])
+                counts = scored.sum(dim=1).tolist()
+                for i, row_values in zip(rows, values.split_with_sizes(counts), strict=True):
+                    out[i] = row_values.numpy().astype(np.float32)
+        return out
+
+    def _next_token_batches(self, prompts: Sequence[str]) -> Iterator[tuple[IndexArray, LogProbs]]:
+        """(row indices, their next-token log-probs) per length bucket."""
+        encoded = self._encode_prompts(prompts)
+        self._check_context(encoded)
+        if empty := [i for i, ids in enumerate(encoded) if not ids]:
+            raise DatatrainerError(f"prompt {empty[0]} is empty: there is nothing to predict the next token from")
+        with torch.inference_mode():
+            for rows in length_batches([len(ids) for ids in encoded], self.batch_tokens, self.max_rows):
+                batch = left_padded([encoded[i] for i in rows], self._pad_id)
+                yield rows, self._last_logprobs(batch).numpy()
+
+    def _last_logprobs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.seq2seq:
+            # The answer is the decoder's first token: one decoder step from the start token.
+            start = torch.full((len(batch["input_ids"]), 1), self._model.config.decoder_start_token_id)
+            logits = self._model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                 decoder_input_ids=start, use_cache=False).logits[:, -1]
+            return torch.log_softmax(logits.float(), dim=-1)
+        hidden = self._model.base_model(**batch, use_cache=False).last_hidden_state[:, -1]
+        return self._logprobs(hidden)
+
+    def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Output head + log-softmax in float32 for a (positions, hidden) block."""
+        logits = self._model.get_output_embeddings()(hidden).float()
+        cap = getattr(self._model.config, "final_logit_softcapping", None)
+        if cap:  # Gemma 2/3 soft-cap their logits inside the causal-LM forward we bypass
+            logits = torch.tanh(logits / cap) * cap
+        return torch.log_softmax(logits, dim=-1)
+
+    def _encode_prompts(self, prompts: Sequence[str]) -> list[list[int]]:
+        """Prompt token ids with the tokenizer's special tokens, but never two BOS: a chat template that writes
+        its own BOS and a tokenizer that adds one would otherwise both do."""
+        encoded: list[list[int]] = self._tokenizer(list(prompts), add_special_tokens=True)["input_ids"]
+        if self._bos_id is None:
+            return encoded
+        return [ids[1:] if ids[:2] == [self._bos_id, self._bos_id] else ids for ids in encoded]
+
+    def _first_token(self, candidate: str) -> int:
+        ids = self._tokenizer.encode(candidate, add_special_tokens=False)
+        if not ids:
+            raise DatatrainerError(f"answer candidate {candidate!r} is empty in {self.name}'s vocabulary")
+        return int(ids[0])
+
+    def _check_context(self, rows: Sequence[Sequence[int]]) -> None:
+        longest = max((len(ids) for ids in rows), default=0)
+        if self._context and longest > self._context:
+            index = next(i for i, ids in enumerate(rows) if len(ids) == longest)
+            raise DatatrainerError(f"input {index} has {longest} tokens, more than {self.name}'s context of "
+                                   f"{self._context}: truncate it first")
+
+
+def load_tokenizer(model: str, gguf_file: str | None = None) -> Any:
+    """Only the tokenizer (and chat template) of a model: what the HTTP backend needs to truncate and format
+    prompts locally the way the server's model reads them."""
+    hub_offline()
+    source = resolve(model, gguf_file)
+    return _quiet_load(model, lambda: _auto().AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file))
+
+
+def chat_prompt(tokenizer: Any, user_message: str) -> str:
+    """One user turn in the tokenizer's chat template with the generation prompt (the answer comes next);
+    the message itself for a model without a template."""
+    if not tokenizer.chat_template:
+        return user_message
+    text: str = tokenizer.apply_chat_template([{"role": "user", "content": user_message}], tokenize=False,
+                                              add_generation_prompt=True)
+    return text
+
+
+def truncate_with(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[str]:
+    """`LanguageModel.truncate` for a Hugging Face tokenizer."""
+    def encode(text: str) -> list[int]:
+        ids: list[int] = tokenizer.encode(text, add_special_tokens=False)
+        return ids
+
+    def decode(ids: Sequence[int]) -> str:
+        text: str = tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        return text
+
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    return truncate_texts(texts, encoded, max_tokens, encode, decode)
+
+
+def _load(path: str, gguf_file: str | None, model: str) -> tuple[Any, Any]:
+    def load() -> tuple[Any, Any]:
+        auto = _auto()
+        config = auto.AutoConfig.from_pretrained(path, gguf_file=gguf_file)
+        kind = auto.AutoModelForSeq2SeqLM if config.is_encoder_decoder else auto.AutoModelForCausalLM
+        return (auto.AutoTokenizer.from_pretrained(path, gguf_file=gguf_file),
+                kind.from_pretrained(path, gguf_file=gguf_file, config=config, dtype=torch.float32))
+
+    loaded: tuple[Any, Any] = _quiet_load(model, load)
+    return loaded
+
+
+def _auto() -> Any:
+    import transformers
+
+    return transformers
+
+
+def _quiet_load(model: str, load: Callable[[], Any]) -> Any:
+    """Load with one-line errors, and without the tqdm bar transformers' GGUF reader draws outside its logging
+    switches ("de-quantizing GGUF tensors")."""
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return load()
+    except (OSError, ValueError) as exc:
+        raise not_found(model, exc) from None
+
+
+def _quantize_int8(model: Any) -> None:
+    """Dynamic int8 (weights int8, activations quantised per batch) for the transformer's Linear layers."""
+    from torch.ao.quantization import quantize_dynamic
+
+    body = model.get_encoder() if model.config.is_encoder_decoder else model.base_model
+    quantize_dynamic(body, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # type: ignore[no-untyped-call]
+    if model.config.is_encoder_decoder:
+        quantize_dynamic(model.get_decoder(), {torch.nn.Linear}, dtype=torch.qint8,  # type: ignore[no-untyped-call]
+                         inplace=True)
+
+
+def _context_length(config: Any) -> int:
+    """The longest input the model was trained for, or 0 for relative-position models (T5) that have none."""
+    return int(getattr(config, "max_position_embeddings", 0) or getattr(config, "n_positions", 0) or 0)
