@@ -139,3 +139,24 @@ def test_ui_page_and_security_headers(sqlite_site: Site) -> None:
     assert "default-src 'self'" in page.headers["content-security-policy"]
     script = httpx.get(sqlite_site.url + "/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+
+
+def test_nul_characters_and_huge_ids_are_422_on_every_backend(site: Site) -> None:
+    """PostgreSQL text cannot hold NUL and its ids are 32-bit: both are refused at the edge, never a 500."""
+    root = site.client("root")
+    project = site.projects["ner"]
+    task = root.post(f"/projects/{project}/tasks/next").json()
+    responses = [
+        root.delete(f"/projects/{project}/members/a%00b"),
+        root.post("/projects", json={"name": "nul", "source": "news", "task_type": "ner", "labels": ["A"],
+                                     "guidelines": "x\x00y"}),
+        root.get(f"/projects/{project}/tasks", params={"state": "open\x00"}),
+        root.post("/tokens", json={"name": "a\x00"}),
+        root.get("/audit", params={"entity": "a\x00"}),
+        root.post(f"/projects/{project}/export", json={"name": "a\x00"}),
+        root.put(f"/projects/{project}/members", json={"username": "a\x00", "role": "annotator"}),
+        root.post(f"/tasks/{task['id']}/submit", json={"result": {"spans": []}, "suggestion_id": 2**40}),
+        root.get(f"/projects/{2**31}"),
+        root.get(f"/tasks/{2**63}"),
+    ]
+    assert [r.status_code for r in responses] == [422] * len(responses), [r.text for r in responses]

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.middleware.base import RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -56,6 +57,13 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"{where}: {first['msg']}", "errors": _jsonable(errors)}, status_code=422)
 
 
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value the edge let through (out of range, NUL in text): the client's input."""
+    assert isinstance(exc, DataError)
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+    return JSONResponse({"detail": f"a value does not fit the database: {reason}"}, status_code=422)
+
+
 def _jsonable(errors: object) -> object:
     from fastapi.encoders import jsonable_encoder
 
@@ -80,6 +88,7 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
     app.state.workspace = ws
     app.add_exception_handler(DatatrainerError, _datatrainer_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     for module in (auth, users, projects, tasks, review, reports, export, audit):
         app.include_router(module.router, prefix=API_PREFIX)
 

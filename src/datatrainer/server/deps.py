@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from datatrainer.annotation.service import AnnotationService
 from datatrainer.annotation.types import UserInfo
 from datatrainer.server.csrf import CSRF_HEADER, SAFE_METHODS, csrf_valid
+from datatrainer.server.schemas import MAX_ID
 from datatrainer.server.sessions import SESSION_COOKIE, parse_session
 from datatrainer.workspace import Workspace
 
@@ -80,5 +81,8 @@ def admin(u: Annotated[UserInfo, Depends(user)]) -> UserInfo:
 
 
 Service = Annotated[AnnotationService, Depends(service)]
+ProjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CurrentUser = Annotated[UserInfo, Depends(user)]
 Admin = Annotated[UserInfo, Depends(admin)]

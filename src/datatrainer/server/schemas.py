@@ -8,9 +8,9 @@ the service validates them against the label schema with a message that names th
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from datatrainer.annotation.types import (
     AnnotationInfo,
@@ -26,7 +26,20 @@ from datatrainer.annotation.types import (
 )
 from datatrainer.security.audit import AuditEntry, AuditReport
 
+NO_NUL = r"^[^\x00]*$"
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL characters; refuse them here on every backend alike."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 Name = Field(min_length=1, max_length=200)
+# Id columns are 32-bit INTEGER on PostgreSQL: a larger number is a 422 here, not an overflow error there.
+MAX_ID = 2**31 - 1
 
 
 class Request(BaseModel):
@@ -34,13 +47,13 @@ class Request(BaseModel):
 
 
 class LoginIn(Request):
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=1000)
+    username: Text = Field(min_length=1, max_length=100)
+    password: Text = Field(min_length=1, max_length=1000)
 
 
 class UserIn(Request):
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=1000)
+    username: Text = Field(min_length=1, max_length=100)
+    password: Text = Field(min_length=1, max_length=1000)
     is_admin: bool = False
 
 
@@ -55,7 +68,7 @@ class UserOut(BaseModel):
 
 
 class TokenIn(Request):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
 
 
 class TokenOut(BaseModel):
@@ -75,16 +88,16 @@ class TokenInfoOut(BaseModel):
 
 
 class ProjectIn(Request):
-    name: str = Name
-    source: str = Field(min_length=1, max_length=220, description="Dataset version, e.g. `web@2`.")
+    name: Text = Name
+    source: Text = Field(min_length=1, max_length=220, description="Dataset version, e.g. `web@2`.")
     task_type: Literal["ner", "classification", "preference", "correction"]
-    labels: list[str] = Field(default_factory=list, max_length=1000)
+    labels: list[Text] = Field(default_factory=list, max_length=1000)
     multi_label: bool = False
     allow_overlap: bool = False
     overlap: int = Field(default=1, ge=1, le=100)
     ordering: Literal["sequential", "uncertainty"] = "sequential"
-    guidelines: str = Field(default="", max_length=100_000)
-    fields: dict[str, str] = Field(default_factory=dict)
+    guidelines: Text = Field(default="", max_length=100_000)
+    fields: dict[Text, Text] = Field(default_factory=dict)
 
 
 class LabelSchemaOut(BaseModel):
@@ -116,7 +129,7 @@ class ProjectOut(BaseModel):
 
 
 class MemberIn(Request):
-    username: str = Field(min_length=1, max_length=100)
+    username: Text = Field(min_length=1, max_length=100)
     role: Literal["annotator", "reviewer", "admin"]
 
 
@@ -203,13 +216,14 @@ class SubmitIn(Request):
     result: dict[str, Any] = Field(description='ner {"spans": [{"start", "end", "label"}]}, classification '
                                                '{"labels": [...]}, preference {"choice": "a"|"b", "reason"}, '
                                                'correction {"text"}.')
-    suggestion_id: int | None = Field(default=None, description="The suggestion the annotator started from.")
+    suggestion_id: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                      description="The suggestion the annotator started from.")
 
 
 class ReviewIn(Request):
     decision: Literal["accept", "reject", "adjudicate"]
     result: dict[str, Any] | None = Field(default=None, description="The final result (needed to adjudicate).")
-    comment: str = Field(default="", max_length=10_000)
+    comment: Text = Field(default="", max_length=10_000)
 
 
 class AnnotatorProgressOut(BaseModel):
@@ -249,7 +263,7 @@ class AcceptanceOut(BaseModel):
 
 
 class ExportIn(Request):
-    name: str | None = Field(default=None, max_length=200, description="Dataset name (default: the project's).")
+    name: Text | None = Field(default=None, max_length=200, description="Dataset name (default: the project's).")
     include_unannotated: bool = False
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from datatrainer.server.deps import Admin, workspace
-from datatrainer.server.schemas import AuditEntryOut, AuditVerifyOut
+from datatrainer.server.schemas import MAX_ID, NO_NUL, AuditEntryOut, AuditVerifyOut
 from datatrainer.workspace import Workspace
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -15,9 +15,10 @@ Ws = Annotated[Workspace, Depends(workspace)]
 
 
 @router.get("", response_model=list[AuditEntryOut])
-def entries(_: Admin, ws: Ws, after_seq: Annotated[int, Query(ge=0)] = 0,
-            limit: Annotated[int, Query(ge=1, le=1000)] = 100, entity: str | None = None,
-            entity_id: str | None = None) -> list[AuditEntryOut]:
+def entries(_: Admin, ws: Ws, after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            entity: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+            entity_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None) -> list[AuditEntryOut]:
     """Entries in chain order after `after_seq` (page by passing the last seq seen)."""
     return [AuditEntryOut.of(e) for e in ws.audit.entries(after_seq, limit, entity, entity_id)]
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from datatrainer.server.deps import Caller, CurrentUser, Service, caller
+from datatrainer.server.deps import Caller, CurrentUser, Service, TokenId, caller
 from datatrainer.server.schemas import LoginIn, TokenIn, TokenInfoOut, TokenOut, UserOut
 from datatrainer.server.sessions import SESSION_TOKEN_NAME, clear_session, set_session
 
@@ -78,5 +78,5 @@ def list_tokens(user: CurrentUser, svc: Service) -> list[TokenInfoOut]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, user: CurrentUser, svc: Service) -> None:
+def revoke_token(token_id: TokenId, user: CurrentUser, svc: Service) -> None:
     svc.revoke_token(user, token_id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from datatrainer.server.deps import CurrentUser, Service
-from datatrainer.server.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut
+from fastapi import APIRouter, Path
+
+from datatrainer.server.deps import CurrentUser, ProjectId, Service
+from datatrainer.server.schemas import NO_NUL, MemberIn, MemberOut, ProjectIn, ProjectOut
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -27,22 +29,23 @@ def create_project(body: ProjectIn, user: CurrentUser, svc: Service) -> ProjectO
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
-def get_project(project_id: int, user: CurrentUser, svc: Service) -> ProjectOut:
+def get_project(project_id: ProjectId, user: CurrentUser, svc: Service) -> ProjectOut:
     project = svc.get_project(user, project_id)
     return ProjectOut.of(project, svc.role_of(user, project_id))
 
 
 @router.get("/{project_id}/members", response_model=list[MemberOut])
-def list_members(project_id: int, user: CurrentUser, svc: Service) -> list[MemberOut]:
+def list_members(project_id: ProjectId, user: CurrentUser, svc: Service) -> list[MemberOut]:
     return [MemberOut.of(m) for m in svc.members(user, project_id)]
 
 
 @router.put("/{project_id}/members", response_model=MemberOut)
-def set_member(project_id: int, body: MemberIn, user: CurrentUser, svc: Service) -> MemberOut:
+def set_member(project_id: ProjectId, body: MemberIn, user: CurrentUser, svc: Service) -> MemberOut:
     """Give a user a role in the project, replacing any earlier one (project admins only)."""
     return MemberOut.of(svc.add_member(user, project_id, body.username, body.role))
 
 
 @router.delete("/{project_id}/members/{username}", status_code=204)
-def remove_member(project_id: int, username: str, user: CurrentUser, svc: Service) -> None:
+def remove_member(project_id: ProjectId, username: Annotated[str, Path(max_length=100, pattern=NO_NUL)],
+                  user: CurrentUser, svc: Service) -> None:
     svc.remove_member(user, project_id, username)
