@@ -10,6 +10,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from datatrainer.cli import score_lm
 from datatrainer.cli.context import console, state
 from datatrainer.cli.embed import BackendOption, Model, backend_option, embed_with_progress
 from datatrainer.params import validate_params
@@ -18,6 +19,8 @@ from datatrainer.scoring.race import RaceParams
 score_app = typer.Typer(help="Compute per-record scores (cached by content and configuration).",
                         no_args_is_help=True)
 app = typer.Typer(help="List and export computed scores.", no_args_is_help=True)
+score_app.command("ask-llm")(score_lm.ask_llm_command)
+score_app.command("perplexity")(score_lm.perplexity_command)
 
 
 @score_app.command("density")
@@ -103,5 +106,5 @@ def export_command(
 
 
 def _compact(params: dict[str, Any]) -> str:
-    shown = {key: value for key, value in params.items() if key not in ("aliases", "version")}
+    shown = {key: value for key, value in params.items() if key not in ("aliases", "version", "prompts")}
     return orjson.dumps(shown).decode()

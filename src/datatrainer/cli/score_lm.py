@@ -1,0 +1,138 @@
+"""`datatrainer score ask-llm VERSION` and `datatrainer score perplexity VERSION`: language-model scores of
+every record, cached by content and configuration, stored shard by shard (Ctrl-C keeps finished shards)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from datatrainer.cli.context import console, state
+from datatrainer.cli.embed import _Counter, docs_progress
+from datatrainer.errors import DatatrainerError
+from datatrainer.models.lm import BACKENDS, Backend
+from datatrainer.params import validate_params
+from datatrainer.scoring.ask_llm import AskLLMParams
+from datatrainer.scoring.lm_jobs import (
+    SHARD_ROWS,
+    AskLLMTask,
+    LMTask,
+    ModelRequest,
+    PerplexityTask,
+    plan_lm_scoring,
+    run_lm_scoring,
+)
+from datatrainer.scoring.perplexity import PerplexityParams
+
+Ref = Annotated[str, typer.Argument(help="Version to score, e.g. web@2.")]
+Model = Annotated[str, typer.Option(help="smollm2 (SmolLM2-135M-Instruct, shipped), a .gguf file, a model folder, "
+                                         "a Hugging Face id in the local cache, or the model name on the server.")]
+BackendName = Annotated[str, typer.Option(help="transformers, llamacpp, or openai (an OpenAI-compatible server "
+                                           "returning logprobs, e.g. vLLM: give --base-url).")]
+BaseUrl = Annotated[str | None, typer.Option(help="openai backend: the server's URL, e.g. http://127.0.0.1:8000/v1.")]
+BatchSize = Annotated[int | None, typer.Option(min=1, help="Most texts per forward pass (batches are cut by "
+                                                           "length; default: the backend's).")]
+Dtype = Annotated[str | None, typer.Option(help="transformers: float32 (default) or bfloat16.")]
+Quantize = Annotated[str | None, typer.Option(help="transformers: none (default) or int8 (dynamic int8 linear "
+                                                   "layers).")]
+ShardRows = Annotated[int, typer.Option(min=1, help="Texts per stored shard: the most an interruption can lose.")]
+MaxTokens = Annotated[int, typer.Option(min=1, help="Document tokens kept (the rest is cut).")]
+_BATCH_OPTION = {"transformers": "max_rows"}  # what each backend calls "texts per forward pass"
+
+
+def ask_llm_command(
+    ctx: typer.Context,
+    ref: Ref,
+    model: Model = "smollm2",
+    backend: BackendName = "transformers",
+    base_url: BaseUrl = None,
+    prompt: Annotated[list[str] | None, typer.Option(help="Builtin prompt name (paper) or a template file with "
+                                                          "{text}; repeat for an ensemble.")] = None,
+    score: Annotated[str, typer.Option(help="Score to report: normalized (P(yes)/(P(yes)+P(no)), the default "
+                                            "for sampling), pyes (the paper's) or logprob. All three are "
+                                            "stored.")] = "normalized",
+    calibrate: Annotated[bool, typer.Option(help="Divide P(yes), P(no) by their values for content-free "
+                                                 "documents (moves scores, not the ranking of one prompt).")] = False,
+    max_doc_tokens: MaxTokens = 512,
+    yes: Annotated[list[str] | None, typer.Option(help="Spellings of the yes answer (default: yes, ' yes', Yes, "
+                                                       "' Yes'); single-token ones are summed.")] = None,
+    no: Annotated[list[str] | None, typer.Option(help="Spellings of the no answer (default: no, ' no', No, ' No').")]
+    = None,
+    batch_size: BatchSize = None,
+    dtype: Dtype = None,
+    quantize: Quantize = None,
+    shard_rows: ShardRows = SHARD_ROWS,
+) -> None:
+    """Ask-LLM quality: how readily the model answers "yes" to the paper's question about each record.
+
+    Higher is better; `datatrainer sample VERSION --by ask-llm --budget 20%` keeps the top. One pass stores
+    the normalized, pyes and logprob scores (three configs); sampling uses normalized unless given --config.
+    """
+    settings = {"prompts": prompt, "score": score, "calibrate": calibrate, "max_doc_tokens": max_doc_tokens,
+                "yes": yes, "no": no}
+    params = validate_params(AskLLMParams, {k: v for k, v in settings.items() if v is not None}, "ask-llm")
+    task = AskLLMTask(params)
+    hashes = _score(ctx, ref, task, _request(model, backend, base_url, batch_size, dtype, quantize), shard_rows,
+                    {"score": params.score})
+    others = ", ".join(f"{kind} {hash_}" for kind, hash_ in zip(task.kinds, hashes, strict=True)
+                       if kind != params.score)
+    console.print(f"also stored: {others} (pass --config HASH to sample or export them)", markup=False,
+                  highlight=False)
+
+
+def perplexity_command(
+    ctx: typer.Context,
+    ref: Ref,
+    model: Model = "smollm2",
+    backend: BackendName = "transformers",
+    base_url: BaseUrl = None,
+    max_tokens: MaxTokens = 512,
+    batch_size: BatchSize = None,
+    dtype: Dtype = None,
+    quantize: Quantize = None,
+    shard_rows: ShardRows = SHARD_ROWS,
+) -> None:
+    """Perplexity of each record under the model: exp(mean token negative log-likelihood); lower is more typical.
+
+    `datatrainer sample VERSION --by perplexity --band low --budget 50%` keeps the least surprising half.
+    """
+    params = validate_params(PerplexityParams, {"max_tokens": max_tokens}, "perplexity")
+    _score(ctx, ref, PerplexityTask(params), _request(model, backend, base_url, batch_size, dtype, quantize),
+           shard_rows, {})
+
+
+def _request(model: str, backend: str, base_url: str | None, batch_size: int | None, dtype: str | None,
+             quantize: str | None) -> ModelRequest:
+    if backend not in BACKENDS:
+        raise DatatrainerError(f"unknown language-model backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    batch_option = _BATCH_OPTION.get(backend, "batch_size")
+    return ModelRequest(model, cast(Backend, backend), {"base_url": base_url, batch_option: batch_size, "dtype": dtype,
+                                         "quantize": quantize})
+
+
+def _score(ctx: typer.Context, ref: str, task: LMTask, request: ModelRequest, shard_rows: int,
+           shown: dict[str, Any]) -> list[str]:
+    """Score what is missing with a docs/s bar, print a summary of the `shown` config; returns the hashes."""
+    cli = state(ctx)
+    with cli.open() as ws:
+        version = ws.version(ref)
+        with Console(stderr=True, quiet=not cli.progress).status(f"loading {request.model} if scores are missing"):
+            scoring = plan_lm_scoring(ws, version, task, request)
+        counter = _Counter()
+        try:
+            with docs_progress(task.scorer, scoring.todo, cli.progress) as bar:
+                run_lm_scoring(scoring, counter.wrap(bar), shard_rows)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: {counter.done:,} of {scoring.todo:,} new scores are stored; run the same "
+                          "command to continue", markup=False, highlight=False)
+            raise typer.Exit(130) from None
+        hash_ = scoring.hash_of(shown)
+        scores = ws.scores.scores_for(version, task.scorer, hash_)["score"].to_numpy(zero_copy_only=False)
+    finite = scores[np.isfinite(scores)]
+    low, median, high = np.quantile(finite, [0.0, 0.5, 1.0]) if len(finite) else (np.nan, np.nan, np.nan)
+    kind = f" {shown['score']}" if "score" in shown else ""
+    console.print(f"[green]scored[/] {len(scores):,} records of {version.ref} ({counter.done:,} texts computed now): "
+                  f"{task.scorer}{kind} config {hash_} (min {low:.4g}, median {median:.4g}, max {high:.4g})")
+    return scoring.hashes
