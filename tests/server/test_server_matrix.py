@@ -130,6 +130,8 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Make]] = {
     ("GET", "/api/v1/projects/{project_id}/suggestions/acceptance"): (REVIEWERS, _project("/suggestions/acceptance")),
     ("POST", "/api/v1/projects/{project_id}/export"):
         (ADMINS, lambda ctx, who: (f"/projects/{ctx.project}/export", {"name": f"export-{who or 'anon'}"})),
+    ("GET", "/api/v1/projects/{project_id}/agreement"): (ADMINS, _project("/agreement")),
+    ("GET", "/api/v1/projects/{project_id}/download/{fmt}"): (ADMINS, _project("/download/jsonl")),
     ("GET", "/api/v1/audit"): (ROOT, _fixed("/audit")),
     ("GET", "/api/v1/audit/verify"): (ROOT, _fixed("/audit/verify")),
     ("POST", "/api/v1/logout"): (ALL, _fixed("/logout")),  # last: it ends the callers' sessions

@@ -262,6 +262,17 @@ class AcceptanceOut(BaseModel):
                    deleted=a.deleted, acceptance_rate=a.acceptance_rate)
 
 
+class AgreementOut(BaseModel):
+    """One of `classification` or `spans`, as `datatrainer.annotation.agreement_report` computes it."""
+
+    task_type: Literal["ner", "classification"]
+    classification: dict[str, Any] | None = Field(
+        default=None, description="items, annotators, fleiss_kappa, krippendorff_alpha, pairs (Cohen's kappa), "
+                                  "vs_others, per_label")
+    spans: dict[str, Any] | None = Field(
+        default=None, description="items, annotators, pairs and vs_others with exact and overlap P/R/F1")
+
+
 class ExportIn(Request):
     name: Text | None = Field(default=None, max_length=200, description="Dataset name (default: the project's).")
     include_unannotated: bool = False
