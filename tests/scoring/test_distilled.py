@@ -72,6 +72,8 @@ def test_training_sample_and_one_line_errors(sqlite_workspace: Workspace, tmp_pa
     assert len(sample) == 12 and len(set(sample.to_pylist())) == 12
     assert sample.equals(training_sample(version, 12, seed=3))
     assert not sample.equals(training_sample(version, 12, seed=4))
+    drawn = sqlite_workspace.apply("sample", [version], {"by": "random", "budget": 12, "seed": 3}, name="drawn")
+    assert set(drawn.to_table([CONTENT_HASH])[CONTENT_HASH].to_pylist()) == set(sample.to_pylist())
 
     hashes = version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks()
     lengths = np.array([float(len(text)) for text in texts])

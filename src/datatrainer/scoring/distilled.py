@@ -54,12 +54,12 @@ class DistillParams(BaseModel):
 
 
 def training_sample(version: DatasetVersion, size: int, seed: int) -> pa.Array:
-    """`size` distinct content hashes of the version drawn uniformly with the seed: the texts the teacher
-    must score. Drawn from the sorted distinct hashes, so the sample does not depend on record order."""
-    hashes = pc.unique(version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks())
-    hashes = hashes.take(pc.array_sort_indices(hashes))
+    """Content hashes of the `size` records the teacher must score: the rows the `random` sampler keeps for
+    this budget and seed, so `datatrainer sample VERSION --by random --budget SIZE --seed SEED` is exactly
+    the training sample (the CLI scores the teacher on that version)."""
+    hashes = version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks()
     chosen = np.random.default_rng(seed).choice(len(hashes), size=min(size, len(hashes)), replace=False)
-    return hashes.take(pa.array(np.sort(chosen)))
+    return pc.unique(hashes.take(pa.array(np.sort(chosen))))
 
 
 def distill(ws: Workspace, version: DatasetVersion, params: DistillParams, embedding: StoredConfig) -> str:
