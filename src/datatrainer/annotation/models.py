@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datatrainer.store.models import Base
@@ -44,14 +44,16 @@ class MembershipRow(Base):
 
 class TaskRow(Base):
     __tablename__ = "annotation_tasks"
-    __table_args__ = (UniqueConstraint("project_id", "record_id", name="uq_annotation_tasks_record"),)
+    __table_args__ = (UniqueConstraint("project_id", "record_id", name="uq_annotation_tasks_record"),
+                      Index("ix_annotation_tasks_queue", "project_id", "state", "position"),
+                      Index("ix_annotation_tasks_priority", "project_id", "state", "priority", "position"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("annotation_projects.id"), index=True)
     record_id: Mapped[str] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(String(20))
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

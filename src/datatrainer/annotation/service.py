@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from datatrainer.annotation import acceptance
@@ -236,16 +236,7 @@ class AnnotationService(UserDirectory):
                 .order_by(AssignmentRow.assigned_at, AssignmentRow.id).limit(1))
             if pending is not None:
                 return task_info(pending)
-            live = (select(AssignmentRow.task_id, func.count().label("n"))
-                    .where(AssignmentRow.state.in_(("assigned", "submitted")))
-                    .group_by(AssignmentRow.task_id).subquery())
-            mine = select(AssignmentRow.task_id).where(AssignmentRow.user_id == acting.id)
-            order = [TaskRow.position] if row.ordering == "sequential" else [TaskRow.priority.desc(), TaskRow.position]
-            task = session.scalar(
-                select(TaskRow).outerjoin(live, live.c.task_id == TaskRow.id)
-                .where(TaskRow.project_id == row.id, TaskRow.state.in_(_OPEN_STATES),
-                       func.coalesce(live.c.n, 0) < row.overlap, TaskRow.id.not_in(mine))
-                .order_by(*order).limit(1))
+            task = _first_open_task(session, row, acting)
             if task is None:
                 return None
             session.add(AssignmentRow(task_id=task.id, user_id=acting.id, state="assigned",
@@ -484,8 +475,8 @@ class AnnotationService(UserDirectory):
             row = project_row(session, project)
             self._require(session, actor, row, "admin", "export")
             finals = final_results(session, row)
-            tasks = {task.id: (task.record_id, task.state)
-                     for task in session.scalars(select(TaskRow).where(TaskRow.project_id == row.id))}
+            tasks = {task_id: (record_id, state) for task_id, record_id, state in session.execute(
+                select(TaskRow.id, TaskRow.record_id, TaskRow.state).where(TaskRow.project_id == row.id))}
             info = project_info(row)
         version = export_project(self._ws, info, tasks, finals, name, include_unannotated)
         self.audit.record(actor=actor.username, action="project.export", entity="project", entity_id=info.id,
@@ -542,3 +533,24 @@ class AnnotationService(UserDirectory):
             select(ReviewRow).where(ReviewRow.task_id == task.id).order_by(ReviewRow.id)))
         return TaskDetail(task=task_info(task), assignment_state=assignment.state if assignment else None,
                           annotations=annotations, suggestions=suggestions, reviews=reviews)
+
+
+def _first_open_task(session: Session, project: ProjectRow, user: UserInfo) -> TaskRow | None:
+    """The first task in queue order with room for another annotator that `user` never had.
+
+    One indexed query per open state, each stopping at its first fit, so the cost does not grow with the
+    finished part of the queue; the best of the (at most three) candidates wins.
+    """
+    live = (select(func.count()).where(AssignmentRow.task_id == TaskRow.id,
+                                       AssignmentRow.state.in_(("assigned", "submitted")))
+            .correlate(TaskRow).scalar_subquery())
+    mine = exists().where(AssignmentRow.task_id == TaskRow.id, AssignmentRow.user_id == user.id)
+    by_priority = project.ordering == "uncertainty"
+    order = [TaskRow.priority.desc(), TaskRow.position] if by_priority else [TaskRow.position]
+    candidates = [session.scalar(select(TaskRow).where(TaskRow.project_id == project.id, TaskRow.state == state,
+                                                       live < project.overlap, ~mine).order_by(*order).limit(1))
+                  for state in _OPEN_STATES]
+    found = [task for task in candidates if task is not None]
+    if not found:
+        return None
+    return min(found, key=lambda task: (-task.priority, task.position) if by_priority else (task.position,))

@@ -114,11 +114,14 @@ def upgrade() -> None:
         sa.Column("record_id", sa.String(500), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("state", sa.String(20), nullable=False, index=True),
+        sa.Column("state", sa.String(20), nullable=False),
         sa.Column("priority", sa.Float(), nullable=False),
         _timestamp("created_at"),
         sa.UniqueConstraint("project_id", "record_id", name="uq_annotation_tasks_record"),
     )
+    # The queue (next task) reads each open state of a project in record or priority order from an index.
+    op.create_index("ix_annotation_tasks_queue", "annotation_tasks", ["project_id", "state", "position"])
+    op.create_index("ix_annotation_tasks_priority", "annotation_tasks", ["project_id", "state", "priority", "position"])
     op.create_table(
         "annotation_assignments",
         sa.Column("id", sa.Integer(), primary_key=True),
