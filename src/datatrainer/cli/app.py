@@ -11,6 +11,7 @@ import typer
 from datatrainer._version import __version__
 from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores, serve
 from datatrainer.cli.context import CliState, console
+from datatrainer.cli.distill import distilled_command
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.errors import DatatrainerError
 from datatrainer.workspace import Workspace
@@ -65,6 +66,7 @@ app.command("gc")(datasets.gc_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(quality.app, name="quality")
 app.command("embed")(embed.embed_command)
+scores.score_app.command("distilled")(distilled_command)
 app.add_typer(scores.score_app, name="score")
 app.add_typer(scores.app, name="scores")
 app.command("sample")(sample.sample_command)
