@@ -17,11 +17,13 @@ from rich.table import Table
 
 from datatrainer.annotation.types import TASK_STATES, local_admin
 from datatrainer.cli.context import console, state
+from datatrainer.cli.suggest import suggest_command
 from datatrainer.errors import DatatrainerError
 
 users_app = typer.Typer(help="Accounts for the annotation server: add, list, disable, tokens.", no_args_is_help=True)
 annotate_app = typer.Typer(help="Annotation projects: create, members, status, export.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log: verify, show.", no_args_is_help=True)
+annotate_app.command("suggest")(suggest_command)
 
 
 def _password(from_stdin: bool) -> str:

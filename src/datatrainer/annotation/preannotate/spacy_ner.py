@@ -99,12 +99,12 @@ def resolve_mapping(source_labels: Sequence[str], labels: Sequence[str], mapping
     return resolved
 
 
-def parse_mapping(text: str) -> dict[str, str]:
-    """`PERSON=PER,GPE=LOC` as a dict; one-line error for a malformed pair."""
+def parse_mapping(text: str, form: str = "SPACY_LABEL=PROJECT_LABEL") -> dict[str, str]:
+    """`PERSON=PER,GPE=LOC` as a dict; one-line error naming the expected `form` for a malformed pair."""
     mapping: dict[str, str] = {}
     for pair in filter(None, (item.strip() for item in text.split(","))):
         source, sep, target = pair.partition("=")
         if not sep or not source.strip() or not target.strip():
-            raise DatatrainerError(f"label mapping: expected SPACY_LABEL=PROJECT_LABEL, got {pair!r}")
+            raise DatatrainerError(f"expected {form}, got {pair!r}")
         mapping[source.strip()] = target.strip()
     return mapping
