@@ -279,3 +279,17 @@ def test_users_passwords_and_tokens(workspace: Workspace) -> None:
     with workspace.catalog.engine.connect() as connection:
         stored = connection.exec_driver_sql("SELECT password_hash FROM users").scalar()
     assert isinstance(stored, str) and stored.startswith("$argon2id$") and "correct" not in stored
+
+
+def test_removing_a_member_releases_their_open_tasks(workspace: Workspace, tmp_path: Path) -> None:
+    project, people = ner_project(workspace, tmp_path, count=2, overlap=1)
+    svc, ann1, ann2 = workspace.annotation, people["ann1"], people["ann2"]
+    first = take(workspace, ann1, project)
+    svc.submit(ann1, first.id, {"spans": []})
+    second = take(workspace, ann1, project)
+    svc.remove_member(ADMIN, project, "ann1")
+    with pytest.raises(PermissionDenied, match="not a member"):
+        svc.next_task(ann1, project)
+    assert take(workspace, ann2, project).id == second.id  # released; the submitted one stays counted
+    assert svc.get_task(ADMIN, first.id).task.state == "annotated"
+    assert workspace.audit.entries(limit=1000)[-2].after == {"released_assignments": 1}

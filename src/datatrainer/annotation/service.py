@@ -190,6 +190,7 @@ class AnnotationService(UserDirectory):
             return Member(username=username, role=role)
 
     def remove_member(self, actor: UserInfo, project: str | int, username: str) -> None:
+        """Take the user's role away; their unsubmitted assignments are released (as skipped) to others."""
         with self.write() as session:
             row = project_row(session, project)
             self._require(session, actor, row, "admin", "remove member")
@@ -199,8 +200,19 @@ class AnnotationService(UserDirectory):
             if member is None:
                 raise NotFoundError(f"{username!r} is not a member of project {row.name!r}")
             session.delete(member)
+            # Their unfinished assignments would otherwise hold places of the overlap forever.
+            released = 0
+            for assignment, task in session.execute(
+                    select(AssignmentRow, TaskRow).join(TaskRow, TaskRow.id == AssignmentRow.task_id)
+                    .where(TaskRow.project_id == row.id, AssignmentRow.user_id == user.id,
+                           AssignmentRow.state == "assigned")).all():
+                assignment.state = "skipped"
+                session.flush()
+                refresh_state(session, task, row.overlap)
+                released += 1
             self.audit.append(session, actor=actor.username, action="member.remove", entity="project",
-                              entity_id=row.id, before={"user": username, "role": member.role})
+                              entity_id=row.id, before={"user": username, "role": member.role},
+                              after={"released_assignments": released})
 
     def members(self, actor: UserInfo, project: str | int) -> list[Member]:
         with self.read() as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from datatrainer.security.passwords import hash_password, needs_rehash, verify_p
 from datatrainer.security.tokens import new_token, token_digest
 from datatrainer.security.transactions import Transactions
 
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 
 
@@ -138,7 +139,11 @@ class UserDirectory(Transactions):
             token_row, owner = found
             if token_row.revoked or owner.disabled:
                 return None
-            token_row.last_used = datetime.now(UTC)
+            now = datetime.now(UTC)
+            last = token_row.last_used
+            # Record use at most once a minute: a write per request would serialise readers on SQLite.
+            if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > LAST_USED_RESOLUTION:
+                token_row.last_used = now
             return user_info(owner)
 
     def list_tokens(self, actor: UserInfo, username: str | None = None) -> list[TokenInfo]:
