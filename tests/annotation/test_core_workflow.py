@@ -228,7 +228,13 @@ def test_project_creation_errors(workspace: Workspace, tmp_path: Path) -> None:
         svc.create_project(ADMIN, "p", version.ref, "ner", ["A"], overlap=0)
     with pytest.raises(NotFoundError, match="no dataset named 'missing'"):
         svc.create_project(ADMIN, "p", "missing@1", "ner", ["A"])
-    svc.create_project(ADMIN, "p", version.ref, "ner", ["A"])
+    written: list[float] = []
+
+    def advance(amount: float) -> None:
+        written.append(amount)
+
+    svc.create_project(ADMIN, "p", version.ref, "ner", ["A"], advance=advance)
+    assert sum(written) == 2
     with pytest.raises(ConflictError, match="already exists"):
         svc.create_project(ADMIN, "p", version.ref, "ner", ["A"])
     assert svc.progress(ADMIN, "p").total == 2

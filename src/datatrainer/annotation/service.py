@@ -68,6 +68,7 @@ from datatrainer.annotation.types import (
 from datatrainer.annotation.validation import validate_result
 from datatrainer.errors import NotFoundError
 from datatrainer.params import validate_params
+from datatrainer.progress import Advance
 from datatrainer.security.errors import PermissionDenied
 from datatrainer.security.models import UserRow
 from datatrainer.security.users import UserDirectory, current_user, require_admin, user_row
@@ -107,12 +108,13 @@ class AnnotationService(UserDirectory):
     def create_project(self, actor: UserInfo, name: str, source: str, task_type: str, labels: Iterable[str] = (),
                        *, multi_label: bool = False, allow_overlap: bool = False, overlap: int = 1,
                        ordering: str = "sequential", guidelines: str = "",
-                       fields: Mapping[str, str] | None = None) -> ProjectInfo:
+                       fields: Mapping[str, str] | None = None, advance: Advance | None = None) -> ProjectInfo:
         """A project with one task per record of the `source` version (a reference such as `web@2`).
 
         `fields` maps payload keys to source columns: `text` for ner/classification (default column `text`),
         `prompt`/`response_a`/`response_b` for preference, `instruction`/`response` for correction (default:
-        columns of the same names). Only administrators create projects.
+        columns of the same names). Only administrators create projects. `advance(n)` is called as tasks
+        are written (a progress bar), all in one transaction: an interrupted creation leaves nothing.
         """
         spec = validate_params(ProjectSpec, {
             "name": name, "task_type": task_type, "labels": list(labels), "multi_label": multi_label,
@@ -146,6 +148,8 @@ class AnnotationService(UserDirectory):
                      "state": "open", "priority": 0.0, "created_at": now}
                     for i, (record_id, payload) in enumerate(chunk)])
                 count += len(chunk)
+                if advance is not None:
+                    advance(len(chunk))
             self.audit.append(session, actor=actor.username, action="project.create", entity="project",
                               entity_id=row.id, after={"name": spec.name, "task_type": spec.task_type,
                                                        "label_schema": schema, "source": version.ref,

@@ -19,6 +19,7 @@ from datatrainer.annotation.types import TASK_STATES, local_admin
 from datatrainer.cli.context import console, state
 from datatrainer.cli.suggest import suggest_command
 from datatrainer.errors import DatatrainerError
+from datatrainer.progress import progress_bar
 
 users_app = typer.Typer(help="Accounts for the annotation server: add, list, disable, tokens.", no_args_is_help=True)
 annotate_app = typer.Typer(help="Annotation projects: create, members, status, export.", no_args_is_help=True)
@@ -107,11 +108,12 @@ def annotate_create(
             text = guidelines.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DatatrainerError(f"{guidelines}: cannot read the guidelines: {exc}") from exc
-    with state(ctx).open() as ws:
+    cli = state(ctx)
+    with cli.open() as ws, progress_bar("tasks", ws.version(source).num_rows, cli.progress) as advance:
         project = ws.annotation.create_project(
             local_admin(), name, source, task, [label.strip() for label in labels.split(",") if label.strip()],
             multi_label=multi_label, allow_overlap=allow_overlap, overlap=overlap, ordering=ordering,
-            guidelines=text, fields=fields)
+            guidelines=text, fields=fields, advance=advance)
         total = ws.annotation.progress(local_admin(), project.name).total
     console.print(f"project [bold]{project.name}[/] ({project.task_type}) from {project.source_ref}: {total:,} tasks, "
                   f"{project.overlap} annotator(s) each")
