@@ -51,6 +51,16 @@ def news_articles() -> Iterator[dict[str, Any]]:
                 yield {"id": f"lee-{number:03d}", "text": line.strip(), "lang": "en"}
 
 
+def labelled_reviews() -> Iterator[tuple[str, str]]:
+    """(sentence, "pos" | "neg"): the 200 movie-review sentences of Pang & Lee's polarity data in gensim's test
+    data (fastText format, Windows-1252), a small real classification task."""
+    text = (gensim_test_data() / "pang_lee_polarity.cor").read_text(encoding="cp1252")
+    for line in text.splitlines():
+        label, _, sentence = line.partition(" ")
+        if sentence.strip():
+            yield sentence.strip(), label.removeprefix("__label__")
+
+
 def write_jsonl(records: Iterator[dict[str, Any]], path: Path) -> int:
     count = 0
     with open(path, "wb") as handle:

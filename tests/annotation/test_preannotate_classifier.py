@@ -10,17 +10,14 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 
 from datatrainer.annotation.preannotate.classifier import EmbeddingClassifierSuggester
 from datatrainer.annotation.spans import AnnotatedDoc
-from datatrainer.corpora import gensim_test_data
+from datatrainer.corpora import labelled_reviews
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.embedders import Embedder, load_embedder
 
 
 @cache
 def polarity() -> tuple[tuple[str, str], ...]:
-    """200 movie-review sentences labelled pos/neg (fastText format, Windows-1252)."""
-    lines = (gensim_test_data() / "pang_lee_polarity.cor").read_text(encoding="cp1252").splitlines()
-    return tuple((line.split(" ", 1)[1].strip(), line.split(" ", 1)[0].removeprefix("__label__"))
-                 for line in lines if line.strip())
+    return tuple(labelled_reviews())
 
 
 @cache
