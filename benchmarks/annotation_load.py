@@ -6,10 +6,13 @@ submitting continuously on the embedded SQLite catalog, p99 request latency unde
 
 The server runs as `datatrainer serve` in its own process (uvicorn, one worker), exactly as a user starts it.
 The annotators are 50 asyncio tasks in this process, each with its own connection and API token, looping:
-ask for the next task, submit a label, repeat, with no think time (a far heavier load than 50 people). A
+ask for the next task, submit a label, then pause `--think` seconds (uniformly 0.5x to 1.5x, starts spread
+over one pause) before the next. With `--think 0` they hammer the server with no pause at all; then, by
+Little's law, latency is simply 50 / throughput, so that run measures capacity, not what a person feels. A
 one-second warm-up is not recorded. Afterwards the stored annotation count must equal the successful submits.
 
-Usage: python benchmarks/annotation_load.py [--annotators 50] [--seconds 20] [--overlap 3] [--json OUT]
+Usage: python benchmarks/annotation_load.py [--annotators 50] [--seconds 20] [--think 0] [--overlap 3]
+       [--json OUT]
 """
 
 from __future__ import annotations
@@ -71,9 +74,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(root: Path, port: int, threads: int | None) -> subprocess.Popen[bytes]:
+    extra = ["--threads", str(threads)] if threads else []
     server = subprocess.Popen([sys.executable, "-m", "datatrainer", "--workspace", str(root), "serve",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               "--port", str(port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -86,9 +90,10 @@ def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 async def annotator(url: str, token: str, project: int, start: float, warm_up: float, stop: float, seed: int,
-                    latencies: dict[str, list[float]], counts: dict[str, int]) -> None:
+                    think: float, latencies: dict[str, list[float]], counts: dict[str, int]) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
+    await asyncio.sleep(rng.uniform(0, think))
     async with httpx.AsyncClient(base_url=url + "/api/v1", headers=headers, timeout=30) as client:
 
         async def call(kind: str, path: str, body: Any = None) -> httpx.Response:
@@ -112,15 +117,16 @@ async def annotator(url: str, token: str, project: int, start: float, warm_up: f
             submitted = await call("submit", f"/tasks/{task.json()['id']}/submit", {"result": result})
             if submitted.status_code == 200:
                 counts["submitted"] += 1
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
 
-async def load(url: str, tokens: list[str], project: int, seconds: float, warm_up: float = 1.0
+async def load(url: str, tokens: list[str], project: int, seconds: float, think: float, warm_up: float = 1.0
                ) -> tuple[dict[str, list[float]], dict[str, int], float]:
     latencies: dict[str, list[float]] = {"next": [], "submit": []}
     counts = {"requests": 0, "errors": 0, "submitted": 0, "queue_empty": 0}
     start = time.perf_counter()
     stop = start + warm_up + seconds
-    await asyncio.gather(*(annotator(url, token, project, start, warm_up, stop, i, latencies, counts)
+    await asyncio.gather(*(annotator(url, token, project, start, warm_up, stop, i, think, latencies, counts)
                            for i, token in enumerate(tokens)))
     return latencies, counts, time.perf_counter() - start - warm_up
 
@@ -142,7 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause after each submit, in seconds")
     parser.add_argument("--overlap", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="the server's --threads (default: its own)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dt-annotation-load-") as tmp:
@@ -152,22 +160,25 @@ def main() -> None:
         print(f"setup: {len(tokens)} annotators, project 'load' ({args.overlap} annotators per task) "
               f"in {time.perf_counter() - t0:.1f} s; load average {os.getloadavg()[0]:.2f}")
         port = free_port()
-        server = start_server(root, port)
+        server = start_server(root, port, args.threads)
         try:
-            latencies, counts, elapsed = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, project, args.seconds))
+            latencies, counts, elapsed = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, project, args.seconds,
+                                                       args.think))
         finally:
             server.terminate()
             server.wait(timeout=30)
         stored = stored_submissions(root)
     every = latencies["next"] + latencies["submit"]
     results = {
-        "annotators": args.annotators, "seconds": round(elapsed, 2), "requests": counts["requests"],
+        "annotators": args.annotators, "think_s": args.think, "threads": args.threads, "seconds": round(elapsed, 2),
+        "requests": counts["requests"],
         "requests_per_s": round(counts["requests"] / elapsed, 1),
         "submits_per_s": round(len(latencies["submit"]) / elapsed, 1), "errors": counts["errors"],
         "latency_ms": {kind: percentiles(values) for kind, values in (("all", every), *latencies.items())},
         "stored_equals_submitted": stored == counts["submitted"], "load_average": os.getloadavg()[0],
     }
-    print(f"{results['requests']} requests in {elapsed:.1f} s: {results['requests_per_s']} requests/s, "
+    print(f"{args.annotators} annotators, think {args.think} s: {results['requests']} requests in {elapsed:.1f} s: "
+          f"{results['requests_per_s']} requests/s, "
           f"{results['submits_per_s']} submits/s, {counts['errors']} errors")
     print(f"{'latency (ms)':<14}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}")
     for kind, p in results["latency_ms"].items():  # type: ignore[union-attr]
