@@ -106,5 +106,6 @@ def export_command(
 
 
 def _compact(params: dict[str, Any]) -> str:
-    shown = {key: value for key, value in params.items() if key not in ("aliases", "version", "prompts")}
-    return orjson.dumps(shown).decode()
+    """Scalars first (what tells configs apart, e.g. an Ask-LLM score kind), then lists and nested configs."""
+    shown = {key: value for key, value in params.items() if key not in ("aliases", "version", "prompts", "request")}
+    return orjson.dumps(dict(sorted(shown.items(), key=lambda item: isinstance(item[1], dict | list)))).decode()
