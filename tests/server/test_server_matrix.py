@@ -8,6 +8,7 @@ added without a row here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,13 @@ def _remove_member(ctx: Ctx, who: str | None) -> tuple[str, Any]:
     return f"/projects/{ctx.project}/members/temp-{who or 'anon'}", None
 
 
+def _import(ctx: Ctx, who: str | None) -> tuple[str, Any]:
+    """A JSONL file suggesting a span on the project's first record."""
+    first = ctx.clients["root"].get(f"/projects/{ctx.project}/tasks", params={"limit": 1}).json()[0]
+    line = {"id": first["record_id"], "text": first["data"]["text"], "spans": [{"start": 0, "end": 1, "label": "PER"}]}
+    return f"/projects/{ctx.project}/import/jsonl?source=import-{who}", (json.dumps(line) + "\n").encode()
+
+
 def _project(suffix: str) -> Make:
     return lambda ctx, who: (f"/projects/{ctx.project}{suffix}", None)
 
@@ -132,6 +140,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], Make]] = {
         (ADMINS, lambda ctx, who: (f"/projects/{ctx.project}/export", {"name": f"export-{who or 'anon'}"})),
     ("GET", "/api/v1/projects/{project_id}/agreement"): (ADMINS, _project("/agreement")),
     ("GET", "/api/v1/projects/{project_id}/download/{fmt}"): (ADMINS, _project("/download/jsonl")),
+    ("POST", "/api/v1/projects/{project_id}/import/{fmt}"): (ADMINS, _import),
     ("GET", "/api/v1/audit"): (ROOT, _fixed("/audit")),
     ("GET", "/api/v1/audit/verify"): (ROOT, _fixed("/audit/verify")),
     ("POST", "/api/v1/logout"): (ALL, _fixed("/logout")),  # last: it ends the callers' sessions
@@ -173,7 +182,9 @@ def test_role_endpoint_matrix(ctx: Ctx) -> None:
     for (method, route), (allowed, make) in MATRIX.items():
         for who in CALLERS:
             path, body = make(ctx, who)
-            response = ctx.clients[who].request(method, path, json=body)
+            raw = isinstance(body, bytes)
+            response = ctx.clients[who].request(method, path, json=None if raw else body,
+                                                content=body if raw else None)
             expected = "allowed" if who in allowed else "denied"
             ok = response.is_success if who in allowed else response.status_code == (403 if who else 401)
             if not ok:

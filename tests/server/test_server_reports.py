@@ -86,3 +86,26 @@ def test_downloads_in_every_format_load_in_their_libraries(sqlite_site: Site, tm
     assert unknown.status_code == 422 and "path.fmt" in unknown.json()["detail"]
     preference = admin.get(f"/projects/{sqlite_site.projects['preference']}/download/jsonl")
     assert preference.status_code == 422 and "dataset version" in preference.json()["detail"]
+
+
+def test_label_studio_round_trip_through_the_server(sqlite_site: Site) -> None:
+    """Export Label Studio from one project and import it into another over HTTP, as annotations."""
+    ner = sqlite_site.projects["ner"]
+    _annotate(sqlite_site, "ann", ner, [{"spans": [{"start": 0, "end": 3, "label": "PER"}]}])
+    _annotate(sqlite_site, "bob", ner, [{"spans": [{"start": 0, "end": 3, "label": "ORG"}]}])
+    root = sqlite_site.client("root")
+    exported = root.get(f"/projects/{ner}/download/label-studio").content
+    copy = root.post("/projects", json={"name": "ner-copy", "source": "news", "task_type": "ner",
+                                        "labels": ["PER", "ORG", "LOC"], "overlap": 2}).json()
+    for who in ("ann", "bob"):
+        root.put(f"/projects/{copy['id']}/members", json={"username": who, "role": "annotator"}).raise_for_status()
+    imported = root.post(f"/projects/{copy['id']}/import/label-studio", params={"as_annotations": True},
+                         content=exported)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["annotations"] == 2
+    first = root.get(f"/projects/{copy['id']}/tasks", params={"limit": 1}).json()[0]
+    stored = {a["username"]: a["result"] for a in root.get(f"/tasks/{first['id']}").json()["annotations"]}
+    assert stored == {"ann": {"spans": [{"start": 0, "end": 3, "label": "PER"}]},
+                      "bob": {"spans": [{"start": 0, "end": 3, "label": "ORG"}]}}
+    broken = root.post(f"/projects/{copy['id']}/import/label-studio", content=b"[{]")
+    assert broken.status_code == 422 and "\n" not in broken.json()["detail"]

@@ -25,7 +25,7 @@ from datatrainer._version import __version__
 from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
 from datatrainer.errors import DatatrainerError, NotFoundError
 from datatrainer.security.errors import AuthenticationError, PermissionDenied
-from datatrainer.server.routers import audit, auth, export, projects, reports, review, tasks, users
+from datatrainer.server.routers import audit, auth, export, imports, projects, reports, review, tasks, users
 from datatrainer.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -97,7 +97,7 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
     app.add_exception_handler(DatatrainerError, _datatrainer_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
-    for module in (auth, users, projects, tasks, review, reports, export, audit):
+    for module in (auth, users, projects, tasks, review, reports, export, imports, audit):
         app.include_router(module.router, prefix=API_PREFIX)
 
     web = Path(str(files("datatrainer.server") / "web"))

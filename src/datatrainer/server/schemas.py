@@ -278,6 +278,12 @@ class ExportIn(Request):
     include_unannotated: bool = False
 
 
+class ImportOut(BaseModel):
+    suggestions: int
+    annotations: int
+    unannotated: int = Field(description="Documents in the file with no spans or labels (nothing stored).")
+
+
 class VersionOut(BaseModel):
     ref: str
     num_rows: int
