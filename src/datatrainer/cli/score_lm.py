@@ -118,7 +118,8 @@ def _score(ctx: typer.Context, ref: str, task: LMTask, request: ModelRequest, sh
     cli = state(ctx)
     with cli.open() as ws:
         version = ws.version(ref)
-        with Console(stderr=True, quiet=not cli.progress).status(f"loading {request.model} if scores are missing"):
+        with Console(stderr=True, quiet=not cli.progress).status(
+                f"checking stored scores (loading {request.model} if any are missing)"):
             scoring = plan_lm_scoring(ws, version, task, request)
         counter = _Counter()
         try:
