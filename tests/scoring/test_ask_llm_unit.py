@@ -174,6 +174,13 @@ def test_kinds_agree_for_any_documents(texts: list[str], scale: float) -> None:
     assert all(scores.of(kind).shape == (len(texts),) for kind in ("normalized", "pyes", "logprob"))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="#ab \n", max_size=40))
+def test_no_delimiter_survives_in_a_document(text: str) -> None:
+    (document,) = AskLLM(TinyLM(), AskLLMParams(max_doc_tokens=1000)).documents([text])
+    assert "###" not in document and document.replace("#", "") == text.replace("#", "")
+
+
 def test_config_hash_follows_template_text_not_name(tmp_path: Path) -> None:
     model = TinyLM()
     copy = tmp_path / "copy.txt"
