@@ -2,6 +2,7 @@
 import { api } from "./api.js";
 import { el, say, show } from "./dom.js";
 import { onKeys } from "./keys.js";
+import { renderDoc } from "./spans.js";
 
 function describe(project, data, result) {
   if (!result) return "(no result)";
@@ -31,11 +32,17 @@ export async function reviewPage(project) {
   const annotations = item.annotations.map((a, i) => el("div", { class: "result", "data-annotator": a.username },
     el("strong", {}, `${i + 1}. ${a.username}`), ": ", describe(project, item.data, a.result), " ",
     el("button", { type: "button", class: "adjudicate", onclick: () => decide("adjudicate", a.result) },
-      `use this (${i + 1})`)));
+      `use this (${i + 1})`),
+    project.task_type === "ner"  // each annotator's spans in context
+      ? renderDoc(item.data.text, a.result.spans || [], [], project.label_schema.labels, `doc-${i + 1}`) : ""));
   show(
     el("h2", {}, project.name, " · review · task ", String(item.id)),
     el("p", { class: "keys" }, `${queue.length} waiting · A accept · R reject · 1–9 adjudicate with that result`),
-    el("div", { class: "doc", id: "doc" }, item.data.text || item.data.prompt || ""),
+    project.task_type === "ner" ? "" : el("div", { class: "doc", id: "doc" }, item.data.text || item.data.prompt || item.data.instruction || ""),
+    project.task_type === "preference"
+      ? el("div", { class: "pair" }, el("div", { class: "choice" }, el("strong", {}, "A"), "\n", item.data.response_a),
+        el("div", { class: "choice" }, el("strong", {}, "B"), "\n", item.data.response_b)) : "",
+    project.task_type === "correction" ? el("div", { class: "doc" }, item.data.response || "") : "",
     el("section", { id: "annotations" }, annotations),
     el("p", {},
       el("button", { type: "button", id: "accept", class: "primary", onclick: () => decide("accept") }, "Accept (A)"), " ",

@@ -23,11 +23,11 @@ function trim(text, start, end) {
   return start < end ? { start, end } : null;
 }
 
-export function renderDoc(text, spans, suggestions, labels) {
+export function renderDoc(text, spans, suggestions, labels, id = "doc") {
   const cuts = new Set([0, text.length]);
   for (const s of [...spans, ...suggestions]) { cuts.add(s.start); cuts.add(s.end); }
   const points = [...cuts].sort((a, b) => a - b);
-  const root = el("div", { class: "doc", id: "doc", tabindex: "0", "aria-label": "document text" });
+  const root = el("div", { class: "doc", id, tabindex: "0", "aria-label": "document text" });
   for (let i = 0; i + 1 < points.length; i++) {
     const [a, b] = [points[i], points[i + 1]];
     const covering = spans.filter((s) => s.start <= a && s.end >= b);
