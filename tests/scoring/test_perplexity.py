@@ -52,6 +52,9 @@ def test_job_and_low_band_sample(smollm2: LanguageModel, workspace: Workspace, t
     np.testing.assert_allclose(stored, Perplexity(smollm2).score(short_texts[:8]).perplexity, rtol=1e-5)
     low = workspace.apply("sample", [version], {"by": "perplexity", "band": "low", "budget": 3}, name="low")
     assert low.to_table(["id"])["id"].to_pylist() == [f"r{i}" for i in np.sort(np.argsort(stored)[:3])]
+    best = workspace.apply("sample", [version], {"by": "perplexity", "budget": 3}, name="best")
+    assert best.to_table(["id"])["id"].to_pylist() == low.to_table(["id"])["id"].to_pylist()  # low is good
+    assert best.info.params["sampler"] == "bottom-k"
 
 
 def test_cli_score_sample_export(smollm2: LanguageModel, short_texts: list[str], tmp_path: Path) -> None:

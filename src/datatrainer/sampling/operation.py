@@ -30,6 +30,7 @@ from datatrainer.operations.base import Operation, OperationContext, register
 from datatrainer.progress import progress_bar
 from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, make_sampler, sampler_class, sampler_names
 from datatrainer.sampling.budget import BudgetField
+from datatrainer.scoring.configs import HIGHER_IS_BETTER
 from datatrainer.scoring.jobs import DENSITY
 from datatrainer.scoring.store import SCORE
 from datatrainer.store.schema import ID, TEXT
@@ -76,7 +77,7 @@ def plan(ws: Workspace, params: SampleParams) -> Plan:
                                    "stored scorer (`datatrainer scores show VERSION` lists them)")
         if params.scorer is not None:
             raise DatatrainerError(f"--by {params.by!r} already names the scorer; leave out --scorer")
-        sampler = make_sampler("band" if "band" in params.options() else "top-k", params.options())
+        sampler = make_sampler("band" if "band" in params.options() else _best_first(ws, params.by), params.options())
         scorer = params.by
     needs = sampler.needs
     if "scores" in needs and scorer is None:
@@ -90,6 +91,12 @@ def plan(ws: Workspace, params: SampleParams) -> Plan:
     if "target_texts" in needs and params.target is None:
         raise DatatrainerError(f"--by {sampler.name} needs --target VERSION: the dataset the sample should resemble")
     return Plan(sampler, scorer)
+
+
+def _best_first(ws: Workspace, scorer: str) -> str:
+    """`top-k`, or `bottom-k` for a scorer whose stored configs all say low values are the good ones."""
+    configs = ws.scores.configs(scorer)
+    return "bottom-k" if all(c.params.get(HIGHER_IS_BETTER) is False for c in configs) else "top-k"
 
 
 def _texts(version: DatasetVersion) -> pa.ChunkedArray:

@@ -23,6 +23,9 @@ HASH_CHARS = 16
 # Ask-LLM's pyes and logprob kinds next to its normalized score: when a caller names no config, the store
 # prefers the default at equal coverage.
 SECONDARY = "secondary"
+# Stored as False by scorers whose LOW values are the good ones (perplexity): `sample --by SCORER` then keeps
+# the lowest, so the plain command does what the scorer means.
+HIGHER_IS_BETTER = "higher_is_better"
 
 
 def config_hash(params: dict[str, Any]) -> str:

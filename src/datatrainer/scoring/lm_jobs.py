@@ -23,7 +23,7 @@ from datatrainer.models.lm import Backend
 from datatrainer.models.lm.base import FloatArray, LanguageModel
 from datatrainer.progress import Advance
 from datatrainer.scoring.ask_llm import ASK_LLM, AskLLM, AskLLMParams, ScoreKind
-from datatrainer.scoring.configs import SECONDARY, StoredConfig, config_hash
+from datatrainer.scoring.configs import HIGHER_IS_BETTER, SECONDARY, StoredConfig, config_hash
 from datatrainer.scoring.perplexity import PERPLEXITY, Perplexity, PerplexityParams
 from datatrainer.scoring.prompts import load_template
 from datatrainer.store.schema import CONTENT_HASH, TEXT
@@ -116,7 +116,7 @@ class PerplexityTask:
         self.params = params or PerplexityParams()
 
     def outputs(self) -> list[Output]:
-        return [Output(self.params.settings())]
+        return [Output(self.params.settings(), {HIGHER_IS_BETTER: False})]
 
     def bind(self, model: LanguageModel) -> Compute:
         scorer = Perplexity(model, self.params)
