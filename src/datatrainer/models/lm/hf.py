@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -243,14 +244,19 @@ def _quiet_load(model: str, load: Callable[[], Any]) -> Any:
 
 
 def _quantize_int8(model: Any) -> None:
-    """Dynamic int8 (weights int8, activations quantised per batch) for the transformer's Linear layers."""
-    from torch.ao.quantization import quantize_dynamic
-
-    body = model.get_encoder() if model.config.is_encoder_decoder else model.base_model
-    quantize_dynamic(body, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # type: ignore[no-untyped-call]
-    if model.config.is_encoder_decoder:
-        quantize_dynamic(model.get_decoder(), {torch.nn.Linear}, dtype=torch.qint8,  # type: ignore[no-untyped-call]
-                         inplace=True)
+    """Dynamic int8 (weights int8, activations quantised per batch) for the transformer's Linear layers.
+    torch marks this API deprecated in favour of torchao; it is what ships in the CPU wheel, so its warnings are
+    silenced rather than shown to every user."""
+    try:
+        from torch.ao.quantization import quantize_dynamic
+    except ImportError:
+        raise DatatrainerError("quantize=int8 needs torch.ao.quantization, which this torch lacks") from None
+    parts = [model.get_encoder(), model.get_decoder()] if model.config.is_encoder_decoder else [model.base_model]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        for part in parts:
+            quantize_dynamic(part, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # type: ignore[no-untyped-call]
 
 
 def _context_length(config: Any) -> int:
