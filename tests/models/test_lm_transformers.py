@@ -124,7 +124,7 @@ def test_truncate_cuts_real_text_to_the_budget(smollm2: TransformersLM) -> None:
 def test_bad_inputs_are_one_line_errors(smollm2: TransformersLM) -> None:
     with pytest.raises(DatatrainerError, match="prompt 1 is empty"):
         smollm2.next_token_logprobs(["Hi", ""], ["yes"])
-    with pytest.raises(DatatrainerError, match="more than SmolLM2-135M-Instruct.Q4_1's context of 8192"):
+    with pytest.raises(DatatrainerError, match=r"more than SmolLM2-135M-Instruct\.Q4_1's context of 8192"):
         smollm2.sequence_nll(["word " * 9000])
     with pytest.raises(DatatrainerError, match="answer candidate '' is empty"):
         smollm2.next_token_logprobs(["Hi"], [""])
