@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
 import httpx
 
-from datatrainer.annotation.types import local_admin
+from datatrainer.annotation.types import TokenInfo, local_admin
+from datatrainer.server.sessions import MAX_AGE, SESSION_TOKEN_NAME, session_alive
 from tests.server.site import PASSWORD, Site
 
 
@@ -160,3 +162,24 @@ def test_nul_characters_and_huge_ids_are_422_on_every_backend(site: Site) -> Non
         root.get(f"/tasks/{2**63}"),
     ]
     assert [r.status_code for r in responses] == [422] * len(responses), [r.text for r in responses]
+
+
+def test_sessions_expire_server_side_and_must_name_a_session_token(sqlite_site: Site) -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+    def token(name: str, age: timedelta, revoked: bool = False) -> TokenInfo:
+        return TokenInfo(id=1, name=name, username="ann", created_at=(now - age).replace(tzinfo=None),
+                         last_used=None, revoked=revoked)
+
+    assert session_alive(token(SESSION_TOKEN_NAME, timedelta(hours=11, minutes=59)), now)
+    assert not session_alive(token(SESSION_TOKEN_NAME, timedelta(seconds=MAX_AGE)), now)
+    assert not session_alive(token("script", timedelta(minutes=1)), now)
+    assert not session_alive(token(SESSION_TOKEN_NAME, timedelta(minutes=1), revoked=True), now)
+    assert not session_alive(None, now)
+    # A cookie pairing a live token with the id of a different (non-session) token is refused.
+    ann = sqlite_site.client("ann")
+    script = ann.post("/tokens", json={"name": "script"}).json()
+    _, token_value = ann.cookies["dt_session"].split(".", 1)
+    forged = httpx.get(sqlite_site.url + "/api/v1/me", cookies={"dt_session": f"{script['id']}.{token_value}"})
+    assert forged.status_code == 401
+    assert ann.get("/me").status_code == 200

@@ -18,7 +18,7 @@ from datatrainer.annotation.service import AnnotationService
 from datatrainer.annotation.types import UserInfo
 from datatrainer.server.csrf import CSRF_HEADER, SAFE_METHODS, csrf_valid
 from datatrainer.server.schemas import MAX_ID
-from datatrainer.server.sessions import SESSION_COOKIE, parse_session
+from datatrainer.server.sessions import SESSION_COOKIE, parse_session, session_alive
 from datatrainer.workspace import Workspace
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/tokens.")
@@ -63,7 +63,7 @@ def caller(request: Request, svc: Annotated[AnnotationService, Depends(service)]
         raise _unauthorised("not logged in: POST /api/v1/login or send `Authorization: Bearer <token>`")
     token_id, token = parsed
     user = svc.user_for_token(token)
-    if user is None:
+    if user is None or not session_alive(next((t for t in svc.list_tokens(user) if t.id == token_id), None)):
         raise _unauthorised("session expired or logged out: log in again")
     if request.method not in SAFE_METHODS and not csrf_valid(token, request.headers.get(CSRF_HEADER)):
         raise HTTPException(403, f"CSRF check failed: send the dt_csrf cookie's value in the {CSRF_HEADER} header")

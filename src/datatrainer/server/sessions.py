@@ -7,9 +7,11 @@ The cookie holds `<token id>.<token>` so logout can revoke exactly this session'
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import Request, Response
 
-from datatrainer.annotation.types import IssuedToken
+from datatrainer.annotation.types import IssuedToken, TokenInfo
 from datatrainer.server.csrf import CSRF_COOKIE, csrf_token_for
 
 SESSION_COOKIE = "dt_session"
@@ -25,6 +27,15 @@ def set_session(request: Request, response: Response, issued: IssuedToken) -> No
                         samesite="strict", secure=secure, path="/")
     response.set_cookie(CSRF_COOKIE, csrf_token_for(issued.token), max_age=MAX_AGE, httponly=False,
                         samesite="strict", secure=secure, path="/")
+
+
+def session_alive(token: TokenInfo | None, now: datetime | None = None) -> bool:
+    """Whether the cookie's token is a web session younger than `MAX_AGE`: the server enforces the lifetime,
+    so a copied cookie dies on time even if a browser ignores its expiry."""
+    if token is None or token.name != SESSION_TOKEN_NAME or token.revoked:
+        return False
+    created = token.created_at if token.created_at.tzinfo else token.created_at.replace(tzinfo=UTC)
+    return (now or datetime.now(UTC)) - created < timedelta(seconds=MAX_AGE)
 
 
 def clear_session(response: Response) -> None:
