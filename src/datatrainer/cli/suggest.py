@@ -23,6 +23,9 @@ def suggest_command(
     confidence: Annotated[Literal["beam", "none"], typer.Option(
         help="spacy: per-entity confidence from a beam (about 1.5x slower), or none.")] = "beam",
     case_sensitive: Annotated[bool, typer.Option("--case-sensitive", help="gazetteer: match case exactly.")] = False,
+    pipeline: Annotated[str | None, typer.Option(
+        help="gazetteer: spaCy pipeline to tokenize with (default blank:en; a trained one for POS/LEMMA patterns); "
+             "llm ner: pipeline that finds proper nouns.")] = None,
     calibrate: Annotated[bool, typer.Option(
         "--calibrate/--no-calibrate", help="llm: contextual calibration against content-free inputs.")] = True,
     describe: Annotated[str, typer.Option(
@@ -45,8 +48,8 @@ def suggest_command(
         train = ([(doc.text, doc.labels) for doc in ws.annotation.annotated_docs(actor, project)]
                  if source.partition(":")[0] == "classifier" else [])
         options = SuggestOptions(mapping=parse_mapping(mapping), confidence=confidence, case_sensitive=case_sensitive,
-                                 calibrate=calibrate, descriptions=parse_mapping(describe, "LABEL=answer word"),
-                                 backend=backend)
+                                 pipeline=pipeline, calibrate=calibrate, backend=backend,
+                                 descriptions=parse_mapping(describe, "LABEL=answer word"))
         schema = info.label_schema
         suggester = build_suggester(source, info.task_type, schema.labels, schema.multi_label, options, train)
         report = run_suggester(ws, actor, info, suggester, measure, span_uncertainty, priority, batch_size,

