@@ -101,15 +101,16 @@ def create_app(lm: TransformersLM, served_name: str) -> FastAPI:
         for index, (prompt, distribution) in enumerate(zip(prompts, distributions, strict=True)):
             top = np.argsort(-distribution, kind="stable")[:k]
             generated = int(top[0])
-            tokens, values, alternatives = [piece(generated)], [float(distribution[generated])], [
-                {piece(int(i)): float(distribution[i]) for i in top}]
+            tokens = [piece(generated)]
+            values: list[float | None] = [float(distribution[generated])]
+            alternatives: list[dict[str, float] | None] = [{piece(int(i)): float(distribution[i]) for i in top}]
             text = piece(generated)
             if request.echo:
                 ids = tokenizer.encode(prompt, add_special_tokens=True)
-                prompt_values = [None, *(float(v) for v in lm.token_logprobs([ids])[0])]
+                prompt_values: list[float | None] = [None, *(float(v) for v in lm.token_logprobs([ids])[0])]
                 prompt_tokens = [piece(i) for i in ids]
                 tokens = prompt_tokens + tokens
-                values = prompt_values + values  # type: ignore[operator]
+                values = prompt_values + values
                 alternatives = [None if v is None else {t: v} for t, v in zip(prompt_tokens, prompt_values,
                                                                                strict=True)] + alternatives
                 text = prompt + text

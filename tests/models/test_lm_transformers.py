@@ -19,7 +19,7 @@ from scipy.stats import spearmanr
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm import load_language_model
-from datatrainer.models.lm.hf import TransformersLM
+from datatrainer.models.lm.hf import BATCH_TOKENS, TransformersLM
 
 MESSAGES = [
     "Hi",
@@ -37,7 +37,8 @@ TEXTS = ["The cat sat on the mat.", "Paris is the capital of France, and its lar
 def reference_next_token(lm: TransformersLM, prompt: str) -> np.ndarray:
     ids = lm._tokenizer(prompt, return_tensors="pt").input_ids
     with torch.inference_mode():
-        return lm._model(ids).logits[0, -1].float().log_softmax(-1).numpy()
+        logprobs: np.ndarray = lm._model(ids).logits[0, -1].float().log_softmax(-1).numpy()
+    return logprobs
 
 
 def reference_nll(lm: TransformersLM, text: str) -> tuple[float, int]:
@@ -63,7 +64,7 @@ def test_batched_next_token_equals_unbatched_forward(smollm2: TransformersLM, pr
         try:
             ours = smollm2.next_token_distribution(prompts)
         finally:
-            smollm2.batch_tokens = TransformersLM.__init__.__kwdefaults__["batch_tokens"]
+            smollm2.batch_tokens = BATCH_TOKENS
         assert ours.shape == reference.shape
         np.testing.assert_allclose(ours, reference, atol=2e-4)
         # A probability distribution over the full vocabulary.
@@ -101,7 +102,7 @@ def test_format_prompt_applies_the_chat_template(smollm2: TransformersLM) -> Non
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(st.characters(codec="utf-8", exclude_categories=("Cc",)), max_size=200),
+@given(text=st.text(st.characters(codec="utf-8", exclude_categories=["Cc"]), max_size=200),
        budget=st.integers(0, 40))
 def test_truncate_keeps_a_prefix_within_the_budget(smollm2: TransformersLM, text: str, budget: int) -> None:
     # Control characters are left out: this tokenizer drops them, so a cut text cannot contain them.
