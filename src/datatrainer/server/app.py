@@ -14,6 +14,7 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -68,8 +69,7 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _jsonable(errors: object) -> object:
-    from fastapi.encoders import jsonable_encoder
-
+    """Pydantic error details may hold the raised exception (`ctx.error`) and raw body bytes."""
     return jsonable_encoder(errors, custom_encoder={BaseException: str, bytes: lambda b: b.decode("latin-1")})
 
 
