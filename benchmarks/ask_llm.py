@@ -1,0 +1,190 @@
+"""Benchmark: Ask-LLM throughput, ours vs nano-askllm (the public reference implementation), same model, same
+documents, same machine, one run; plus how faithful reduced precision is.
+
+What is measured, and why: issue 4 asks for at least 3x nano-askllm's throughput on 1,000 documents with the
+same model, reported as docs/s and tokens/s next to the model's forward-FLOPs bound.
+
+- Documents: real paragraphs from the gensim wheel (Wikipedia paragraphs and Lee news articles, alternating),
+  the first --docs of them; identical for both.
+- Model: the bundled SmolLM2-135M-Instruct Q4_1 GGUF, loaded once by transformers with `gguf_file=`
+  (de-quantised to float32) through our backend. nano-askllm's `AskLLM(tokenizer, model)` takes a tokenizer and
+  a model object, so it is handed that same model object and a copy of the tokenizer with left padding (as its
+  README shows for causal models); it runs with its defaults (its paper prompt, "yes"/"Yes", batch 8, no
+  truncation below the model's 8,192 positions, `generate(max_new_tokens=1)`).
+- Ours: the Ask-LLM scorer (`datatrainer.scoring.ask_llm.AskLLM`) with its defaults (paper prompt in the
+  model's chat template, documents cut to 512 tokens, the normalised score), on the float32 model and, unless
+  --no-bf16, on a bfloat16 copy of it.
+- Shared machine: other processes come and go, so the documents are cut into --rounds slices and each slice
+  is scored by every implementation in turn (the order rotating per slice); each implementation's time is the
+  sum over slices. Wall time and CPU time (all threads of this process) are both printed; the ratio is on
+  wall time.
+- FLOPs bound: 2 x (non-embedding parameters) x (prompt tokens) per second at the measured peak of a float32
+  (and bfloat16) matmul shaped like the model's MLP on this machine: what the forward pass would reach if
+  every multiply ran at matmul peak. The embedding lookup costs no FLOPs; the output head runs for one
+  position per document (ours) and is left out.
+- Agreement: Spearman correlation of nano-askllm's score with (a) the full-vocabulary P("yes")+P("Yes") that
+  our backend gives for nano-askllm's own prompts on the first --agree-docs documents (same prompt, same
+  precision: only batching and padding differ, so this should be ~1), (b) our scorer's P(yes) (chat template:
+  a different prompt), and bfloat16 against float32 for our scorer.
+
+Usage: python benchmarks/ask_llm.py [--docs 1000] [--rounds 4] [--agree-docs 100] [--no-bf16] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from datatrainer.corpora import news_articles, wikipedia_articles
+from datatrainer.models.lm.hf import TransformersLM
+from datatrainer.scoring.ask_llm import AskLLM, AskLLMParams
+
+Scores = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def documents(count: int) -> list[str]:
+    """Wikipedia paragraphs (lines of at least 200 characters) and news articles, alternating."""
+    wiki = (line for article in wikipedia_articles() for line in article["text"].split("\n") if len(line) >= 200)
+    news = (article["text"] for article in news_articles())
+    mixed = (text for pair in itertools.zip_longest(wiki, news) for text in pair if text is not None)
+    return list(itertools.islice(mixed, count))
+
+
+def matmul_peak(dtype: torch.dtype, repeats: int = 20) -> float:
+    """FLOP/s of a (4096 x 576) @ (576 x 1536) matmul, SmolLM2's MLP shape at a 4,096-token batch."""
+    a, b = torch.randn(4096, 576, dtype=dtype), torch.randn(576, 1536, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * 4096 * 576 * 1536 * repeats / (time.perf_counter() - start)
+
+
+class Timed:
+    """Accumulated wall and CPU seconds of one implementation, and its scores in document order (one column per
+    kind of score: P(yes) first)."""
+
+    def __init__(self, name: str, run: Callable[[list[str]], Scores], tokens: Callable[[list[str]], int]) -> None:
+        self.name, self.run, self.count_tokens = name, run, tokens
+        self.wall = self.cpu = 0.0
+        self.tokens = 0
+        self.scores: list[Scores] = []
+
+    def __call__(self, texts: list[str]) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.scores.append(np.asarray(self.run(texts), dtype=np.float64).reshape(len(texts), -1))
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+        self.tokens += self.count_tokens(texts)
+
+    def column(self, index: int = 0) -> Scores:
+        return np.concatenate(self.scores)[:, index]
+
+
+def slices(texts: list[str], rounds: int) -> Iterator[list[str]]:
+    size = -(-len(texts) // rounds)
+    for start in range(0, len(texts), size):
+        yield texts[start:start + size]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--agree-docs", type=int, default=100)
+    parser.add_argument("--no-bf16", action="store_true")
+    parser.add_argument("--json", help="write the numbers here too")
+    args = parser.parse_args()
+
+    from nano_askllm import AskLLM as NanoAskLLM  # type: ignore[import-untyped]
+
+    texts = documents(args.docs)
+    print(f"{len(texts)} documents, mean {np.mean([len(t) for t in texts]):.0f} characters; "
+          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", flush=True)
+    start = time.perf_counter()
+    fp32 = TransformersLM("smollm2")
+    print(f"model loaded in {time.perf_counter() - start:.0f} s", flush=True)
+    tokenizer = copy.deepcopy(fp32._tokenizer)
+    tokenizer.padding_side = "left"
+    nano = NanoAskLLM(tokenizer, fp32._model)
+
+    def prompt_tokens(prompts: Sequence[str]) -> int:
+        return sum(len(ids) for ids in tokenizer(list(prompts))["input_ids"])
+
+    def scorer_tokens(scorer: AskLLM) -> Callable[[list[str]], int]:
+        return lambda chunk: prompt_tokens(scorer.prompts(scorer.templates[0], scorer.documents(chunk)))
+
+    def nano_scores(chunk: list[str]) -> Scores:
+        return np.concatenate([nano.ask(chunk[i:i + 8]).float().numpy() for i in range(0, len(chunk), 8)])
+
+    def scorer_run(scorer: AskLLM) -> Callable[[list[str]], Scores]:
+        def run(chunk: list[str]) -> Scores:
+            scores = scorer.score(chunk)
+            return np.stack([scores.p_yes, scores.normalized], axis=1)
+        return run
+
+    ours32 = AskLLM(fp32, AskLLMParams())
+    contenders = [Timed("nano-askllm (fp32, batch 8)", nano_scores,
+                        lambda chunk: prompt_tokens(nano.get_prompts(chunk))),
+                  Timed("ours (fp32)", scorer_run(ours32), scorer_tokens(ours32))]
+    if not args.no_bf16:
+        bf16 = TransformersLM("smollm2", dtype="bfloat16")
+        ours16 = AskLLM(bf16, AskLLMParams())
+        contenders.append(Timed("ours (bf16)", scorer_run(ours16), scorer_tokens(ours16)))
+
+    for number, chunk in enumerate(slices(texts, args.rounds)):
+        for offset in range(len(contenders)):
+            contender = contenders[(number + offset) % len(contenders)]
+            contender(chunk)
+        print(f"slice {number + 1}: " + ", ".join(f"{c.name} {c.wall:.0f} s" for c in contenders), flush=True)
+
+    params = sum(p.numel() for name, p in fp32._model.named_parameters() if "embed" not in name)
+    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    peer = contenders[0]
+    rows = []
+    print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s; "
+          f"{params / 1e6:.1f}M non-embedding parameters")
+    print(f"{'implementation':<28} {'docs/s':>7} {'tok/s':>7} {'wall s':>7} {'CPU s':>7} {'vs peer':>8} "
+          f"{'bound docs/s':>12} {'of bound':>8}")
+    for contender in contenders:
+        precision = "bf16" if "bf16" in contender.name else "fp32"
+        bound = peaks[precision] / (2 * params * contender.tokens / len(texts))
+        docs_per_s = len(texts) / contender.wall
+        row = {"name": contender.name, "docs_per_s": docs_per_s, "tokens_per_s": contender.tokens / contender.wall,
+               "wall_s": contender.wall, "cpu_s": contender.cpu, "ratio": peer.wall / contender.wall,
+               "tokens": contender.tokens, "bound_docs_per_s": bound}
+        rows.append(row)
+        print(f"{contender.name:<28} {docs_per_s:>7.2f} {row['tokens_per_s']:>7.0f} {contender.wall:>7.1f} "
+              f"{contender.cpu:>7.1f} {row['ratio']:>7.2f}x {bound:>12.1f} {docs_per_s / bound:>7.1%}")
+
+    agree = texts[:args.agree_docs]
+    same_prompt = np.exp(fp32.next_token_logprobs(nano.get_prompts(agree), ["yes", "Yes"])).sum(axis=1)
+    correlations = {"nano vs ours, nano's prompt, fp32": spearmanr(peer.column()[:len(agree)], same_prompt)[0],
+                    "nano vs ours, chat template, fp32": spearmanr(peer.column(), contenders[1].column())[0]}
+    if not args.no_bf16:
+        for index, kind in enumerate(("P(yes)", "normalised")):
+            correlations[f"ours bf16 vs fp32, {kind}"] = spearmanr(contenders[1].column(index),
+                                                                    contenders[2].column(index))[0]
+    print("\nSpearman correlations:")
+    for name, value in correlations.items():
+        print(f"  {name}: {value:.4f}")
+    print(f"  (largest |P(yes) difference| nano vs ours on nano's prompt: "
+          f"{np.abs(peer.column()[:len(agree)] - same_prompt).max():.2e})")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"docs": len(texts), "rows": rows, "spearman": correlations, "peaks": peaks}, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
