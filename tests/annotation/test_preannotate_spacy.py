@@ -54,16 +54,51 @@ def test_spans_are_spacy_entities_at_character_offsets() -> None:
         assert all(s.confidence is not None and 0.0 <= s.confidence <= 1.0 + 1e-9 for s in suggestion.spans)
 
 
-def test_beam_confidence_does_not_change_the_entities() -> None:
-    docs = [news("lee-001"), news("lee-030")]
-    beam = SpacyNerSuggester(["PER", "ORG", "LOC"]).suggest(docs)
+def test_confidence_does_not_change_the_entities() -> None:
+    docs = [news("lee-001"), news("lee-030"), AnnotatedDoc("empty", ""), AnnotatedDoc("blank", "   ")]
+    scored = SpacyNerSuggester(["PER", "ORG", "LOC"]).suggest(docs)
     plain = SpacyNerSuggester(["PER", "ORG", "LOC"], confidence="none").suggest(docs)
-    assert [s.result() for s in beam] == [s.result() for s in plain]
+    assert [s.result() for s in scored] == [s.result() for s in plain]
     assert all(span.confidence is None for s in plain for span in s.spans)
     assert all(s.uncertainty() is None for s in plain if s.spans)
-    confidences = [span.confidence for s in beam for span in s.spans]
-    assert max(confidences) > 0.99  # clear names are unanimous on the beam ...
-    assert min(confidences) < 0.9   # ... and some boundary is in doubt somewhere in two real articles
+    confidences = [span.confidence for s in scored for span in s.spans]
+    assert all(c is not None and 0.0 < c <= 1.0 for c in confidences)
+    assert max(confidences) > 0.99  # clear names are near certain ...
+    assert min(confidences) < 0.9   # ... and some entity is in doubt somewhere in two real articles
+
+
+def test_confidence_is_the_product_of_the_transition_probabilities() -> None:
+    """Reference: spaCy's own per-step scores and validity test, one document at a time, without batching."""
+    import numpy as np
+
+    doc = news("lee-030")
+    suggester = SpacyNerSuggester(["PER", "ORG", "LOC"])
+    (suggestion,) = suggester.suggest([doc])
+    nlp = load_pipeline()
+    ner = nlp.get_pipe("ner")
+    with nlp.select_pipes(disable=["ner"]):
+        parsed = nlp(doc.text)
+    names = [ner.moves.get_class_name(i) for i in range(ner.moves.n_moves)]
+    (state,) = ner.moves.init_batch([parsed])
+    step = ner.model.predict([parsed])
+    steps = []
+    while not state.is_final():
+        row = np.asarray(step.predict([state]))[0].astype(np.float64)
+        valid = np.array([ner.moves.is_valid(state, name) for name in names])
+        best = int(np.argmax(np.where(valid, row, -np.inf)))
+        inside = steps and steps[-1][0][:2] in ("B-", "I-")
+        label = steps[-1][0][2:] if inside else ""
+        allowed = np.array([n in (f"I-{label}", f"L-{label}") if inside else n == "O" or n[:2] in ("B-", "U-")
+                            for n in names]) | (np.arange(len(names)) == best)
+        p = np.exp(row - row[allowed].max()) * allowed
+        steps.append((names[best], p[best] / p.sum()))
+        ner.moves.apply_transition(state, names[best])
+    expected, product = [], 1.0
+    for name, p in steps:
+        product = product * p if name[:2] in ("I-", "L-") else p
+        if name[:2] in ("L-", "U-") and name[2:] in suggester.mapping:
+            expected.append(product)
+    assert [s.confidence for s in suggestion.spans] == pytest.approx(expected, rel=1e-5)
 
 
 def test_bad_configuration_is_one_line() -> None:

@@ -20,8 +20,8 @@ def suggest_command(
     source: Annotated[str, typer.Option(
         "--with", help="spacy[:MODEL] | gazetteer:FILE | llm[:MODEL] | classifier[:MODEL] (embedding model).")],
     mapping: Annotated[str, typer.Option("--map", help="spacy: SPACY_LABEL=LABEL,... e.g. PERSON=PER,GPE=LOC.")] = "",
-    confidence: Annotated[Literal["beam", "none"], typer.Option(
-        help="spacy: per-entity confidence from a beam (about 1.5x slower), or none.")] = "beam",
+    confidence: Annotated[Literal["transitions", "none"], typer.Option(
+        help="spacy: per-entity probability of its transitions (slower), or none.")] = "transitions",
     case_sensitive: Annotated[bool, typer.Option("--case-sensitive", help="gazetteer: match case exactly.")] = False,
     pipeline: Annotated[str | None, typer.Option(
         help="gazetteer: spaCy pipeline to tokenize with (default blank:en; a trained one for POS/LEMMA patterns); "

@@ -26,7 +26,7 @@ class SuggestOptions:
     """Source-specific settings; each source reads the ones that concern it."""
 
     mapping: Mapping[str, str] = field(default_factory=dict)  # spacy: spaCy label -> project label
-    confidence: Confidence = "beam"                           # spacy
+    confidence: Confidence = "transitions"                    # spacy
     case_sensitive: bool = False                              # gazetteer
     pipeline: str | None = None  # gazetteer (default blank:en) and llm ner candidates (default the spaCy model)
     calibrate: bool = True                                    # llm
