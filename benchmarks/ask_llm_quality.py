@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 from datatrainer.models.lm.base import LanguageModel
-from datatrainer.scoring.ask_llm import ASK_LLM, AskLLM, AskLLMParams
+from datatrainer.scoring.ask_llm import ASK_LLM, AskLLM, AskLLMParams, ScoreKind
 from datatrainer.scoring.configs import config_hash
 from datatrainer.scoring.devset import LabelledSet, labelled_set
 from datatrainer.scoring.distilled import DistillParams, distill
@@ -136,6 +137,14 @@ def zscore(values: Array) -> Array:
     return standard
 
 
+def conjunction(*scores: Array) -> Array:
+    """The lowest of a text's percentile ranks: good only if every signal says so. Ask-LLM's P(yes) and
+    perplexity fail on different junk families (see the per-family table), so each catches what the other
+    misses; this rule was chosen after seeing those per-family dev results."""
+    lowest: Array = np.minimum.reduce([rankdata(values) / len(values) for values in scores])
+    return lowest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dev", type=int, default=200, help="good and junk texts each in the dev part")
@@ -169,7 +178,8 @@ def main() -> None:
                           (y - cal["paper"][0]) - (n - cal["paper"][1]), 1, c, "3 content-free passes once"),
                  evaluate("paper prompt, P(yes) calibrated", dev, y - cal["paper"][0], 1, c)]
     for template in (t for t in templates if t != "paper"):
-        rows.append(evaluate(f"{template} prompt, normalized", dev, yes[template] - no[template], 1, cost[template]))
+        rows += [evaluate(f"{template} prompt, normalized", dev, yes[template] - no[template], 1, cost[template]),
+                 evaluate(f"{template} prompt, P(yes)", dev, yes[template], 1, cost[template])]
     ensemble = [t for t in templates if t != "fewshot"]
     if len(ensemble) > 1:
         total = sum(cost[t] for t in ensemble)
@@ -177,21 +187,37 @@ def main() -> None:
         calibrated = np.mean([(yes[t] - cal[t][0]) - (no[t] - cal[t][1]) for t in ensemble], axis=0)
         rows += [evaluate(f"ensemble {'+'.join(ensemble)}, mean log-odds", dev, raw, len(ensemble), total),
                  evaluate(f"ensemble {'+'.join(ensemble)}, calibrated mean log-odds", dev, calibrated,
-                          len(ensemble), total)]
+                          len(ensemble), total),
+                 evaluate(f"ensemble {'+'.join(ensemble)}, mean log P(yes)", dev,
+                          np.mean([yes[t] for t in ensemble], axis=0), len(ensemble), total)]
     nll, nll_cost = mean_nll(model, dev.texts, args.cache)
     rows.append(evaluate("perplexity alone (lower mean NLL = better)", dev, -nll, 1, nll_cost, "document only"))
     if "paper" in yes:
         combined = zscore(yes["paper"] - no["paper"]) - zscore(nll)
         rows.append(evaluate("paper normalized log-odds z + (-mean NLL) z", dev, combined, 2,
                              cost["paper"] + nll_cost, "fixed equal weights, no labels"))
+        rows.append(evaluate("conjunction: min rank of paper P(yes), -mean NLL", dev, conjunction(yes["paper"], -nll),
+                             2, cost["paper"] + nll_cost, "rule chosen on dev"))
+        if "strict" in yes:
+            rows.append(evaluate("conjunction: min rank of paper P(yes), strict P(yes), -mean NLL", dev,
+                                 conjunction(yes["paper"], yes["strict"], -nll), 3,
+                                 cost["paper"] + cost["strict"] + nll_cost, "rule chosen on dev"))
         teacher_scorer = AskLLM(model, AskLLMParams(prompts=("paper",)))
         pool_yes, pool_no, pool_cost = ask_passes(model, "paper", pool.texts, args.cache)
-        normalized = 1 / (1 + np.exp(pool_no - pool_yes))
-        student, seconds = distilled_scores(pool, dev, normalized, teacher_scorer.config("normalized"),
-                                            args.cache / "workspace")
-        rows.append(evaluate("distilled: ridge on MiniLM, teacher = paper normalized on the pool", dev, student, 0,
-                             seconds, f"labelling: {len(pool)} pool docs x 1 pass ({pool_cost:.2f} s/doc)"))
-        print("  teacher (paper normalized) AUC on the pool:", f"{evaluate('p', pool, pool_yes - pool_no, 1).auc:.3f}")
+        labelling = f"labelling: {len(pool)} pool docs x 1 pass ({pool_cost:.2f} s/doc)"
+        teachers: dict[ScoreKind, Array] = {"normalized": 1 / (1 + np.exp(pool_no - pool_yes)),
+                                            "pyes": np.exp(pool_yes)}
+        for kind, teacher in teachers.items():
+            # The pool's labels are read here only to report how good each teacher is (a validation split):
+            # the student below never sees them.
+            print(f"  teacher paper {kind}: ROC-AUC on the pool {evaluate(kind, pool, teacher, 1).auc:.3f}")
+            student, seconds = distilled_scores(pool, dev, teacher, teacher_scorer.config(kind),
+                                                args.cache / "workspace")
+            rows.append(evaluate(f"distilled: ridge on MiniLM, teacher = paper {kind} on the pool", dev, student,
+                                 0, seconds, labelling))
+            rows.append(evaluate(f"conjunction: min rank of distilled ({kind} teacher), -mean NLL", dev,
+                                 conjunction(student, -nll), 1, seconds + nll_cost,
+                                 "rule chosen on dev; the pass is perplexity's"))
     ceiling, seconds = distilled_scores(pool, dev, pool.labels.astype(np.float64), {"labels": "pool truth"},
                                         args.cache / "workspace", labels_as_teacher=True)
     rows.append(evaluate("ceiling: same ridge fitted on the pool's TRUE labels", dev, ceiling, 0, seconds,

@@ -38,6 +38,9 @@ def distilled_command(
     model: Annotated[str, typer.Option(help="ask-llm teacher: the language model (smollm2 is shipped).")] = "smollm2",
     prompt: Annotated[list[str] | None, typer.Option(help="ask-llm teacher: builtin prompt name or template file; "
                                                           "repeat for an ensemble.")] = None,
+    teacher_score: Annotated[str, typer.Option(help="ask-llm teacher: the score kind the student learns (pyes: "
+                                                    "with SmolLM2 it teaches better than normalized, see the "
+                                                    "README).")] = "pyes",
     embedding_model: Annotated[str, typer.Option(help="Embedding model the student reads.")] = "minilm",
     embedding_backend: Annotated[str, typer.Option(help="st or onnx.")] = "onnx",
 ) -> None:
@@ -55,7 +58,8 @@ def distilled_command(
     with cli.open() as ws:
         version = ws.version(ref)
         if params.train_size is not None and teacher == ASK_LLM and teacher_config is None:
-            ask = validate_params(AskLLMParams, {"prompts": prompt} if prompt else {}, "ask-llm")
+            settings = {"prompts": prompt, "score": teacher_score}
+            ask = validate_params(AskLLMParams, {k: v for k, v in settings.items() if v is not None}, "ask-llm")
             params = params.model_copy(update={"teacher_config": _score_sample(ws, version, params, ask, model,
                                                                                cli.progress)})
         hash_ = distill(ws, version, params, _embeddings(ws, version, params, cli.progress))
@@ -68,7 +72,7 @@ def distilled_command(
 def _score_sample(ws: Workspace, version: DatasetVersion, params: DistillParams, ask: AskLLMParams, model: str,
                   progress: bool) -> str:
     """Ask-LLM scores for the training sample (only the texts still missing one); returns the config hash of
-    the scores the student learns (the normalised score)."""
+    the scores the student learns (the kind `ask.score` names; all three are stored)."""
     sample = ws.apply("sample", [version], {"by": "random", "budget": params.train_size, "seed": params.seed},
                       name=version.info.dataset + TRAIN_SUFFIX)
     with Console(stderr=True, quiet=not progress).status(f"loading {model} if scores are missing"):
@@ -81,7 +85,7 @@ def _score_sample(ws: Workspace, version: DatasetVersion, params: DistillParams,
         console.print(f"interrupted: {counter.done:,} of {scoring.todo:,} teacher scores are stored; run the same "
                       "command to continue", markup=False, highlight=False)
         raise typer.Exit(130) from None
-    return scoring.hash_of({"score": "normalized"})
+    return scoring.hash_of({"score": ask.score})
 
 
 def _embeddings(ws: Workspace, version: DatasetVersion, params: DistillParams, progress: bool) -> StoredConfig:
