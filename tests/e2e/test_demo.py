@@ -10,6 +10,7 @@ from pathlib import Path
 
 import datasets
 
+from datatrainer.annotation.formats import read
 from datatrainer.workspace import Workspace
 
 
@@ -35,8 +36,24 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
         assert ws.scores.computed(deduped)  # density scores stored and reusable
         exported = datasets.load_from_disk(str(root / "exports" / "crawl-clean-hf"))
         assert exported.num_rows == deduped.num_rows
+        gold = ws.version("demo-people-gold@1")
+        assert gold.info.parents == (sample.ref,) and gold.num_rows > 0
+        spans = gold.to_table(["spans"])["spans"].to_pylist()
+        assert sum(map(len, spans)) > gold.num_rows  # spaCy's entities, accepted and reviewed
+        assert ws.audit.verify().ok
+    conll = read(root / "exports" / "demo-people.conll", "conll")
+    assert len(conll) == gold.num_rows and sum(len(doc.spans) for doc in conll) == sum(map(len, spans))
     for number in (1, 3):
         report = json.loads((root / "reports" / f"quality-crawl-{number}.json").read_text())
         assert report["summary"]["records"] in (raw.num_rows, deduped.num_rows)
         assert (root / "reports" / f"quality-crawl-{number}.html").stat().st_size > 10_000
     assert (root / "reports" / "coverage-crawl-3-crawl-sample-1.html").is_file()
+
+
+def test_demo_replaces_only_its_own_workspace(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "mine").close()
+    result = subprocess.run([sys.executable, "-m", "datatrainer", "demo", "--out", str(tmp_path / "mine")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'mine'} holds a workspace the demo did not create; pass --out with a new folder"]
+    assert (tmp_path / "mine" / "catalog.db").is_file()  # untouched

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from datatrainer.cli.context import console, state
+from datatrainer.config import CONFIG_FILE
 from datatrainer.corpora import wikipedia_articles, write_jsonl
 from datatrainer.demo import crawl_records
 from datatrainer.engine.local import LocalEngine
+from datatrainer.errors import DatatrainerError
 from datatrainer.io.ingest import IngestOptions
 from datatrainer.quality.metrics import QualityConfig
 from datatrainer.quality.report import build_report, default_paths, write_report
@@ -20,6 +23,10 @@ from datatrainer.scoring.jobs import ensure_embeddings, score_density
 from datatrainer.scoring.race import RaceParams
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
+
+DEMO_MARKER = ".datatrainer-demo"
+DEMO_PASSWORD = "demo-password"  # a throwaway local account, printed for the user to log in with
+ANNOTATED_TASKS = 12
 
 
 def demo_command(
@@ -31,7 +38,9 @@ def demo_command(
     cli = state(ctx)
     engine = cli.engine()
     root = (cli.workspace or out).resolve()
+    _fresh(root)
     with Workspace.init(root, cli.db_url) as ws:
+        (root / DEMO_MARKER).touch()
         inputs = root / "inputs"
         inputs.mkdir(exist_ok=True)
         wiki_file, crawl_file = inputs / "enwiki.jsonl", inputs / "crawl.jsonl"
@@ -75,14 +84,17 @@ def demo_command(
                       f"{covered.clusters_covered}/{covered.clusters}, mean distance to nearest kept "
                       f"{covered.distance.mean:.3f}; report {html}")
 
-        console.rule("7. versions and lineage")
+        console.rule("8. annotation: an NER project pre-annotated by spaCy, reviewed, exported")
+        _annotation(ws, sample, root)
+
+        console.rule("9. versions and lineage")
         for name in ws.datasets.names():
             for version in ws.datasets.versions(name):
                 parents = ", ".join(version.info.parents) or "-"
                 console.print(f"{version.ref:<16} {version.num_rows:>5} rows  {version.info.operation:<15} "
                               f"parents: {parents}")
 
-        console.rule("8. export to Hugging Face datasets")
+        console.rule("10. export to Hugging Face datasets")
         out_dir = root / "exports" / "crawl-clean-hf"
         ws.export(deduped, out_dir, "hf", engine=engine, overwrite=True)
         import datasets
@@ -92,6 +104,58 @@ def demo_command(
                       f"dataset card with lineage: {out_dir / 'README.md'}")
     console.print(f"[green]demo done[/]: workspace at [bold]{root}[/]; try "
                   f"`datatrainer -w {root} datasets show {deduped.ref}`")
+
+
+def _fresh(root: Path) -> None:
+    """Start from an empty folder: an earlier demo's workspace (it carries the marker) is replaced, so the
+    README's command can be run again; any other workspace is refused, never deleted."""
+    if not (root / CONFIG_FILE).exists():
+        return
+    if not (root / DEMO_MARKER).is_file():
+        raise DatatrainerError(f"{root} holds a workspace the demo did not create; pass --out with a new folder")
+    console.print(f"replacing the earlier demo workspace at {root}")
+    shutil.rmtree(root)
+
+
+def _annotation(ws: Workspace, version: DatasetVersion, root: Path) -> None:
+    """What a team does in the web UI, done through the same service: spaCy suggests entities, an annotator
+    accepts them for a few tasks, a reviewer accepts those, and the results leave as a version and as files."""
+    from datatrainer.annotation.formats import write
+    from datatrainer.annotation.preannotate.runner import run_suggester
+    from datatrainer.annotation.preannotate.spacy_ner import SpacyNerSuggester
+    from datatrainer.annotation.types import local_admin
+
+    admin, service, labels = local_admin(), ws.annotation, ["PER", "ORG", "LOC"]
+    project = service.create_project(admin, "demo-people", version.ref, "ner", labels, overlap=1,
+                                     ordering="uncertainty", guidelines="Mark people, organisations and places.")
+    annotator = service.create_user(admin, "demo", DEMO_PASSWORD)
+    service.add_member(admin, project.name, annotator.username, "annotator")
+    report = run_suggester(ws, admin, project, SpacyNerSuggester(labels))
+    console.print(f"project {project.name}: {report.tasks} tasks from {version.ref}; spaCy suggested {report.items} "
+                  f"entities, {report.uncertain} tasks uncertain (served first)")
+    for _ in range(ANNOTATED_TASKS):
+        task = service.next_task(annotator, project.name)
+        if task is None:
+            break
+        suggestions = service.get_task(annotator, task.id).suggestions
+        if suggestions:
+            service.submit(annotator, task.id, suggestions[0].result, suggestion_id=suggestions[0].id)
+        else:
+            service.submit(annotator, task.id, {"spans": []})
+        service.review(admin, task.id, "accept")
+    progress = service.progress(admin, project.name)
+    accepted = sum(item.accepted for item in service.suggestion_acceptance(admin, project.name))
+    console.print(f"annotated and reviewed {progress.by_state.get('accepted', 0)} tasks ({accepted} suggested "
+                  f"entities kept)")
+    gold = service.export_version(admin, project.name, "demo-people-gold")
+    docs = service.annotated_docs(admin, project.name)
+    exports = root / "exports"
+    console.print(f"{gold.ref}: {gold.num_rows} records with their reviewed spans")
+    for fmt, name in (("conll", "demo-people.conll"), ("spacy", "demo-people.spacy"),
+                      ("label-studio", "demo-people.json")):
+        console.print(write(docs, fmt, exports / name, overwrite=True).describe(), markup=False, highlight=False)
+    console.print(f"annotate in the browser: `datatrainer -w {root} serve`, log in as demo / {DEMO_PASSWORD}; "
+                  f"`datatrainer -w {root} audit verify` checks the audit log")
 
 
 def _report(ws: Workspace, version: DatasetVersion, config: QualityConfig, engine: LocalEngine) -> None:
