@@ -13,11 +13,9 @@ cached apart from float32 ones.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -26,8 +24,8 @@ import torch
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm.base import FloatArray
 from datatrainer.models.lm.batching import IndexArray, left_padded, length_batches
-from datatrainer.models.lm.sources import hub_offline, not_found, resolve
-from datatrainer.models.lm.tokens import truncate_texts
+from datatrainer.models.lm.hf_tokenizer import chat_prompt, quiet_load, transformers_module, truncate_with
+from datatrainer.models.lm.sources import hub_offline, resolve
 
 Dtype = Literal["float32", "bfloat16"]
 Quantize = Literal["none", "int8"]
@@ -183,64 +181,16 @@ class TransformersLM:
                                    f"{self._context}: truncate it first")
 
 
-def load_tokenizer(model: str, gguf_file: str | None = None) -> Any:
-    """Only the tokenizer (and chat template) of a model: what the HTTP backend needs to truncate and format
-    prompts locally the way the server's model reads them."""
-    hub_offline()
-    source = resolve(model, gguf_file)
-    return _quiet_load(model, lambda: _auto().AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file))
-
-
-def chat_prompt(tokenizer: Any, user_message: str) -> str:
-    """One user turn in the tokenizer's chat template with the generation prompt (the answer comes next);
-    the message itself for a model without a template."""
-    if not tokenizer.chat_template:
-        return user_message
-    text: str = tokenizer.apply_chat_template([{"role": "user", "content": user_message}], tokenize=False,
-                                              add_generation_prompt=True)
-    return text
-
-
-def truncate_with(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[str]:
-    """`LanguageModel.truncate` for a Hugging Face tokenizer."""
-    def encode(text: str) -> list[int]:
-        ids: list[int] = tokenizer.encode(text, add_special_tokens=False)
-        return ids
-
-    def decode(ids: Sequence[int]) -> str:
-        text: str = tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        return text
-
-    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-    return truncate_texts(texts, encoded, max_tokens, encode, decode)
-
-
 def _load(path: str, gguf_file: str | None, model: str) -> tuple[Any, Any]:
     def load() -> tuple[Any, Any]:
-        auto = _auto()
+        auto = transformers_module()
         config = auto.AutoConfig.from_pretrained(path, gguf_file=gguf_file)
         kind = auto.AutoModelForSeq2SeqLM if config.is_encoder_decoder else auto.AutoModelForCausalLM
         return (auto.AutoTokenizer.from_pretrained(path, gguf_file=gguf_file),
                 kind.from_pretrained(path, gguf_file=gguf_file, config=config, dtype=torch.float32))
 
-    loaded: tuple[Any, Any] = _quiet_load(model, load)
+    loaded: tuple[Any, Any] = quiet_load(model, load)
     return loaded
-
-
-def _auto() -> Any:
-    import transformers
-
-    return transformers
-
-
-def _quiet_load(model: str, load: Callable[[], Any]) -> Any:
-    """Load with one-line errors, and without the tqdm bar transformers' GGUF reader draws outside its logging
-    switches ("de-quantizing GGUF tensors")."""
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            return load()
-    except (OSError, ValueError) as exc:
-        raise not_found(model, exc) from None
 
 
 def _quantize_int8(model: Any) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm.base import FloatArray
-from datatrainer.models.lm.hf import chat_prompt, load_tokenizer, truncate_with
+from datatrainer.models.lm.hf_tokenizer import chat_prompt, load_tokenizer, truncate_with
 from datatrainer.models.lm.tokens import truncate_texts
 
 TOP_LOGPROBS = 20
