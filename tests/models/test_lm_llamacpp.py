@@ -6,6 +6,9 @@ de-quantisation, so the numbers agree closely but not exactly: compared by rank 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
@@ -14,6 +17,16 @@ from datatrainer.models.lm.hf import TransformersLM
 from datatrainer.models.lm.llamacpp import LlamaCppLM
 
 pytest.importorskip("llama_cpp")
+
+# A llama-cpp-python build can crash inside llama_decode (seen here: 0.3.36 compiled natively on an AMX Xeon
+# segfaults in its own `Llama.__call__` on any prompt longer than one token); a crash would take the whole test
+# session down, so the backend is tried in a child process first.
+_PROBE = """
+from datatrainer.models.lm.llamacpp import LlamaCppLM
+LlamaCppLM("smollm2").next_token_logprobs(["The capital of France is"], ["yes"])
+"""
+if subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, timeout=300).returncode != 0:
+    pytest.skip("this llama-cpp-python build crashes in llama_decode on this machine", allow_module_level=True)
 
 MESSAGES = ["Is the sky blue? Answer yes or no.", "Hi",
             "###\nBuy cheap pills now!!! Click here.\n###\nIs this informative? Answer yes or no.",
