@@ -103,3 +103,17 @@ def check_labels(labels: Sequence[str], what: str) -> tuple[str, ...]:
     if duplicates:
         raise DatatrainerError(f"{what}: duplicate labels {', '.join(duplicates)}")
     return tuple(labels)
+
+
+def label_suggestions(docs: Sequence[AnnotatedDoc], probs: Any, labels: Sequence[str], multi_label: bool,
+                      source: str, config: dict[str, Any]) -> list[Suggestion]:
+    """Classification suggestions from one probability row per document: the most probable label, or for
+    multi-label projects every label at 0.5 or more; the whole distribution is kept for the uncertainty."""
+    suggestions = []
+    for doc, row in zip(docs, probs, strict=True):
+        distribution = {label: float(p) for label, p in zip(labels, row, strict=True)}
+        chosen = (tuple(label for label, p in distribution.items() if p >= 0.5) if multi_label
+                  else (labels[max(range(len(labels)), key=lambda i: float(row[i]))],))
+        suggestions.append(Suggestion(doc.id, source, config, labels=chosen, probabilities=distribution,
+                                      multi_label=multi_label))
+    return suggestions

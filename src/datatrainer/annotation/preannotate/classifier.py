@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from datatrainer.annotation.preannotate.base import Suggestion, check_labels
+from datatrainer.annotation.preannotate.base import Suggestion, check_labels, label_suggestions
 from datatrainer.annotation.spans import AnnotatedDoc
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.embedders import Embedder, load_embedder
@@ -63,15 +63,7 @@ class EmbeddingClassifierSuggester:
         if not docs:
             return []
         probs = self.predict_proba(self.embedder.embed([doc.text for doc in docs]).astype(np.float64))
-        config = self.config()
-        suggestions = []
-        for doc, row in zip(docs, probs, strict=True):
-            distribution = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
-            chosen = (tuple(label for label, p in distribution.items() if p >= 0.5) if self.multi_label
-                      else (self.labels[int(np.argmax(row))],))
-            suggestions.append(Suggestion(doc.id, self.source, config, labels=chosen, probabilities=distribution,
-                                          multi_label=self.multi_label))
-        return suggestions
+        return label_suggestions(docs, probs, self.labels, self.multi_label, self.source, self.config())
 
     def predict_proba(self, vectors: Matrix) -> Matrix:
         """(n, labels): a distribution per row (single-label) or independent P(label) (multi-label)."""

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from datatrainer.annotation.preannotate.base import ScoredSpan, Suggestion, check_labels
+from datatrainer.annotation.preannotate.base import ScoredSpan, Suggestion, check_labels, label_suggestions
 from datatrainer.annotation.preannotate.pipelines import BATCH_SIZE, DEFAULT_MODEL, load_pipeline
 from datatrainer.annotation.spans import AnnotatedDoc, Span
 from datatrainer.errors import DatatrainerError
@@ -109,15 +109,7 @@ class LLMClassifierSuggester:
             return []
         texts = self.lm.truncate([doc.text for doc in docs], self.max_text_tokens)
         probs = self._multi(texts) if self.multi_label else self._single(texts)
-        config = self.config()
-        suggestions = []
-        for doc, row in zip(docs, probs, strict=True):
-            distribution = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
-            chosen = (tuple(label for label, p in distribution.items() if p >= 0.5) if self.multi_label
-                      else (self.labels[int(np.argmax(row))],))
-            suggestions.append(Suggestion(doc.id, self.source, config, labels=chosen, probabilities=distribution,
-                                          multi_label=self.multi_label))
-        return suggestions
+        return label_suggestions(docs, probs, self.labels, self.multi_label, self.source, self.config())
 
     def _single(self, texts: list[str]) -> Matrix:
         answers = ", ".join(self.labels)
