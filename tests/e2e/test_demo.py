@@ -36,6 +36,11 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
         assert ws.scores.computed(deduped)  # density scores stored and reusable
         exported = datasets.load_from_disk(str(root / "exports" / "crawl-clean-hf"))
         assert exported.num_rows == deduped.num_rows
+        best, train = ws.version("crawl-best@1"), ws.version("crawl-distill-train@1")
+        assert best.info.parents == (deduped.ref,) and best.num_rows == deduped.num_rows // 2
+        assert best.info.params["scorer"] == "ask-llm-distilled"
+        teacher = ws.scores.scores_for(train, "ask-llm")["score"]  # the LLM scored the training sample only
+        assert teacher.null_count == 0 and len(teacher) == 32
         gold = ws.version("demo-people-gold@1")
         assert gold.info.parents == (sample.ref,) and gold.num_rows > 0
         spans = gold.to_table(["spans"])["spans"].to_pylist()

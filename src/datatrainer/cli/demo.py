@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow.compute as pc
 import typer
 
 from datatrainer.cli.context import console, state
@@ -15,10 +16,12 @@ from datatrainer.demo import crawl_records
 from datatrainer.engine.local import LocalEngine
 from datatrainer.errors import DatatrainerError
 from datatrainer.io.ingest import IngestOptions
+from datatrainer.progress import progress_bar
 from datatrainer.quality.metrics import QualityConfig
 from datatrainer.quality.report import build_report, default_paths, write_report
 from datatrainer.sampling.coverage_report import build_coverage_report, write_coverage_report
 from datatrainer.sampling.coverage_report import default_paths as coverage_paths
+from datatrainer.scoring.configs import StoredConfig
 from datatrainer.scoring.jobs import ensure_embeddings, score_density
 from datatrainer.scoring.race import RaceParams
 from datatrainer.store.versions import DatasetVersion
@@ -27,6 +30,7 @@ from datatrainer.workspace import Workspace
 DEMO_MARKER = ".datatrainer-demo"
 DEMO_PASSWORD = "demo-password"  # a throwaway local account, printed for the user to log in with
 ANNOTATED_TASKS = 12
+ASK_LLM_SAMPLE = 32  # records the LLM teacher scores (about half a second each with bf16 on 2 cores)
 
 
 def demo_command(
@@ -84,6 +88,9 @@ def demo_command(
                       f"{covered.clusters_covered}/{covered.clusters}, mean distance to nearest kept "
                       f"{covered.distance.mean:.3f}; report {html}")
 
+        console.rule("7. Ask-LLM quality: SmolLM2 scores a sample, a student on MiniLM scores every record")
+        _ask_llm(ws, deduped, embedding, engine)
+
         console.rule("8. annotation: an NER project pre-annotated by spaCy, reviewed, exported")
         _annotation(ws, sample, root)
 
@@ -104,6 +111,30 @@ def demo_command(
                       f"dataset card with lineage: {out_dir / 'README.md'}")
     console.print(f"[green]demo done[/]: workspace at [bold]{root}[/]; try "
                   f"`datatrainer -w {root} datasets show {deduped.ref}`")
+
+
+def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, engine: LocalEngine) -> None:
+    """FineWeb-Edu's recipe in small: the bundled 135M model answers the paper's Ask-LLM question for a random
+    sample only, a ridge student on the embeddings learns its answers and scores every record, and the best
+    half becomes a version. (With 135M parameters the teacher is weak: see the README's *Scoring quality*.)"""
+    from datatrainer.scoring.ask_llm import AskLLMParams
+    from datatrainer.scoring.distilled import DistillParams, distill, teacher_sample
+    from datatrainer.scoring.lm_jobs import ModelRequest, run_lm_scoring
+
+    params = DistillParams(train_size=ASK_LLM_SAMPLE, seed=0)
+    ask = AskLLMParams(score="pyes", max_doc_tokens=256)
+    scoring = teacher_sample(ws, version, params, ask, ModelRequest("smollm2", options={"dtype": "bfloat16"}))
+    with progress_bar("ask-llm (SmolLM2)", scoring.todo, engine.progress) as advance:
+        run_lm_scoring(scoring, advance)
+    teacher = ws.scores.scores_for(scoring.version, "ask-llm", scoring.hash_of({"score": "pyes"}))["score"]
+    console.print(f"{scoring.version.ref}: Ask-LLM P(yes) for {len(teacher)} sampled records "
+                  f"(median {pc.approximate_median(teacher).as_py():.3f})")
+    student = distill(ws, version, params.model_copy(update={"teacher_config": scoring.hash_of({"score": "pyes"})}),
+                      embedding)
+    best = ws.apply("sample", [version], {"by": "ask-llm-distilled", "budget": "50%"}, name="crawl-best",
+                    engine=engine)
+    console.print(f"ask-llm-distilled (config {student}) scored all {version.num_rows} records; {best.ref} keeps "
+                  f"the best {best.num_rows}")
 
 
 def _fresh(root: Path) -> None:

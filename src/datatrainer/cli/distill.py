@@ -15,13 +15,11 @@ from datatrainer.models.embedders import load_embedder
 from datatrainer.params import validate_params
 from datatrainer.scoring.ask_llm import ASK_LLM, AskLLMParams
 from datatrainer.scoring.configs import StoredConfig
-from datatrainer.scoring.distilled import DistillParams, distill
+from datatrainer.scoring.distilled import DistillParams, distill, teacher_sample
 from datatrainer.scoring.jobs import complete_embeddings
-from datatrainer.scoring.lm_jobs import AskLLMTask, ModelRequest, plan_lm_scoring, run_lm_scoring
+from datatrainer.scoring.lm_jobs import ModelRequest, run_lm_scoring
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
-
-TRAIN_SUFFIX = "-distill-train"
 
 
 def distilled_command(
@@ -73,10 +71,8 @@ def _score_sample(ws: Workspace, version: DatasetVersion, params: DistillParams,
                   progress: bool) -> str:
     """Ask-LLM scores for the training sample (only the texts still missing one); returns the config hash of
     the scores the student learns (the kind `ask.score` names; all three are stored)."""
-    sample = ws.apply("sample", [version], {"by": "random", "budget": params.train_size, "seed": params.seed},
-                      name=version.info.dataset + TRAIN_SUFFIX)
     with Console(stderr=True, quiet=not progress).status(f"loading {model} if scores are missing"):
-        scoring = plan_lm_scoring(ws, sample, AskLLMTask(ask), ModelRequest(model))
+        scoring = teacher_sample(ws, version, params, ask, ModelRequest(model))
     counter = _Counter()
     try:
         with docs_progress("teacher (ask-llm)", scoring.todo, progress) as bar:

@@ -23,7 +23,9 @@ from pydantic import BaseModel, Field
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.embedders import Backend
+from datatrainer.scoring.ask_llm import AskLLMParams
 from datatrainer.scoring.configs import StoredConfig, config_hash
+from datatrainer.scoring.lm_jobs import AskLLMTask, LMScoring, ModelRequest, plan_lm_scoring
 from datatrainer.scoring.store import CONFIG_HASH_KEY, SCORE
 from datatrainer.store.schema import CONTENT_HASH
 from datatrainer.store.versions import DatasetVersion
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from datatrainer.workspace import Workspace
 
 SUFFIX = "-distilled"
+TRAIN_SUFFIX = "-distill-train"  # the training sample is kept as the version NAME-distill-train
 MIN_TRAIN = 10
 EPSILON = 1e-6  # probabilities are clipped to [EPSILON, 1 - EPSILON] before the log-odds
 
@@ -51,6 +54,18 @@ class DistillParams(BaseModel):
     @property
     def scorer(self) -> str:
         return self.teacher + SUFFIX
+
+
+def teacher_sample(ws: Workspace, version: DatasetVersion, params: DistillParams, ask: AskLLMParams,
+                   request: ModelRequest) -> LMScoring:
+    """The planned Ask-LLM run over the training sample, kept as the version `NAME-distill-train` (exactly the
+    `random` sampler's draw for the budget and seed): run it with `run_lm_scoring`, which computes only the
+    texts still missing a score, then learn from `scoring.hash_of({"score": ask.score})`."""
+    if params.train_size is None:
+        raise DatatrainerError("distilled: a teacher sample needs train_size")
+    sample = ws.apply("sample", [version], {"by": "random", "budget": params.train_size, "seed": params.seed},
+                      name=version.info.dataset + TRAIN_SUFFIX)
+    return plan_lm_scoring(ws, sample, AskLLMTask(ask), request)
 
 
 def training_sample(version: DatasetVersion, size: int, seed: int) -> pa.Array:
