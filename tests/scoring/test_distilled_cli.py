@@ -44,6 +44,7 @@ def test_teacher_on_the_sample_student_on_everything_then_sample(short_texts: li
     ok("-w", ws, "sample", "web@1", "--by", "ask-llm-distilled", "--budget", "20%", "--name", "best")
     with Workspace.open(ws) as workspace:
         kept = workspace.version("best@1").to_table(["id"])["id"].to_pylist()
+        assert len(workspace.datasets.versions("web-distill-train")) == 1  # the same draw is not written again
     order = np.argsort(-student, kind="stable")[:6]
     assert sorted(kept) == sorted(f"w{i}" for i in order)
 

@@ -59,12 +59,18 @@ class DistillParams(BaseModel):
 def teacher_sample(ws: Workspace, version: DatasetVersion, params: DistillParams, ask: AskLLMParams,
                    request: ModelRequest) -> LMScoring:
     """The planned Ask-LLM run over the training sample, kept as the version `NAME-distill-train` (exactly the
-    `random` sampler's draw for the budget and seed): run it with `run_lm_scoring`, which computes only the
+    `random` sampler's draw for the budget and seed; an earlier identical draw is reused, not written again):
+    run it with `run_lm_scoring`, which computes only the
     texts still missing a score, then learn from `scoring.hash_of({"score": ask.score})`."""
     if params.train_size is None:
         raise DatatrainerError("distilled: a teacher sample needs train_size")
-    sample = ws.apply("sample", [version], {"by": "random", "budget": params.train_size, "seed": params.seed},
-                      name=version.info.dataset + TRAIN_SUFFIX)
+    name = version.info.dataset + TRAIN_SUFFIX
+    drawn = {"by": "random", "budget": str(params.train_size), "seed": params.seed}
+    earlier = [v for v in ws.datasets.versions(name) if v.info.parents == (version.ref,) and
+               all(v.info.params.get(key) == value for key, value in drawn.items())] if name in ws.datasets.names() \
+        else []
+    sample = earlier[-1] if earlier else ws.apply("sample", [version], {**drawn, "budget": params.train_size},
+                                                  name=name)
     return plan_lm_scoring(ws, sample, AskLLMTask(ask), request)
 
 
