@@ -125,7 +125,8 @@ class Workspace:
         return export_version(self, self.version(ref), Path(out), format, engine, overwrite)
 
     def collect_garbage(self, min_age: float = 3600.0) -> list[Path]:
-        """Remove leftovers of interrupted writes: temp folders and folders no catalog entry points at.
+        """Remove leftovers of interrupted writes: temp folders and files (a score or embedding shard killed
+        mid-write leaves a single file) and version folders no catalog entry points at.
 
         Only folders untouched for `min_age` seconds go, so a write in progress in another process (whose
         temp folder changes as parts land, and whose published folder is recorded in the catalog
@@ -136,6 +137,9 @@ class Workspace:
         candidates = [p for p in (self.root / "versions").iterdir() if p.stat().st_mtime <= cutoff]
         known = self.catalog.storage_keys()  # read after listing: a version published meanwhile is known
         removed = stale_tmp + [folder for folder in candidates if folder.name not in known]
-        for folder in removed:
-            shutil.rmtree(folder, ignore_errors=True)
+        for path in removed:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         return removed

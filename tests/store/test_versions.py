@@ -87,9 +87,11 @@ def test_diff_matches_set_arithmetic(workspace: Workspace) -> None:
 def test_collect_garbage_removes_only_unreferenced_folders(sqlite_workspace: Workspace) -> None:
     ref = _publish(sqlite_workspace, "keep", pa.table({"id": ["a"], "text": ["x"]}))
     (sqlite_workspace.root / "tmp" / "stale").mkdir()
+    (sqlite_workspace.root / "tmp" / "shard-killed.parquet").write_bytes(b"PAR1")  # a shard write cut short
     (sqlite_workspace.root / "versions" / "orphan").mkdir()
     removed = {path.name for path in sqlite_workspace.collect_garbage(min_age=0)}
-    assert removed == {"stale", "orphan"}
+    assert removed == {"stale", "shard-killed.parquet", "orphan"}
+    assert not any((sqlite_workspace.root / "tmp").iterdir())
     assert sqlite_workspace.version(ref).to_table().num_rows == 1
 
 
