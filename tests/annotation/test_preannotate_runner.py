@@ -14,6 +14,8 @@ from datatrainer.annotation.preannotate.spacy_ner import SpacyNerSuggester
 from datatrainer.annotation.preannotate.specs import SuggestOptions, build_suggester
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.embedders import load_embedder
+from datatrainer.scoring.configs import config_hash
+from datatrainer.security.errors import PermissionDenied
 from datatrainer.workspace import Workspace
 from tests.annotation.core_fixtures import ADMIN, TEXTS, ingest, take, users
 from tests.annotation.test_preannotate_classifier import polarity
@@ -47,6 +49,13 @@ def test_spacy_and_gazetteer_suggestions_are_stored_and_resumed(workspace: Works
         {"start": 0, "end": 13, "label": "PER"}, {"start": 18, "end": 33, "label": "PER"},
         {"start": 37, "end": 42, "label": "LOC"}]}  # Angela Merkel met Emmanuel Macron in Paris.
 
+    digest = config_hash(spacy.config())
+    assert workspace.annotation.suggested_records(ADMIN, "ner", spacy.source, digest) == set(expected)
+    assert workspace.annotation.suggested_records(ADMIN, "ner", spacy.source, "other") == set()
+    (annotator,) = users(workspace, "ann")
+    workspace.annotation.add_member(ADMIN, "ner", "ann", "annotator")
+    with pytest.raises(PermissionDenied):  # only project admins see what was suggested
+        workspace.annotation.suggested_records(annotator, "ner", spacy.source, digest)
     again = run_suggester(workspace, ADMIN, project, SpacyNerSuggester(project.label_schema.labels), batch_size=4)
     assert (again.suggested, again.already) == (0, 6)  # same source and config: nothing redone
     other = SpacyNerSuggester(project.label_schema.labels, confidence="none")

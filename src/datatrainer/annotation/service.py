@@ -430,6 +430,17 @@ class AnnotationService(UserDirectory):
                               entity_id=row.id, after={"source": source, "count": count})
             return count
 
+    def suggested_records(self, actor: UserInfo, project: str | int, source: str, config_hash: str) -> set[str]:
+        """Record ids already holding a suggestion from `source` whose stored scores name this `config_hash`
+        (what a re-run of the same suggester skips)."""
+        with self.read() as session:
+            row = project_row(session, project)
+            self._require(session, actor, row, "admin", "list suggestions")
+            rows = session.execute(select(TaskRow.record_id, SuggestionRow.scores)
+                                   .join(SuggestionRow, SuggestionRow.task_id == TaskRow.id)
+                                   .where(TaskRow.project_id == row.id, SuggestionRow.source == source))
+            return {record_id for record_id, scores in rows if (scores or {}).get("config_hash") == config_hash}
+
     def _suggestion(self, session: Session, row: ProjectRow, task: TaskRow, source: str, result: Any,
                     scores: Mapping[str, Any] | None) -> SuggestionRow:
         clean = validate_result(row.task_type, label_schema(row), task.payload, result, f"task {task.id}: suggestion")

@@ -13,9 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from datatrainer.annotation.models import SuggestionRow, TaskRow
 from datatrainer.annotation.preannotate.base import Suggester
 from datatrainer.annotation.preannotate.uncertainty import Measure, SpanAggregate
 from datatrainer.annotation.spans import AnnotatedDoc
@@ -53,15 +50,6 @@ def pending_tasks(ws: Workspace, actor: UserInfo, project: str) -> list[TaskInfo
     return sorted(tasks, key=lambda task: task.position)
 
 
-def suggested_records(ws: Workspace, project_id: int, source: str, digest: str) -> set[str]:
-    """Record ids that already hold a suggestion from `source` with configuration hash `digest`."""
-    with ws.annotation.read() as session:
-        rows = session.execute(select(TaskRow.record_id, SuggestionRow.scores)
-                               .join(SuggestionRow, SuggestionRow.task_id == TaskRow.id)
-                               .where(TaskRow.project_id == project_id, SuggestionRow.source == source))
-        return {record_id for record_id, scores in rows if (scores or {}).get("config_hash") == digest}
-
-
 def run_suggester(ws: Workspace, actor: UserInfo, project: ProjectInfo, suggester: Suggester,
                   measure: Measure = "entropy", aggregate: SpanAggregate = "min", set_priority: bool = True,
                   batch_size: int = BATCH_SIZE, progress: bool = False) -> SuggestReport:
@@ -71,7 +59,7 @@ def run_suggester(ws: Workspace, actor: UserInfo, project: ProjectInfo, suggeste
                                "ner and classification projects")
     digest = config_hash(suggester.config())
     tasks = pending_tasks(ws, actor, project.name)
-    done = suggested_records(ws, project.id, suggester.source, digest)
+    done = ws.annotation.suggested_records(actor, project.name, suggester.source, digest)
     todo = [task for task in tasks if task.record_id not in done]
     suggested = items = uncertain = 0
     with progress_bar(f"suggest ({suggester.source})", len(todo), progress) as advance:
