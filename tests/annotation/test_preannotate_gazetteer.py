@@ -92,6 +92,14 @@ def test_spec_passes_the_pipeline(tmp_path: Path) -> None:
     assert [TEXT[s.span.start:s.span.end] for s in suggestion.spans] == ["ACME CORP", "Acme Widgets"]
 
 
+def test_case_insensitive_phrases_survive_case_dependent_tokenizer_exceptions(tmp_path: Path) -> None:
+    """spaCy splits "id" like "I'd" but keeps "ID" whole (found by the property test below)."""
+    rules = write_lines(tmp_path / "r.tsv", "LOC\tID", "ORG\tid card")
+    assert sorted(matches(rules, text="aa; id; ID card; Id")) == [("ID card", "ORG"), ("Id", "LOC"), ("id", "LOC")]
+    exact = write_lines(tmp_path / "exact.tsv", "LOC\tID")
+    assert matches(exact, case_sensitive=True, text="aa; id. ID") == [("ID", "LOC")]
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.from_regex(r"[a-z]{2,8}", fullmatch=True), min_size=1, max_size=12, unique=True),
        st.lists(st.sampled_from(["LOC", "ORG"]), min_size=12, max_size=12), st.randoms())

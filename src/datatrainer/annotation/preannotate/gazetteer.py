@@ -107,11 +107,19 @@ class GazetteerSuggester:
             suggestions.append(Suggestion(doc.id, self.source, config, spans=spans))
         return suggestions
 
+    def _casings(self, phrase: str) -> list[str]:
+        """The phrase as written and, when matching ignores case, in lower, upper and title case too: the
+        tokenizer's exceptions depend on case ("id" splits like "I'd", "ID" does not), so a phrase tokenized in
+        one casing alone can miss the same words written in another."""
+        if self.case_sensitive:
+            return [phrase]
+        return list(dict.fromkeys([phrase, phrase.lower(), phrase.upper(), phrase.title()]))
+
     def _add(self, rule: Rule) -> None:
         from spacy.errors import MatchPatternError
 
         if isinstance(rule.pattern, str):
-            self._phrases.add(rule.label, [self._nlp.make_doc(rule.pattern)])
+            self._phrases.add(rule.label, [self._nlp.make_doc(form) for form in self._casings(rule.pattern)])
             return
         needs = sorted({key.upper() for token in rule.pattern for key in token} & _ANNOTATION_ATTRS)
         if needs and not self._nlp.pipe_names:
