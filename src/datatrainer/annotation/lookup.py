@@ -18,11 +18,16 @@ def rank(role: str | None) -> int:
     return ROLES.index(role) + 1 if role in ROLES else 0
 
 
+def membership_row(session: Session, project_id: int, user_id: int | None) -> MembershipRow | None:
+    return session.scalar(select(MembershipRow).where(MembershipRow.project_id == project_id,
+                                                      MembershipRow.user_id == user_id))
+
+
 def role_in(session: Session, user: UserInfo, project_id: int) -> Role | None:
     if user.is_admin:
         return "admin"
-    role = session.scalar(select(MembershipRow.role).where(MembershipRow.project_id == project_id,
-                                                           MembershipRow.user_id == user.id))
+    member = membership_row(session, project_id, user.id)
+    role = member.role if member is not None else None
     return role if role in ROLES else None
 
 

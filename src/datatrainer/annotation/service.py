@@ -21,6 +21,7 @@ from datatrainer.annotation.errors import AnnotationValidationError, ConflictErr
 from datatrainer.annotation.export import export_project
 from datatrainer.annotation.lookup import (
     assignment_row,
+    membership_row,
     project_row,
     rank,
     refresh_state,
@@ -181,8 +182,7 @@ class AnnotationService(UserDirectory):
             row = project_row(session, project)
             self._require(session, actor, row, "admin", "add member")
             user = user_row(session, username)
-            member = session.scalar(select(MembershipRow).where(MembershipRow.project_id == row.id,
-                                                                MembershipRow.user_id == user.id))
+            member = membership_row(session, row.id, user.id)
             before = {"role": member.role} if member is not None else None
             if member is None:
                 member = MembershipRow(project_id=row.id, user_id=user.id, role=role)
@@ -199,8 +199,7 @@ class AnnotationService(UserDirectory):
             row = project_row(session, project)
             self._require(session, actor, row, "admin", "remove member")
             user = user_row(session, username)
-            member = session.scalar(select(MembershipRow).where(MembershipRow.project_id == row.id,
-                                                                MembershipRow.user_id == user.id))
+            member = membership_row(session, row.id, user.id)
             if member is None:
                 raise NotFoundError(f"{username!r} is not a member of project {row.name!r}")
             session.delete(member)

@@ -114,11 +114,7 @@ class UserDirectory(Transactions):
         """A new bearer token for `username` (default: the actor); the clear token is returned only here."""
         token = new_token()
         with self.write() as session:
-            acting = current_user(session, actor)
-            owner_name = username or acting.username
-            if owner_name != acting.username:
-                require_admin(acting, "create a token for another user")
-            owner = user_row(session, owner_name)
+            owner = _token_owner(session, actor, username, "create a token for another user")
             row = ApiTokenRow(user_id=owner.id, token_sha256=token_digest(token), name=name,
                               created_at=datetime.now(UTC), last_used=None, revoked=False)
             session.add(row)
@@ -148,11 +144,7 @@ class UserDirectory(Transactions):
 
     def list_tokens(self, actor: UserInfo, username: str | None = None) -> list[TokenInfo]:
         with self.read() as session:
-            acting = current_user(session, actor)
-            owner_name = username or acting.username
-            if owner_name != acting.username:
-                require_admin(acting, "list another user's tokens")
-            owner = user_row(session, owner_name)
+            owner = _token_owner(session, actor, username, "list another user's tokens")
             rows = session.scalars(select(ApiTokenRow).where(ApiTokenRow.user_id == owner.id).order_by(ApiTokenRow.id))
             return [TokenInfo(id=r.id, name=r.name, username=owner.username, created_at=r.created_at,
                               last_used=r.last_used, revoked=r.revoked) for r in rows]
@@ -168,3 +160,12 @@ class UserDirectory(Transactions):
             row.revoked = True
             self.audit.append(session, actor=actor.username, action="token.revoke", entity="api_token",
                               entity_id=row.id, before={"revoked": False}, after={"revoked": True})
+
+
+def _token_owner(session: Session, actor: UserInfo, username: str | None, what: str) -> UserRow:
+    """The user whose tokens are meant: the actor by default; another user only for an administrator."""
+    acting = current_user(session, actor)
+    owner_name = username or acting.username
+    if owner_name != acting.username:
+        require_admin(acting, what)
+    return user_row(session, owner_name)
