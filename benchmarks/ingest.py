@@ -171,9 +171,11 @@ def run_once(tool: str, data: Path) -> dict[str, Any] | None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result: dict[str, Any] = json.loads(out.splitlines()[-1])
-    result.update(tool=tool, process_s=wall, peak_rss_mb=usage.ru_maxrss * 1024 / 1e6)
+    result.update(tool=tool, process_s=wall, peak_rss_mb=usage.ru_maxrss * 1024 / 1e6,
+                  process_cpu_s=usage.ru_utime + usage.ru_stime)
     print(f"  {tool:<12} {result['seconds']:7.2f} s  peak RSS {result['peak_rss_mb']:6.0f} MB  "
-          f"(imports {result['import_s']:.2f} s, process {wall:.2f} s)", flush=True)
+          f"(imports {result['import_s']:.2f} s, process {wall:.2f} s, process CPU {result['process_cpu_s']:.2f} s)",
+          flush=True)
     return result
 
 

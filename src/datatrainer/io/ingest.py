@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from datatrainer.workspace import Workspace
 
 
+# Chunks parsed ahead per worker thread, so no worker waits while the main thread checks the oldest one.
+_LOADS_AHEAD = 2
+
+
 class IngestOptions(BaseModel):
     """How to read the input and map its fields onto the canonical record."""
 
@@ -93,7 +97,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
                 sequence += 1
                 part.clear()
                 part_bytes = 0
-            while len(writing) > options.threads - 1:
+            while len(writing) > options.threads:
                 writing.popleft().result()
 
         def finish_oldest() -> None:
@@ -114,7 +118,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
 
         for chunk in reader.chunks():
             loading.append((pool.submit(_load_and_normalize, chunk, mapping), chunk))
-            if len(loading) >= options.threads:
+            if len(loading) >= _LOADS_AHEAD * options.threads:
                 finish_oldest()
         while loading:
             finish_oldest()

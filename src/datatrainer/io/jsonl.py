@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +34,53 @@ _ROW_RE = re.compile(r"in row (\d+)")
 _COLUMN_RE = re.compile(r"Column\((/[^)]*)\) changed from (\w+) to (\w+)")
 
 
+class LineIndex:
+    """Line numbers of byte offsets in a file, found only when an error needs one.
+
+    Counting newlines while reading would cost a pass over every byte holding the GIL on the reading
+    thread; errors are rare, so the count runs (once per offset, resuming from the nearest offset already
+    counted) only when a chunk has something to report.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._offsets = [0]
+        self._lines = [1]
+
+    def line_at(self, offset: int) -> int:
+        """The 1-based line number of the line starting at byte `offset`."""
+        with self._lock:
+            nearest = bisect_right(self._offsets, offset) - 1
+            start, line = self._offsets[nearest], self._lines[nearest]
+            with open(self._path, "rb") as handle:
+                handle.seek(start)
+                remaining = offset - start
+                while remaining > 0:
+                    block = handle.read(min(remaining, 16 << 20))
+                    if not block:
+                        break
+                    line += block.count(b"\n")
+                    remaining -= len(block)
+            self._offsets.insert(nearest + 1, offset)
+            self._lines.insert(nearest + 1, line)
+            return line
+
+
 @dataclass
 class JsonlChunk:
     path: str
     data: bytes
-    first_line: int  # 1-based line number of the chunk's first line
+    offset: int  # byte offset of the chunk's first line in the file
+    lines: LineIndex = dataclass_field(repr=False)
     encoding: str
     size: int
     text_field: str = "text"
+
+    @cached_property
+    def first_line(self) -> int:
+        """1-based line number of the chunk's first line (counted on demand: only errors need it)."""
+        return self.lines.line_at(self.offset)
 
     def load(self, sink: ErrorSink, earlier: pa.Schema | None = None) -> LoadedChunk:
         problems: list[tuple[int, str]] = []
@@ -292,7 +335,7 @@ class JsonlReader:
 
     def chunks(self) -> Iterator[JsonlChunk]:
         """Cut each block after its last newline; the cut-off tail starts the next block."""
-        line = 1
+        lines = LineIndex(self.path)
         with open(self._file, "rb") as handle:
             head = handle.read(4)
             handle.seek(len(head) - len(check_bom(self.path, head, self._encoding)))
@@ -307,5 +350,4 @@ class JsonlReader:
                     cut = len(block)
                 handle.seek(start + cut)
                 data = block[:cut]
-                yield JsonlChunk(self.path, data, line, self._encoding, cut, self._text_field)
-                line += data.count(b"\n")
+                yield JsonlChunk(self.path, data, start, lines, self._encoding, cut, self._text_field)

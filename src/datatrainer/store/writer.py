@@ -13,6 +13,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,7 +31,7 @@ ROW_GROUP_SIZE = 65_536
 ARTIFACTS_DIR = "artifacts"
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -53,6 +54,10 @@ class VersionWriter:
         self._rows = 0
         self._parts = 0
         self._done = False
+        # Parts are fsynced on their own thread: waiting for the disk there overlaps the CPU work of the next
+        # parts, instead of stalling a worker. `commit` waits for every sync before publishing.
+        self._syncer = ThreadPoolExecutor(1, thread_name_prefix="fsync")
+        self._syncs: list[Future[None]] = []
 
     def __enter__(self) -> VersionWriter:
         return self
@@ -80,11 +85,10 @@ class VersionWriter:
                 write_statistics=[ID],
                 row_group_size=ROW_GROUP_SIZE,
             )
-            with open(path, "rb+") as handle:
-                os.fsync(handle.fileno())
         except OSError as exc:
             raise DatatrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
         with self._lock:
+            self._syncs.append(self._syncer.submit(_fsync, path))
             self._schemas[sequence] = table.schema
             self._rows += table.num_rows
             self._parts += 1
@@ -127,14 +131,15 @@ class VersionWriter:
     ) -> VersionInfo:
         """Publish the version: rename the folder into place, then record it in one catalog transaction."""
         schema = self.schema(base_schema)
+        self._wait_for_syncs()
         if self._parts == 0:
             # An empty version still gets one (empty) part, so every reader sees the schema on disk too.
             pq.write_table(schema.empty_table(), self.folder / "part-000000.parquet", compression="zstd")
-        _fsync_dir(self.folder)
+        _fsync(self.folder)
         final = self._versions_dir / self.storage_key
         try:
             os.replace(self.folder, final)
-            _fsync_dir(self._versions_dir)
+            _fsync(self._versions_dir)
         except OSError as exc:
             self.abort()
             raise DatatrainerError(f"cannot publish version folder {final}: {exc.strerror or exc}") from exc
@@ -157,6 +162,15 @@ class VersionWriter:
         self._done = True
         return info
 
+    def _wait_for_syncs(self) -> None:
+        self._syncer.shutdown(wait=True)
+        for sync in self._syncs:
+            try:
+                sync.result()
+            except OSError as exc:  # a full disk can first show at fsync
+                raise DatatrainerError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc
+
     def abort(self) -> None:
+        self._syncer.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.folder, ignore_errors=True)
         self._done = True
