@@ -126,3 +126,28 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(DatatrainerError, match="cannot open the catalog database") as info:
         Workspace.init(tmp_path / "ws", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
     assert "secret" not in str(info.value)  # passwords are redacted
+
+
+def test_workspaces_opened_at_once_in_threads_all_migrate(tmp_path: Path) -> None:
+    """Alembic keeps its environment in one process-wide proxy: without a lock, threads opening fresh
+    workspaces at the same moment fail inside each other's migrations."""
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_one(index: int) -> None:
+        barrier.wait()
+        try:
+            with Workspace.init(tmp_path / f"ws{index}") as ws:
+                assert ws.datasets.names() == []
+        except BaseException as exc:  # collected, so a failure in a thread fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for index in range(6):
+        tables = set(inspect(Catalog(f"sqlite:///{tmp_path / f'ws{index}' / 'catalog.db'}").engine).get_table_names())
+        assert {"datasets", "versions", "alembic_version"} <= tables

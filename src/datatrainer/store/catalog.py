@@ -7,6 +7,7 @@ until its row is committed here no reader can see it. That is what makes writes 
 from __future__ import annotations
 
 import importlib.resources
+import threading
 import random
 import re
 import time
@@ -86,6 +87,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+_MIGRATION_LOCK = threading.Lock()
+
+
 class Catalog:
     """Reads and writes the catalog tables in short transactions."""
 
@@ -99,10 +103,12 @@ class Catalog:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def _migrate(self) -> None:
+        """Bring the schema to the newest revision. Alembic runs its environment through one process-wide
+        proxy (`alembic.context`), so two threads opening workspaces at once must take turns."""
         script_location = importlib.resources.files("datatrainer.store") / "migrations"
         config = Config()
         config.set_main_option("script_location", str(script_location))
-        with self.engine.begin() as connection:
+        with _MIGRATION_LOCK, self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
