@@ -7,9 +7,9 @@ until its row is committed here no reader can see it. That is what makes writes 
 from __future__ import annotations
 
 import importlib.resources
-import threading
 import random
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
