@@ -128,9 +128,8 @@ class _NearSketch:
 class NearDuplicateFinder:
     """Near-duplicate clusters by MinHash LSH candidates checked with exact Jaccard similarity."""
 
-    def __init__(self, settings: MinHashSettings, spill_folder: Path | None = None, threads: int = 2) -> None:
+    def __init__(self, settings: MinHashSettings, spill_folder: Path | None = None) -> None:
         self.settings = settings
-        self.threads = max(threads, 1)
         self.bands, self.rows_per_band = settings.lsh_shape()
         self._hashes = Spool(np.uint64, 1, spill_folder)
         self._band_hashes = Spool(np.uint64, self.bands, spill_folder)
@@ -159,9 +158,7 @@ class NearDuplicateFinder:
     def _candidates(self, rows: int, null: np.ndarray) -> np.ndarray:
         """Distinct candidate pairs (i < j) over all bands, as `i * rows + j`."""
         matrix = self._band_hashes.array()
-        with ThreadPoolExecutor(self.threads) as pool:
-            found = list(pool.map(lambda band: candidate_pairs(np.ascontiguousarray(matrix[:, band])),
-                                  range(self.bands)))
+        found = [candidate_pairs(matrix[:, band]) for band in range(self.bands)]
         pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
         pairs = pairs[~(null[pairs[:, 0]] | null[pairs[:, 1]])]
         return np.unique(pairs[:, 0] * rows + pairs[:, 1])
@@ -175,7 +172,7 @@ class NearDuplicateFinder:
         null = np.concatenate(self._null) if self._null else np.zeros(0, bool)
         keys = self._candidates(rows, null)
         left, right = keys // max(rows, 1), keys % max(rows, 1)
-        pair_similarity = self._jaccard(shingles, left, right)
+        pair_similarity = pair_jaccard(shingles, left, right)
         similar = pair_similarity >= self.settings.threshold
         left, right, pair_similarity = left[similar], right[similar], pair_similarity[similar]
         labels = component_labels(rows, left, right)
@@ -185,15 +182,8 @@ class NearDuplicateFinder:
         direct = labels[right] == left
         similarity[right[direct]] = pair_similarity[direct]
         indirect = np.flatnonzero(np.isnan(similarity))
-        similarity[indirect] = self._jaccard(shingles, indirect, labels[indirect])
+        similarity[indirect] = pair_jaccard(shingles, indirect, labels[indirect])
         return Clusters("minhash", labels, similarity, np.column_stack((left, right)), len(keys))
-
-    def _jaccard(self, shingles: Shingles, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """`pair_jaccard` on `threads` slices of the pairs at once (its sorts release the GIL)."""
-        parts = np.array_split(np.arange(len(left)), self.threads)
-        with ThreadPoolExecutor(self.threads) as pool:
-            results = list(pool.map(lambda part: pair_jaccard(shingles, left[part], right[part]), parts))
-        return np.concatenate(results) if results else np.zeros(0, np.float64)
 
     def close(self) -> None:
         self._hashes.close()
@@ -280,8 +270,7 @@ def exact_duplicate_clusters(texts: Texts, normalize: bool = True) -> np.ndarray
 Method = Literal["exact", "minhash"]
 
 
-def make_finder(method: Method, settings: MinHashSettings, spill_folder: Path | None = None,
-                threads: int = 2) -> Finder[Any]:
+def make_finder(method: Method, settings: MinHashSettings, spill_folder: Path | None = None) -> Finder[Any]:
     if method == "exact":
         return ExactDuplicateFinder(settings.normalize)
-    return NearDuplicateFinder(settings, spill_folder, threads)
+    return NearDuplicateFinder(settings, spill_folder)

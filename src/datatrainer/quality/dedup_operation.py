@@ -72,7 +72,7 @@ def find_clusters(version: DatasetVersion, params: DedupParams, engine: LocalEng
                   cache_budget: int = CACHE_BUDGET) -> tuple[Clusters, list[pa.RecordBatch] | None]:
     """Stream a version through the finder for `params.method`. A version that fits in `cache_budget` bytes
     is read whole (all columns) and its batches are returned, so writing the result needs no second read."""
-    finder = make_finder(params.method, params, spill_folder, engine.threads)
+    finder = make_finder(params.method, params, spill_folder)
     cache = _uncompressed_bytes(version) <= cache_budget
     batches: list[pa.RecordBatch] = []
     try:
