@@ -12,7 +12,7 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.quality import dupeval
 from datatrainer.quality.dedup import exact_duplicate_clusters, find_near_duplicates, near_duplicate_clusters
 from datatrainer.quality.dupcorpus import PlantedCorpus, planted_corpus
-from datatrainer.quality.textnorm import normalize_text
+from datatrainer.quality.textnorm import normalize_text_arrow
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_exact_duplicates_match_a_dict_of_normalised_texts(corpus: PlantedCorpus
     texts = pa.concat_arrays([corpus.texts.combine_chunks(), pa.array(["", "", None, None, "  ", "A.", "a"])])
     first_row: dict[str, int] = {}
     expected = []
-    for row, text in enumerate(normalize_text(texts).to_pylist()):
+    for row, text in enumerate(normalize_text_arrow(texts).to_pylist()):
         expected.append(row if text is None else first_row.setdefault(text, row))
     assert exact_duplicate_clusters(texts).tolist() == expected
     raw = exact_duplicate_clusters(texts, normalize=False)

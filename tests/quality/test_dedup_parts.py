@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from datatrainer.quality import dupeval
 from datatrainer.quality.clusters import component_labels
 from datatrainer.quality.jaccard import pair_jaccard
+from datatrainer.quality.kernels import kernels
 from datatrainer.quality.minhash import EMPTY, band_hashes, candidate_pairs, lsh_bands, signatures
 from datatrainer.quality.shingles import NO_SHINGLE, Shingles, shingle_hashes
 from datatrainer.quality.spool import Spool
+from datatrainer.quality.textnorm import ASCII_TABLE
 
 # Words and separators that exercise the ASCII map and the general path: case, punctuation, every kind of
 # whitespace (including \v and \x1c, which normalize_text trims but does not split on), non-ASCII letters,
@@ -69,6 +71,40 @@ def test_a_word_hashes_the_same_inside_a_text_and_at_its_end() -> None:
         inside, at_end, alone = rows[first][0], rows[first + 1][1], rows[first + 2][0]
         assert inside == at_end == alone
     assert len({row[0] for row in rows[::3]}) == 25
+
+
+def test_words_across_the_kernels_64_byte_blocks() -> None:
+    """The shingle kernel finds spaces 64 bytes at a time: words ending just before, at and after a block
+    boundary, and texts whose length is a multiple of 64, hash like the same word anywhere else."""
+    texts, expected = [], []
+    for padding in range(0, 130):
+        for word in ("ab", "abcdefghij", "x" * 20):
+            texts.append("." * padding + word + ("" if padding % 3 else " tail"))
+            expected.append(word)
+    rows = _slots(shingle_hashes(pa.array(texts), ngram=1))
+    alone = {word: _slots(shingle_hashes(pa.array([word]), ngram=1))[0][0] for word in set(expected)}
+    assert [row[0] for row in rows] == [alone[word] for word in expected]
+    assert {len(text) for text in texts} >= {64, 128}
+
+
+def test_kernels_refuse_inconsistent_buffers() -> None:
+    """The C loops check sizes and offsets before reading: bad input is a one-line error, not a crash."""
+    texts = pa.array(["one two"])
+    hashes = np.empty(8, np.uint64)
+    with pytest.raises(ValueError, match="offsets"):
+        kernels.shingle_hashes(b"one two", np.array([0, 9]), ASCII_TABLE, True, 1, 1, hashes, np.empty(2, np.int64),
+                               np.empty(1, np.uint8))
+    with pytest.raises(ValueError, match="offsets must not decrease"):
+        kernels.normalize(b"abc", np.array([0, 2, 1, 3]), ASCII_TABLE, np.empty(3, np.uint8),
+                          np.empty(4, np.int64), np.empty(3, np.uint8))
+    with pytest.raises(ValueError, match="out_hashes"):
+        kernels.shingle_hashes(b"one two", np.array([0, 7]), ASCII_TABLE, True, 1, 1, np.empty(1, np.uint64),
+                               np.empty(2, np.int64), np.empty(1, np.uint8))
+    shingles = shingle_hashes(texts, ngram=1)
+    with pytest.raises(IndexError, match="row out of range"):
+        pair_jaccard(shingles, np.array([0]), np.array([1]))
+    with pytest.raises(ValueError, match="bands"):
+        band_hashes(np.zeros((2, 8), np.uint32), 3, 3)
 
 
 @settings(max_examples=100, deadline=None)

@@ -40,7 +40,6 @@ Texts: TypeAlias = pa.Array | pa.ChunkedArray
 FALSE_POSITIVE_WEIGHT = 0.02
 FALSE_NEGATIVE_WEIGHT = 0.98
 _CHUNK_ROWS = 16_384
-_SKETCH_ROWS = 2_048
 
 
 class MinHashSettings(BaseModel):
@@ -136,24 +135,17 @@ class NearDuplicateFinder:
         self._slots: list[np.ndarray] = []
         self._null: list[np.ndarray] = []
 
-    def sketch(self, texts: pa.Array) -> list[_NearSketch]:
-        """Sketches of slices of `_SKETCH_ROWS` rows: their arrays stay in the CPU caches, which makes the
-        many NumPy passes over them nearly twice as fast as over a 65,536-row batch."""
+    def sketch(self, texts: pa.Array) -> _NearSketch:
         s = self.settings
-        parts = []
-        for start in range(0, len(texts), _SKETCH_ROWS):
-            chunk = texts.slice(start, _SKETCH_ROWS)
-            shingles = shingle_hashes(chunk, s.ngram, s.seed, s.normalize)
-            bands = band_hashes(signatures(shingles, s.num_perm, s.seed), self.bands, self.rows_per_band)
-            parts.append(_NearSketch(shingles, bands, _null_mask(chunk)))
-        return parts
+        shingles = shingle_hashes(texts, s.ngram, s.seed, s.normalize)
+        bands = band_hashes(signatures(shingles, s.num_perm, s.seed), self.bands, self.rows_per_band)
+        return _NearSketch(shingles, bands, _null_mask(texts))
 
-    def add(self, sketch: list[_NearSketch]) -> None:
-        for part in sketch:
-            self._hashes.append(part.shingles.hashes)
-            self._slots.append(part.shingles.slots)
-            self._band_hashes.append(part.bands)
-            self._null.append(part.null)
+    def add(self, sketch: _NearSketch) -> None:
+        self._hashes.append(sketch.shingles.hashes)
+        self._slots.append(sketch.shingles.slots)
+        self._band_hashes.append(sketch.bands)
+        self._null.append(sketch.null)
 
     def _candidates(self, rows: int, null: np.ndarray) -> np.ndarray:
         """Distinct candidate pairs (i < j) over all bands, as `i * rows + j`."""

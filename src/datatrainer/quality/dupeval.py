@@ -1,7 +1,8 @@
 """Independent reference for measuring deduplication: exact Jaccard on plain Python shingle sets.
 
-Nothing here shares code with the fast path beyond the text normaliser (which has its own tests): shingles
-are tuples of words, sets are Python sets, and similarity is counted, not estimated. Tests and
+Nothing here shares code with the fast path: texts are normalised by the Arrow definition
+(`normalize_text_arrow`, tested against plain Python), not by the C fast path; shingles are tuples of words,
+sets are Python sets, and similarity is counted, not estimated. Tests and
 `benchmarks/dedup.py` score every method (ours, datasketch, rensa) against these.
 """
 
@@ -14,7 +15,7 @@ from itertools import combinations
 import numpy as np
 import pyarrow as pa
 
-from datatrainer.quality.textnorm import normalize_text, words
+from datatrainer.quality.textnorm import normalize_text_arrow, words
 
 Pair = tuple[int, int]
 
@@ -22,7 +23,7 @@ Pair = tuple[int, int]
 def reference_words(texts: pa.Array | pa.ChunkedArray, normalize: bool = True) -> list[list[str]]:
     """Each text's words (as `textnorm.words`), normalised first unless told otherwise; null texts have none."""
     filled = texts.fill_null("")
-    return [w or [] for w in words(normalize_text(filled) if normalize else filled).to_pylist()]
+    return [w or [] for w in words(normalize_text_arrow(filled) if normalize else filled).to_pylist()]
 
 
 def reference_shingles(word_lists: Iterable[list[str]], ngram: int = 3) -> list[set[tuple[str, ...]]]:
