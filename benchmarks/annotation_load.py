@@ -5,14 +5,18 @@ while many work at the same moment, not raw throughput. The issue's target: with
 submitting continuously on the embedded SQLite catalog, p99 request latency under 100 ms on this machine.
 
 The server runs as `datatrainer serve` in its own process (uvicorn, one worker), exactly as a user starts it.
-The annotators are 50 asyncio tasks in this process, each with its own connection and API token, looping:
-ask for the next task, submit a label, then pause `--think` seconds (uniformly 0.5x to 1.5x, starts spread
-over one pause) before the next. With `--think 0` they hammer the server with no pause at all; then, by
-Little's law, latency is simply 50 / throughput, so that run measures capacity, not what a person feels. A
-one-second warm-up is not recorded. Afterwards the stored annotation count must equal the successful submits.
+The annotators run in separate load-generator processes on the same machine (`--client-processes`, default 1),
+so they never compete with the server for its interpreter lock; they do compete for the machine's CPU cores.
+Each annotator has its own keep-alive connection and API token and loops: ask for the next task, submit a
+label, then pause a random `--think` seconds (uniform between 0.5x and 1.5x; starts spread over one pause).
+With `--think 0` they hammer the server with no pause at all; then, by Little's law, latency is simply
+annotators / throughput, so that run measures capacity, not what a person feels. The client speaks HTTP/1.1
+over asyncio streams and parses responses with httptools (the parser uvicorn uses): a general-purpose client
+such as httpx spent ~3 ms of CPU per request, which on two cores was taken from the server. A two-second
+warm-up is not recorded. Afterwards the stored annotation count must equal the successful submits.
 
 Usage: python benchmarks/annotation_load.py [--annotators 50] [--seconds 20] [--think 0] [--overlap 3]
-       [--json OUT]
+       [--client-processes 1] [--threads N] [--json OUT]
 """
 
 from __future__ import annotations
@@ -20,19 +24,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httptools
 import numpy as np
+import psutil
 
 from datatrainer.annotation.types import local_admin
 from datatrainer.corpora import news_articles, write_jsonl
@@ -40,6 +46,7 @@ from datatrainer.workspace import Workspace
 
 P99_TARGET_MS = 100.0
 LABELS = ["politics", "sport", "other"]
+WARM_UP_S = 2.0
 
 
 def sentences() -> list[dict[str, str]]:
@@ -81,60 +88,153 @@ def start_server(root: Path, port: int, threads: int | None) -> subprocess.Popen
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return server
-        except httpx.TransportError:
+        except OSError:
             time.sleep(0.2)
     server.kill()
     raise RuntimeError(f"the server did not start: {server.stderr.read().decode() if server.stderr else ''}")
 
 
-async def annotator(url: str, token: str, project: int, start: float, warm_up: float, stop: float, seed: int,
-                    think: float, latencies: dict[str, list[float]], counts: dict[str, int]) -> None:
+class Connection:
+    """One keep-alive HTTP/1.1 connection: POST a JSON body, read the status and body of the answer."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, token: str) -> None:
+        self._reader, self._writer = reader, writer
+        self._head = f"Host: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        self._body = bytearray()
+        self._done = False
+        self._parser = httptools.HttpResponseParser(self)
+
+    @classmethod
+    async def open(cls, host: str, port: int, token: str) -> Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer, f"{host}:{port}", token)
+
+    # httptools callbacks
+    def on_body(self, data: bytes) -> None:
+        self._body += data
+
+    def on_message_complete(self) -> None:
+        self._done = True
+
+    async def post(self, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        self._writer.write(f"POST {path} HTTP/1.1\r\n{self._head}Content-Length: {len(body)}\r\n\r\n".encode()
+                           + body)
+        self._body.clear()
+        self._done = False
+        while not self._done:
+            data = await self._reader.read(65536)
+            if not data:
+                raise ConnectionError("the server closed the connection")
+            self._parser.feed_data(data)
+        return self._parser.get_status_code(), bytes(self._body)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+@dataclass
+class Tally:
+    """What one load-generator process saw: (kind, latency s, status) per recorded request, and counts."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"next": [], "submit": []})
+    requests: int = 0
+    errors: int = 0
+    submitted: int = 0
+    queue_empty: int = 0
+
+
+async def annotator(host: str, port: int, token: str, project: int, record_from: float, stop: float, seed: int,
+                    think: float, tally: Tally) -> None:
     rng = random.Random(seed)
-    headers = {"Authorization": f"Bearer {token}"}
     await asyncio.sleep(rng.uniform(0, think))
-    async with httpx.AsyncClient(base_url=url + "/api/v1", headers=headers, timeout=30) as client:
+    connection = await Connection.open(host, port, token)
 
-        async def call(kind: str, path: str, body: Any = None) -> httpx.Response:
-            t0 = time.perf_counter()
-            response = await client.post(path, json=body)
-            if t0 >= start + warm_up:
-                latencies[kind].append(time.perf_counter() - t0)
-                counts["requests"] += 1
-                if response.status_code >= 400:
-                    counts["errors"] += 1
-            return response
+    async def call(kind: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        t0 = time.monotonic()
+        status, answer = await connection.post(path, body)
+        if t0 >= record_from:
+            tally.latencies[kind].append(time.monotonic() - t0)
+            tally.requests += 1
+            tally.errors += status >= 400
+        return status, answer
 
-        while time.perf_counter() < stop:
-            task = await call("next", f"/projects/{project}/tasks/next")
-            if task.status_code == 204:
-                counts["queue_empty"] += 1
+    try:
+        while time.monotonic() < stop:
+            status, answer = await call("next", f"/api/v1/projects/{project}/tasks/next")
+            if status == 204:
+                tally.queue_empty += 1
                 return
-            if task.status_code != 200:
+            if status != 200:
                 continue
-            result = {"labels": [rng.choice(LABELS)]}
-            submitted = await call("submit", f"/tasks/{task.json()['id']}/submit", {"result": result})
-            if submitted.status_code == 200:
-                counts["submitted"] += 1
+            task_id = json.loads(answer)["id"]
+            result = json.dumps({"result": {"labels": [rng.choice(LABELS)]}}).encode()
+            status, _ = await call("submit", f"/api/v1/tasks/{task_id}/submit", result)
+            tally.submitted += status == 200
             await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+    finally:
+        connection.close()
 
 
-async def load(url: str, tokens: list[str], project: int, seconds: float, think: float, warm_up: float = 1.0
-               ) -> tuple[dict[str, list[float]], dict[str, int], float]:
-    latencies: dict[str, list[float]] = {"next": [], "submit": []}
-    counts = {"requests": 0, "errors": 0, "submitted": 0, "queue_empty": 0}
-    start = time.perf_counter()
-    stop = start + warm_up + seconds
-    await asyncio.gather(*(annotator(url, token, project, start, warm_up, stop, i, think, latencies, counts)
-                           for i, token in enumerate(tokens)))
-    return latencies, counts, time.perf_counter() - start - warm_up
+def load_process(port: int, tokens: list[str], first_seed: int, project: int, start: float, seconds: float,
+                 think: float) -> Tally:
+    """One load generator: its share of the annotators on one event loop (run in a child process)."""
+    tally = Tally()
+
+    async def run() -> None:
+        await asyncio.gather(*(annotator("127.0.0.1", port, token, project, start + WARM_UP_S,
+                                         start + WARM_UP_S + seconds, first_seed + i, think, tally)
+                               for i, token in enumerate(tokens)))
+
+    asyncio.run(run())
+    return tally
+
+
+def load(port: int, server_pid: int, tokens: list[str], project: int, seconds: float, think: float, processes: int
+         ) -> tuple[Tally, dict[str, float]]:
+    """Run the annotators split over `processes` load generators; the merged tally, and the cores that the
+    server and the load generators used while latencies were recorded."""
+    shares = [list(range(len(tokens)))[i::processes] for i in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        start = time.monotonic() + 3.0  # every generator has started (spawn imports this module) by then
+        pending = [pool.apply_async(load_process, (port, [tokens[i] for i in share], share[0] if share else 0,
+                                                   project, start, seconds, think)) for share in shares]
+        time.sleep(max(0.0, start + WARM_UP_S - time.monotonic()))
+        before = _cpu_seconds(server_pid), _cpu_seconds(os.getpid()), time.monotonic()
+        time.sleep(seconds)
+        after = _cpu_seconds(server_pid), _cpu_seconds(os.getpid()), time.monotonic()
+        parts = [p.get() for p in pending]
+    merged = Tally()
+    for part in parts:
+        for kind, values in part.latencies.items():
+            merged.latencies[kind] += values
+        merged.requests += part.requests
+        merged.errors += part.errors
+        merged.submitted += part.submitted
+        merged.queue_empty += part.queue_empty
+    wall = after[2] - before[2]
+    return merged, {"server_cores": (after[0] - before[0]) / wall, "clients_cores": (after[1] - before[1]) / wall}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children (the load generators are this process's pool children)."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in (process, *process.children(recursive=True)):
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
     ms = np.asarray(values) * 1000
     return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)),
-            "p99": float(np.percentile(ms, 99)), "max": float(ms.max()), "mean": float(statistics.fmean(ms))}
+            "p99": float(np.percentile(ms, 99)), "max": float(ms.max()), "mean": float(ms.mean())}
 
 
 def stored_submissions(root: Path) -> int:
@@ -150,6 +250,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--think", type=float, default=0.0, help="mean pause after each submit, in seconds")
     parser.add_argument("--overlap", type=int, default=3)
+    parser.add_argument("--client-processes", type=int, default=1, help="load-generator processes")
     parser.add_argument("--threads", type=int, help="the server's --threads (default: its own)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -157,36 +258,41 @@ def main() -> None:
         root = Path(tmp) / "ws"
         t0 = time.perf_counter()
         project, tokens = prepare(root, args.annotators, args.overlap)
+        load_before = os.getloadavg()[0]
         print(f"setup: {len(tokens)} annotators, project 'load' ({args.overlap} annotators per task) "
-              f"in {time.perf_counter() - t0:.1f} s; load average {os.getloadavg()[0]:.2f}")
+              f"in {time.perf_counter() - t0:.1f} s; load average {load_before:.2f}")
         port = free_port()
         server = start_server(root, port, args.threads)
         try:
-            latencies, counts, elapsed = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, project, args.seconds,
-                                                       args.think))
+            tally, cpu = load(port, server.pid, tokens, project, args.seconds, args.think, args.client_processes)
         finally:
             server.terminate()
             server.wait(timeout=30)
         stored = stored_submissions(root)
-    every = latencies["next"] + latencies["submit"]
-    results = {
-        "annotators": args.annotators, "think_s": args.think, "threads": args.threads, "seconds": round(elapsed, 2),
-        "requests": counts["requests"],
-        "requests_per_s": round(counts["requests"] / elapsed, 1),
-        "submits_per_s": round(len(latencies["submit"]) / elapsed, 1), "errors": counts["errors"],
-        "latency_ms": {kind: percentiles(values) for kind, values in (("all", every), *latencies.items())},
-        "stored_equals_submitted": stored == counts["submitted"], "load_average": os.getloadavg()[0],
+    every, elapsed = tally.latencies["next"] + tally.latencies["submit"], args.seconds
+    results: dict[str, Any] = {
+        "annotators": args.annotators, "think_s": args.think, "threads": args.threads,
+        "client_processes": args.client_processes, "seconds": round(elapsed, 2), "requests": tally.requests,
+        "requests_per_s": round(tally.requests / elapsed, 1),
+        "submits_per_s": round(len(tally.latencies["submit"]) / elapsed, 1), "errors": tally.errors,
+        "queue_empty": tally.queue_empty,
+        "latency_ms": {kind: percentiles(values) for kind, values in (("all", every), *tally.latencies.items())},
+        "stored_equals_submitted": stored == tally.submitted, "server_cores": round(cpu["server_cores"], 2),
+        "clients_cores": round(cpu["clients_cores"], 2), "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
     }
-    print(f"{args.annotators} annotators, think {args.think} s: {results['requests']} requests in {elapsed:.1f} s: "
-          f"{results['requests_per_s']} requests/s, "
-          f"{results['submits_per_s']} submits/s, {counts['errors']} errors")
+    print(f"{args.annotators} annotators in {args.client_processes} load-generator process(es), think "
+          f"{args.think} s: {results['requests']} requests in {elapsed:.1f} s: {results['requests_per_s']} "
+          f"requests/s, {results['submits_per_s']} submits/s, {tally.errors} errors; CPU: server "
+          f"{results['server_cores']} cores, clients {results['clients_cores']} cores; load average after "
+          f"{results['load_average_after']:.2f}")
     print(f"{'latency (ms)':<14}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}")
-    for kind, p in results["latency_ms"].items():  # type: ignore[union-attr]
+    for kind, p in results["latency_ms"].items():
         print(f"{kind:<14}{p['p50']:>8.1f}{p['p95']:>8.1f}{p['p99']:>8.1f}{p['max']:>8.1f}")
-    p99 = results["latency_ms"]["all"]["p99"]  # type: ignore[index]
+    p99 = results["latency_ms"]["all"]["p99"]
     print(f"p99 {p99:.1f} ms vs target {P99_TARGET_MS:.0f} ms: ratio {P99_TARGET_MS / p99:.2f} "
           f"({'met' if p99 < P99_TARGET_MS else 'NOT met'}); stored annotations = successful submits: "
-          f"{results['stored_equals_submitted']} ({stored} vs {counts['submitted']})")
+          f"{results['stored_equals_submitted']} ({stored} vs {tally.submitted})")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatrainer.annotation.consensus import consensus
-from datatrainer.annotation.models import AnnotationRow, AssignmentRow, ProjectRow, ReviewRow, TaskRow
-from datatrainer.annotation.rows import label_schema
+from datatrainer.annotation.models import AnnotationRow, AssignmentRow, ReviewRow, TaskRow
+from datatrainer.annotation.types import ProjectInfo
 from datatrainer.security.models import UserRow
 
 
@@ -52,7 +52,7 @@ def votes_by_task(session: Session, project_id: int) -> dict[int, list[Vote]]:
     return votes
 
 
-def final_results(session: Session, project: ProjectRow) -> dict[int, FinalResult]:
+def final_results(session: Session, project: ProjectInfo) -> dict[int, FinalResult]:
     """Per task with at least one counted annotation or an accepting review, its final result."""
     votes = votes_by_task(session, project.id)
     reviewed: dict[int, dict[str, Any]] = {}
@@ -66,13 +66,12 @@ def final_results(session: Session, project: ProjectRow) -> dict[int, FinalResul
     for task_id, final in session.execute(accepted):
         if final is not None:
             reviewed[task_id] = dict(final)  # later reviews override earlier ones
-    schema = label_schema(project)
     finals: dict[int, FinalResult] = {}
     for task_id in set(votes) | set(reviewed):
         task_votes = tuple(votes.get(task_id, ()))
         if task_id in reviewed:
             finals[task_id] = FinalResult(reviewed[task_id], "review", task_votes)
         else:
-            finals[task_id] = FinalResult(consensus(project.task_type, schema, [v.result for v in task_votes]),
-                                          "consensus", task_votes)
+            result = consensus(project.task_type, project.label_schema, [v.result for v in task_votes])
+            finals[task_id] = FinalResult(result, "consensus", task_votes)
     return finals

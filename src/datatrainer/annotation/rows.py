@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from datatrainer.annotation.models import AnnotationRow, ProjectRow, ReviewRow, SuggestionRow, TaskRow
+from sqlalchemy import RowMapping
+
+from datatrainer.annotation.models import AnnotationRow, ReviewRow, SuggestionRow, TaskRow
 from datatrainer.annotation.types import (
     AnnotationInfo,
     LabelSchema,
@@ -23,18 +26,18 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def label_schema(row: ProjectRow) -> LabelSchema:
-    raw = row.label_schema
+def label_schema(raw: Mapping[str, Any]) -> LabelSchema:
     return LabelSchema(labels=tuple(raw["labels"]), multi_label=bool(raw["multi_label"]),
                        allow_overlap=bool(raw["allow_overlap"]))
 
 
-def project_info(row: ProjectRow) -> ProjectInfo:
-    return ProjectInfo(id=row.id, name=row.name, task_type=cast(TaskType, row.task_type),
-                       label_schema=label_schema(row), guidelines=row.guidelines, source_ref=row.source_ref,
-                       source_version_id=row.source_version_id, fields=dict(row.fields), overlap=row.overlap,
-                       ordering=cast(Ordering, row.ordering), created_by=row.created_by,
-                       created_at=utc(row.created_at))
+def project_info(row: RowMapping) -> ProjectInfo:
+    """From a Core row mapping of the projects table."""
+    return ProjectInfo(id=row["id"], name=row["name"], task_type=cast(TaskType, row["task_type"]),
+                       label_schema=label_schema(row["label_schema"]), guidelines=row["guidelines"],
+                       source_ref=row["source_ref"], source_version_id=row["source_version_id"],
+                       fields=dict(row["fields"]), overlap=row["overlap"], ordering=cast(Ordering, row["ordering"]),
+                       created_by=row["created_by"], created_at=utc(row["created_at"]))
 
 
 def task_info(row: TaskRow) -> TaskInfo:

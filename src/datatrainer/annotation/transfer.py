@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from datatrainer.annotation.docs import check_doc_task_type, doc_to_result, result_to_doc
 from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
 from datatrainer.annotation.lookup import rank, refresh_state, role_in, tasks_by_record
-from datatrainer.annotation.models import AnnotationRow, AssignmentRow, ProjectRow, SuggestionRow, TaskRow
+from datatrainer.annotation.models import AnnotationRow, AssignmentRow, SuggestionRow, TaskRow
 from datatrainer.annotation.queries import final_results
-from datatrainer.annotation.rows import label_schema
 from datatrainer.annotation.spans import AnnotatedDoc
+from datatrainer.annotation.types import ProjectInfo
 from datatrainer.annotation.validation import validate_result
 from datatrainer.errors import NotFoundError
 from datatrainer.security.audit import AuditLog
@@ -38,7 +38,7 @@ class ImportReport:
     unannotated: int
 
 
-def project_docs(session: Session, project: ProjectRow, per_annotator: bool) -> list[AnnotatedDoc]:
+def project_docs(session: Session, project: ProjectInfo, per_annotator: bool) -> list[AnnotatedDoc]:
     """One doc per record with its final result, or one per counted annotation (meta `annotator`)."""
     check_doc_task_type(project.task_type, project.name)
     finals = final_results(session, project)
@@ -57,10 +57,10 @@ def project_docs(session: Session, project: ProjectRow, per_annotator: bool) -> 
     return docs
 
 
-def import_docs(session: Session, audit: AuditLog, actor: str, project: ProjectRow, docs: Iterable[AnnotatedDoc],
+def import_docs(session: Session, audit: AuditLog, actor: str, project: ProjectInfo, docs: Iterable[AnnotatedDoc],
                 as_annotations: bool, source: str) -> ImportReport:
     check_doc_task_type(project.task_type, project.name)
-    schema, by_record = label_schema(project), tasks_by_record(session, project.id)
+    schema, by_record = project.label_schema, tasks_by_record(session, project.id)
     suggestions = annotations = unannotated = 0
     for doc in docs:
         task = by_record.get(doc.id)
@@ -88,7 +88,7 @@ def import_docs(session: Session, audit: AuditLog, actor: str, project: ProjectR
     return ImportReport(suggestions, annotations, unannotated)
 
 
-def _annotate(session: Session, audit: AuditLog, actor: str, project: ProjectRow, task: TaskRow, username: str,
+def _annotate(session: Session, audit: AuditLog, actor: str, project: ProjectInfo, task: TaskRow, username: str,
               result: dict[str, object]) -> None:
     user = session.scalar(select(UserRow).where(UserRow.username == username))
     if user is None or rank(role_in(session, user_info(user), project.id)) < rank("annotator"):
@@ -113,6 +113,6 @@ def _annotate(session: Session, audit: AuditLog, actor: str, project: ProjectRow
         session.add(annotation)
     annotation.result, annotation.updated_at = result, now
     session.flush()
-    refresh_state(session, task, project.overlap)
+    refresh_state(session, task.id, project.overlap)
     audit.append(session, actor=actor, action="annotation.import", entity="task", entity_id=task.id,
                  before=before, after={"user": username, "result": result})

@@ -11,15 +11,19 @@ its audit entry are committed together or not at all.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from datatrainer.security.models import AuditHeadRow, AuditRow
+from datatrainer.store.models import Base
 
 GENESIS = "0" * 64
 
@@ -69,13 +73,22 @@ def entry_hash(prev_hash: str, seq: int, at: datetime, actor: str, action: str, 
     return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
 
 
-def lock_chain(session: Session) -> None:
-    """Take the audit write lock for the rest of the caller's transaction.
+_HEAD = Base.metadata.tables[AuditHeadRow.__tablename__]
+_LOG = Base.metadata.tables[AuditRow.__tablename__]
+# Built once: SQLAlchemy then compiles each statement once and reuses it (ORM flushes cost ~4x as much).
+_TAKE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_ADD_ENTRY = insert(_LOG)
+
+
+def lock_chain(session: Session) -> tuple[int, str]:
+    """Take the audit write lock for the rest of the caller's transaction; returns the head (seq, hash).
 
     Callers that read state and then decide what to write (e.g. which task to assign) call this first, so the
     read and the write happen under the same lock and the decision cannot be raced. Idempotent.
     """
-    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=AuditHeadRow.seq))
+    seq, digest = session.connection().execute(_TAKE_HEAD).one()
+    return int(seq), str(digest)
 
 
 class AuditLog:
@@ -83,27 +96,40 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writer = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction holding the audit lock from its first statement; commits on success.
+
+        Writers of this process queue on a Python lock before they touch the database. Every write takes the
+        audit head row anyway, so this costs no concurrency; what it saves is SQLite's busy handler, which
+        makes a blocked writer poll with sleeps of up to 100 ms and lets a newcomer overtake it (measured: 40%
+        of the server threads' time under 50 annotators was spent in those sleeps). Other processes still meet
+        the database lock and wait through busy_timeout.
+        """
+        with self._writer, self._sessions.begin() as session:
+            lock_chain(session)
+            yield session
 
     def append(self, session: Session, *, actor: str, action: str, entity: str, entity_id: str | int,
                before: Any = None, after: Any = None) -> AuditEntry:
         """Add one entry in `session`'s transaction; it becomes visible when the caller commits."""
-        lock_chain(session)
-        head = session.get(AuditHeadRow, 1, populate_existing=True)
-        assert head is not None, "migration 0003 creates the audit head row"
-        before, after = plain_json(before), plain_json(after)
-        seq, at = head.seq + 1, datetime.now(UTC)
-        digest = entry_hash(head.hash, seq, at, actor, action, entity, str(entity_id), before, after)
-        row = AuditRow(seq=seq, at=at, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-                       before=before, after=after, prev_hash=head.hash, hash=digest)
-        session.add(row)
-        head.seq, head.hash = seq, digest
-        session.flush()
-        return _entry(row)
+        prev_seq, prev_hash = lock_chain(session)
+        before, after, key = plain_json(before), plain_json(after), str(entity_id)
+        seq, at = prev_seq + 1, datetime.now(UTC)
+        entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, entity=entity, entity_id=key, before=before,
+                           after=after, prev_hash=prev_hash,
+                           hash=entry_hash(prev_hash, seq, at, actor, action, entity, key, before, after))
+        connection = session.connection()
+        connection.execute(_ADD_ENTRY, asdict(entry))
+        connection.execute(_MOVE_HEAD, {"new_seq": entry.seq, "new_hash": entry.hash})
+        return entry
 
     def record(self, *, actor: str, action: str, entity: str, entity_id: str | int, before: Any = None,
                after: Any = None) -> AuditEntry:
         """Append one entry in its own transaction, for actions with no other database change (e.g. a login)."""
-        with self._sessions.begin() as session:
+        with self.transaction() as session:
             return self.append(session, actor=actor, action=action, entity=entity, entity_id=entity_id,
                                before=before, after=after)
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from datatrainer.security.audit import AuditLog, lock_chain
+from datatrainer.security.audit import AuditLog
 
 
 class Transactions:
@@ -24,8 +24,7 @@ class Transactions:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction holding the audit lock from its first statement; commits on success."""
-        with self._sessions.begin() as session:
-            lock_chain(session)
+        with self.audit.transaction() as session:
             yield session
 
     @contextmanager

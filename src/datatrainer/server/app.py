@@ -1,7 +1,7 @@
 """`create_app`: the annotation server, a thin HTTP edge over `ws.annotation` and `ws.audit`.
 
-Routes are synchronous functions: the service does blocking database work, and FastAPI runs such routes in
-its thread pool, so one slow request never stalls the event loop. Every datatrainer error maps to a status
+Routes are `async def` and hand their blocking database work, authentication included, to the thread pool in
+one hop (`deps.Api.run`), so one slow request never stalls the event loop. Every datatrainer error maps to a status
 with its one-line message as `detail`; nothing a client sends can produce a traceback or a 500.
 """
 
@@ -19,8 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
-from starlette.middleware.base import RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datatrainer._version import __version__
 from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
@@ -107,16 +106,38 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
     def index() -> FileResponse:
         return FileResponse(web / "index.html", headers={"Cache-Control": "no-cache"})
 
-    app.middleware("http")(_security_headers)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
-async def _security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-    """No framing (clickjacking), no sniffing, and a CSP that allows only our own scripts and styles."""
-    response = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
-    return response
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+]
+
+
+class SecurityHeaders:
+    """No framing (clickjacking), no sniffing, and a CSP that allows only our own scripts and styles.
+
+    A plain ASGI middleware that edits the response's first message: Starlette's `BaseHTTPMiddleware` wraps
+    every response in a task group and a stream, which cost a fifth of the event loop's time per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                message["headers"] = [*message.get("headers", ()),
+                                      *((name, value) for name, value in _SECURITY_HEADERS if name not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from datatrainer.server.deps import Caller, CurrentUser, Service, TokenId, caller
+from datatrainer.annotation.types import UserInfo
+from datatrainer.server.deps import Authenticated, Service, TokenId
 from datatrainer.server.schemas import LoginIn, TokenIn, TokenInfoOut, TokenOut, UserOut
 from datatrainer.server.sessions import SESSION_TOKEN_NAME, clear_session, set_session
 
@@ -52,31 +53,36 @@ async def login(request: Request, response: Response, svc: Service) -> UserOut:
 
 
 @router.post("/logout", status_code=204)
-def logout(response: Response, svc: Service, c: Annotated[Caller, Depends(caller)]) -> None:
+async def logout(response: Response, api: Authenticated) -> None:
     """End this browser session: its token is revoked server-side, not only forgotten by the browser."""
-    if c.session_token_id is not None:
-        svc.revoke_token(c.user, c.session_token_id)
+    session_token_id = api.credentials.session_token_id
+
+    def end(user: UserInfo) -> None:
+        if session_token_id is not None:
+            api.svc.revoke_token(user, session_token_id)
+
+    await api.run(end)
     clear_session(response)
 
 
 @router.get("/me", response_model=UserOut)
-def me(user: CurrentUser) -> UserOut:
-    return UserOut.of(user)
+async def me(api: Authenticated) -> UserOut:
+    return UserOut.of(await api.run(lambda user: user))
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
-def create_token(body: TokenIn, user: CurrentUser, svc: Service) -> TokenOut:
+async def create_token(body: TokenIn, api: Authenticated) -> TokenOut:
     """A bearer token for scripts; the token is shown only in this response."""
-    issued = svc.create_api_token(user, body.name)
+    issued = await api.run(lambda user: api.svc.create_api_token(user, body.name))
     return TokenOut(id=issued.id, name=issued.name, username=issued.username, token=issued.token)
 
 
 @router.get("/tokens", response_model=list[TokenInfoOut])
-def list_tokens(user: CurrentUser, svc: Service) -> list[TokenInfoOut]:
+async def list_tokens(api: Authenticated) -> list[TokenInfoOut]:
     return [TokenInfoOut(id=t.id, name=t.name, username=t.username, created_at=t.created_at,
-                         last_used=t.last_used, revoked=t.revoked) for t in svc.list_tokens(user)]
+                         last_used=t.last_used, revoked=t.revoked) for t in await api.run(api.svc.list_tokens)]
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: TokenId, user: CurrentUser, svc: Service) -> None:
-    svc.revoke_token(user, token_id)
+async def revoke_token(token_id: TokenId, api: Authenticated) -> None:
+    await api.run(lambda user: api.svc.revoke_token(user, token_id))

@@ -12,7 +12,9 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from datatrainer.annotation import formats
-from datatrainer.server.deps import CurrentUser, ProjectId, Service
+from datatrainer.annotation.service import AnnotationService
+from datatrainer.annotation.types import UserInfo
+from datatrainer.server.deps import Authenticated, ProjectId
 from datatrainer.server.schemas import ExportIn, VersionOut
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["export"])
@@ -21,8 +23,12 @@ _SUFFIX = {"jsonl": ".jsonl", "hf": "", "conll": ".conll", "spacy": ".spacy", "l
 
 
 @router.post("/export", response_model=VersionOut, status_code=201)
-def export(project_id: ProjectId, body: ExportIn, user: CurrentUser, svc: Service) -> VersionOut:
+async def export(project_id: ProjectId, body: ExportIn, api: Authenticated) -> VersionOut:
     """Final results (review, else consensus) and every annotator's result, with the source as parent."""
+    return await api.run(lambda user: _export(api.svc, user, project_id, body))
+
+
+def _export(svc: AnnotationService, user: UserInfo, project_id: int, body: ExportIn) -> VersionOut:
     name = body.name or svc.get_project(user, project_id).name
     version = svc.export_version(user, project_id, name, body.include_unannotated)
     return VersionOut(ref=version.ref, num_rows=version.num_rows, parents=list(version.info.parents))
@@ -31,10 +37,15 @@ def export(project_id: ProjectId, body: ExportIn, user: CurrentUser, svc: Servic
 @router.get("/download/{fmt}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}},
                              "description": "The file; `hf` is a zip of a `datasets.save_to_disk` folder."}})
-def download(project_id: ProjectId, fmt: Format, user: CurrentUser, svc: Service,
-             per_annotator: bool = False) -> FileResponse:
+async def download(project_id: ProjectId, fmt: Format, api: Authenticated, per_annotator: bool = False
+                   ) -> FileResponse:
     """ner and classification results as a file: final results, or one document per annotator's result
     (`per_annotator`; Label Studio always carries every annotator)."""
+    return await api.run(lambda user: _download(api.svc, user, project_id, fmt, per_annotator))
+
+
+def _download(svc: AnnotationService, user: UserInfo, project_id: int, fmt: Format, per_annotator: bool
+              ) -> FileResponse:
     project = svc.get_project(user, project_id)
     docs = svc.annotated_docs(user, project_id, per_annotator or fmt == "label-studio")
     folder = Path(tempfile.mkdtemp(prefix="datatrainer-download-"))

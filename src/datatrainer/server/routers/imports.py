@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from datatrainer.annotation import formats
+from datatrainer.annotation.service import AnnotationService
 from datatrainer.annotation.types import UserInfo
-from datatrainer.server.deps import CurrentUser, ProjectId, Service
+from datatrainer.server.deps import Authenticated, ProjectId
 from datatrainer.server.schemas import NO_NUL, ImportOut
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["export"])
@@ -29,7 +29,7 @@ _BODY = {"required": True, "content": {"application/octet-stream": {"schema": {"
 
 @router.post("/import/{fmt}", response_model=ImportOut, openapi_extra={"requestBody": _BODY},
              responses={413: {"description": "File larger than 100 MiB"}})
-async def import_file(project_id: ProjectId, fmt: FileFormat, request: Request, user: CurrentUser, svc: Service,
+async def import_file(project_id: ProjectId, fmt: FileFormat, request: Request, api: Authenticated,
                       as_annotations: bool = False,
                       source: Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL)] = "import"
                       ) -> ImportOut:
@@ -40,10 +40,10 @@ async def import_file(project_id: ProjectId, fmt: FileFormat, request: Request, 
     body = await request.body()
     if len(body) > MAX_BYTES:
         raise HTTPException(413, f"import: the file is larger than {MAX_BYTES // 2**20} MiB")
-    return await run_in_threadpool(_import, svc, user, project_id, fmt, body, as_annotations, source)
+    return await api.run(lambda user: _import(api.svc, user, project_id, fmt, body, as_annotations, source))
 
 
-def _import(svc: Service, user: UserInfo, project_id: int, fmt: str, body: bytes, as_annotations: bool,
+def _import(svc: AnnotationService, user: UserInfo, project_id: int, fmt: str, body: bytes, as_annotations: bool,
             source: str) -> ImportOut:
     svc.get_project(user, project_id)  # 403/404 before reading a file nobody may import
     folder = Path(tempfile.mkdtemp(prefix="datatrainer-import-"))

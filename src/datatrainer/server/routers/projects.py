@@ -6,46 +6,52 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from datatrainer.server.deps import CurrentUser, ProjectId, Service
+from datatrainer.annotation.service import AnnotationService
+from datatrainer.annotation.types import UserInfo
+from datatrainer.server.deps import Authenticated, ProjectId
 from datatrainer.server.schemas import NO_NUL, MemberIn, MemberOut, ProjectIn, ProjectOut
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
 @router.get("", response_model=list[ProjectOut])
-def list_projects(user: CurrentUser, svc: Service) -> list[ProjectOut]:
+async def list_projects(api: Authenticated) -> list[ProjectOut]:
     """Every project for administrators; for everyone else, the projects they are members of."""
-    return [ProjectOut.of(p, svc.role_of(user, p.id)) for p in svc.list_projects(user)]
+    return await api.run(lambda user: [ProjectOut.of(p, api.svc.role_of(user, p.id))
+                                       for p in api.svc.list_projects(user)])
 
 
 @router.post("", response_model=ProjectOut, status_code=201)
-def create_project(body: ProjectIn, user: CurrentUser, svc: Service) -> ProjectOut:
+async def create_project(body: ProjectIn, api: Authenticated) -> ProjectOut:
     """One task per record of the source dataset version (administrators only)."""
-    project = svc.create_project(user, body.name, body.source, body.task_type, body.labels,
-                                 multi_label=body.multi_label, allow_overlap=body.allow_overlap,
-                                 overlap=body.overlap, ordering=body.ordering, guidelines=body.guidelines,
-                                 fields=body.fields)
+    project = await api.run(lambda user: api.svc.create_project(
+        user, body.name, body.source, body.task_type, body.labels, multi_label=body.multi_label,
+        allow_overlap=body.allow_overlap, overlap=body.overlap, ordering=body.ordering, guidelines=body.guidelines,
+        fields=body.fields))
     return ProjectOut.of(project, "admin")
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
-def get_project(project_id: ProjectId, user: CurrentUser, svc: Service) -> ProjectOut:
-    project = svc.get_project(user, project_id)
-    return ProjectOut.of(project, svc.role_of(user, project_id))
+async def get_project(project_id: ProjectId, api: Authenticated) -> ProjectOut:
+    return await api.run(lambda user: _project_out(api.svc, user, project_id))
+
+
+def _project_out(svc: AnnotationService, user: UserInfo, project_id: int) -> ProjectOut:
+    return ProjectOut.of(svc.get_project(user, project_id), svc.role_of(user, project_id))
 
 
 @router.get("/{project_id}/members", response_model=list[MemberOut])
-def list_members(project_id: ProjectId, user: CurrentUser, svc: Service) -> list[MemberOut]:
-    return [MemberOut.of(m) for m in svc.members(user, project_id)]
+async def list_members(project_id: ProjectId, api: Authenticated) -> list[MemberOut]:
+    return [MemberOut.of(m) for m in await api.run(lambda user: api.svc.members(user, project_id))]
 
 
 @router.put("/{project_id}/members", response_model=MemberOut)
-def set_member(project_id: ProjectId, body: MemberIn, user: CurrentUser, svc: Service) -> MemberOut:
+async def set_member(project_id: ProjectId, body: MemberIn, api: Authenticated) -> MemberOut:
     """Give a user a role in the project, replacing any earlier one (project admins only)."""
-    return MemberOut.of(svc.add_member(user, project_id, body.username, body.role))
+    return MemberOut.of(await api.run(lambda user: api.svc.add_member(user, project_id, body.username, body.role)))
 
 
 @router.delete("/{project_id}/members/{username}", status_code=204)
-def remove_member(project_id: ProjectId, username: Annotated[str, Path(max_length=100, pattern=NO_NUL)],
-                  user: CurrentUser, svc: Service) -> None:
-    svc.remove_member(user, project_id, username)
+async def remove_member(project_id: ProjectId, username: Annotated[str, Path(max_length=100, pattern=NO_NUL)],
+                        api: Authenticated) -> None:
+    await api.run(lambda user: api.svc.remove_member(user, project_id, username))
