@@ -177,17 +177,28 @@ def test_lsh_shape_matches_datasketch() -> None:
 
 def test_candidates_are_the_pairs_sharing_a_bucket() -> None:
     rng = np.random.default_rng(4)
-    column = rng.integers(0, 6, 200).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    pairs = candidate_pairs(column)
-    buckets = [np.flatnonzero(column == value).tolist() for value in np.unique(column)]
-    expected = dupeval.components(200, [(b[0], m) for b in buckets for m in b[1:]])
+    matrix = rng.integers(0, 6, (200, 3)).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    matrix[:, 2] = np.arange(200)  # a band where every row is alone
+    pairs = candidate_pairs(matrix)
+    edges = {(b[0], m) for band in range(3) for value in np.unique(matrix[:, band])
+             for b in [np.flatnonzero(matrix[:, band] == value).tolist()] for m in b[1:]}
+    expected = dupeval.components(200, edges)
     assert component_labels(200, pairs[:, 0], pairs[:, 1]).tolist() == expected.tolist()
-    assert (pairs[:, 0] < pairs[:, 1]).all() and (column[pairs[:, 0]] == column[pairs[:, 1]]).all()
-    assert len(pairs) < 2 * 200
+    assert (pairs[:, 0] < pairs[:, 1]).all()
+    assert ((matrix[pairs[:, 0]] == matrix[pairs[:, 1]]).any(axis=1)).all()
+    assert len({tuple(pair) for pair in pairs.tolist()}) == len(pairs) < 2 * 2 * 200  # distinct, star + chain
+    assert candidate_pairs(matrix[:, 2:]).shape == (0, 2)
     signature = rng.integers(0, 2**32, (5, 12), dtype=np.uint64).astype(np.uint32)
     signature[3] = signature[1]
     hashed = band_hashes(signature, 4, 3)
     assert hashed.shape == (5, 4) and (hashed[3] == hashed[1]).all() and (hashed[3] != hashed[2]).all()
+
+
+def test_candidates_of_many_copies_need_the_pair_set_to_grow() -> None:
+    """1,000 identical rows in 4 bands: the star and chain of one bucket, 1,997 distinct pairs, found once."""
+    pairs = candidate_pairs(np.full((1_000, 4), 7, dtype=np.uint64))
+    assert len(pairs) == 1_997 and len({tuple(pair) for pair in pairs.tolist()}) == 1_997
+    assert component_labels(1_000, pairs[:, 0], pairs[:, 1]).tolist() == [0] * 1_000
 
 
 @pytest.mark.parametrize("budget", [1 << 20, 16])

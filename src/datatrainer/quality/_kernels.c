@@ -579,67 +579,129 @@ static PyObject *pair_jaccard(PyObject *self, PyObject *args) {
 
 typedef struct {
     uint64_t key;
-    int64_t first; /* -1: free */
+    int64_t first;
     int64_t last;
+    int64_t band; /* the band this bucket belongs to; -1: free */
 } Bucket;
 
-PyDoc_STRVAR(bucket_pairs_doc,
-"bucket_pairs(column, out) -> int\n\n"
-"For rows sharing a value of the uint64 `column` (one LSH band), the pairs (first member, row) and\n"
-"(previous member, row), each once, as int64 (i, j) with i < j into `out` (room for 2 * len(column) pairs).\n"
-"Returns the number of pairs.");
+/* Distinct pairs, kept in order of discovery: an open-addressing set of keys i * rows + j beside the list. */
+typedef struct {
+    uint64_t *slots; /* UINT64_MAX: free */
+    int64_t capacity, count;
+    int64_t *pairs; /* 2 * count values, room for `capacity`: the set is kept at most half full */
+} PairSet;
 
-static PyObject *bucket_pairs(PyObject *self, PyObject *args) {
-    Py_buffer b[2] = {{0}};
-    if (!PyArg_ParseTuple(args, "y*w*", &b[0], &b[1])) {
+static int pair_set_grow(PairSet *set) {
+    int64_t capacity = set->capacity * 2;
+    uint64_t *slots = malloc(sizeof(uint64_t) * (size_t)capacity);
+    int64_t *pairs = realloc(set->pairs, sizeof(int64_t) * (size_t)capacity);
+    if (slots == NULL || pairs == NULL) {
+        free(slots);
+        if (pairs != NULL) {
+            set->pairs = pairs;
+        }
+        return -1;
+    }
+    memset(slots, 0xFF, sizeof(uint64_t) * (size_t)capacity);
+    for (int64_t i = 0; i < set->capacity; i++) {
+        uint64_t key = set->slots[i];
+        if (key != UINT64_MAX) {
+            int64_t slot = (int64_t)(mix64(key) & (uint64_t)(capacity - 1));
+            while (slots[slot] != UINT64_MAX) {
+                slot = (slot + 1) & (capacity - 1);
+            }
+            slots[slot] = key;
+        }
+    }
+    free(set->slots);
+    set->slots = slots;
+    set->pairs = pairs;
+    set->capacity = capacity;
+    return 0;
+}
+
+static int pair_set_add(PairSet *set, int64_t i, int64_t j, int64_t rows) {
+    const uint64_t key = (uint64_t)i * (uint64_t)rows + (uint64_t)j;
+    int64_t slot = (int64_t)(mix64(key) & (uint64_t)(set->capacity - 1));
+    while (set->slots[slot] != UINT64_MAX) {
+        if (set->slots[slot] == key) {
+            return 0;
+        }
+        slot = (slot + 1) & (set->capacity - 1);
+    }
+    set->slots[slot] = key;
+    set->pairs[2 * set->count] = i;
+    set->pairs[2 * set->count + 1] = j;
+    set->count++;
+    return 2 * (set->count + 1) > set->capacity ? pair_set_grow(set) : 0;
+}
+
+PyDoc_STRVAR(band_pairs_doc,
+"band_pairs(matrix, bands) -> bytes\n\n"
+"`matrix` holds uint64 band hashes, `bands` per row. In every band, each bucket of rows sharing a value\n"
+"yields its star (first member, row) and chain (previous member, row) pairs. Returns the distinct pairs\n"
+"(i < j) over all bands as int64 values i, j, i, j, ... in order of discovery.");
+
+static PyObject *band_pairs(PyObject *self, PyObject *args) {
+    Py_buffer b[1] = {{0}};
+    int bands;
+    if (!PyArg_ParseTuple(args, "y*i", &b[0], &bands)) {
         return NULL;
     }
-    const Py_ssize_t rows = b[0].len / 8;
-    if (check_items(&b[0], 8, rows, "column") < 0 || check_items(&b[1], 8, 4 * rows, "out") < 0) {
-        release_all(b, 2);
+    if (bands < 1 || b[0].len % (8 * (Py_ssize_t)bands) != 0) {
+        PyErr_SetString(PyExc_ValueError, "band_pairs: matrix must hold `bands` uint64 values per row");
+        release_all(b, 1);
         return NULL;
     }
+    const int64_t rows = b[0].len / (8 * (Py_ssize_t)bands);
     const int64_t size = next_power_of_two(2 * rows + 2);
     Bucket *table = malloc(sizeof(Bucket) * (size_t)size);
-    if (table == NULL) {
-        release_all(b, 2);
+    PairSet set = {malloc(sizeof(uint64_t) * 1024), 1024, 0, malloc(sizeof(int64_t) * 1024)};
+    if (table == NULL || set.slots == NULL || set.pairs == NULL) {
+        free(table);
+        free(set.slots);
+        free(set.pairs);
+        release_all(b, 1);
         return PyErr_NoMemory();
     }
-    const uint64_t *restrict column = b[0].buf;
-    int64_t *restrict out = b[1].buf;
-    int64_t found = 0;
+    memset(set.slots, 0xFF, sizeof(uint64_t) * 1024);
+    const uint64_t *restrict matrix = b[0].buf;
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS
     int shift = 64;
     for (int64_t power = size; power > 1; power >>= 1) {
         shift--;
     }
     for (int64_t slot = 0; slot < size; slot++) {
-        table[slot].first = -1;
+        table[slot].band = -1;
     }
-    for (int64_t row = 0; row < rows; row++) {
-        const uint64_t key = column[row];
-        int64_t slot = (int64_t)((key * CHUNK_MULTIPLIER) >> shift);
-        while (table[slot].first >= 0 && table[slot].key != key) {
-            slot = (slot + 1) & (size - 1);
+    for (int band = 0; band < bands && !failed; band++) {
+        for (int64_t row = 0; row < rows && !failed; row++) {
+            const uint64_t key = matrix[row * bands + band];
+            int64_t slot = (int64_t)((key * CHUNK_MULTIPLIER) >> shift);
+            while (table[slot].band == band && table[slot].key != key) {
+                slot = (slot + 1) & (size - 1);
+            }
+            Bucket *bucket = &table[slot];
+            if (bucket->band != band) {
+                bucket->key = key;
+                bucket->band = band;
+                bucket->first = bucket->last = row;
+                continue;
+            }
+            failed = pair_set_add(&set, bucket->last, row, rows) < 0 ||
+                     (bucket->first != bucket->last && pair_set_add(&set, bucket->first, row, rows) < 0);
+            bucket->last = row;
         }
-        Bucket *bucket = &table[slot];
-        if (bucket->first < 0) {
-            bucket->key = key;
-            bucket->first = bucket->last = row;
-            continue;
-        }
-        out[2 * found] = bucket->last;
-        out[2 * found++ + 1] = row;
-        if (bucket->first != bucket->last) {
-            out[2 * found] = bucket->first;
-            out[2 * found++ + 1] = row;
-        }
-        bucket->last = row;
     }
     Py_END_ALLOW_THREADS
+    PyObject *result = failed ? PyErr_NoMemory()
+                              : PyBytes_FromStringAndSize((const char *)set.pairs, (Py_ssize_t)(16 * set.count));
     free(table);
-    release_all(b, 2);
-    return PyLong_FromLongLong(found);
+    free(set.slots);
+    free(set.pairs);
+    release_all(b, 1);
+    return result;
 }
 
 /* ---- module ------------------------------------------------------------------------------------------- */
@@ -650,7 +712,7 @@ static PyMethodDef methods[] = {
     {"signatures", signatures, METH_VARARGS, signatures_doc},
     {"pair_jaccard", pair_jaccard, METH_VARARGS, pair_jaccard_doc},
     {"band_hashes", band_hashes, METH_VARARGS, band_hashes_doc},
-    {"bucket_pairs", bucket_pairs, METH_VARARGS, bucket_pairs_doc},
+    {"band_pairs", band_pairs, METH_VARARGS, band_pairs_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -148,12 +148,10 @@ class NearDuplicateFinder:
         self._null.append(sketch.null)
 
     def _candidates(self, rows: int, null: np.ndarray) -> np.ndarray:
-        """Distinct candidate pairs (i < j) over all bands, as `i * rows + j`."""
-        matrix = self._band_hashes.array()
-        found = [candidate_pairs(matrix[:, band]) for band in range(self.bands)]
-        pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+        """Distinct candidate pairs (i < j) over all bands, as sorted keys `i * rows + j`."""
+        pairs = candidate_pairs(self._band_hashes.array())
         pairs = pairs[~(null[pairs[:, 0]] | null[pairs[:, 1]])]
-        return np.unique(pairs[:, 0] * rows + pairs[:, 1])
+        return np.sort(pairs[:, 0] * rows + pairs[:, 1])
 
     def finish(self) -> Clusters:
         slots = np.concatenate(self._slots) if self._slots else np.zeros(0, np.int64)

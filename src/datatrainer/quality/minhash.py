@@ -70,14 +70,14 @@ def band_hashes(signature: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return out
 
 
-def candidate_pairs(column: np.ndarray) -> np.ndarray:
-    """Pairs (i < j) of rows sharing a bucket in one band, as an (m, 2) int64 array (`_kernels.bucket_pairs`,
-    one hash-table pass over the rows).
+def candidate_pairs(band_matrix: np.ndarray) -> np.ndarray:
+    """Distinct pairs (i < j) of rows sharing a bucket in at least one band (the columns of the rows x bands
+    `band_matrix`), as an (m, 2) int64 array, from one hash-table pass per band (`_kernels.band_pairs`).
 
     A bucket of k rows yields its star (first member with each other) and its chain (consecutive members):
     2k edges instead of k^2/2, which keeps a bucket of many exact copies cheap, while a member similar to
     another but not to the first is still linked through the chain.
     """
-    pairs = np.empty((len(column), 2, 2), dtype=np.int64)
-    found = kernels.bucket_pairs(np.ascontiguousarray(column, dtype=np.uint64), pairs)
-    return pairs.reshape(-1, 2)[:found].copy()
+    matrix = np.ascontiguousarray(band_matrix, dtype=np.uint64)
+    found = kernels.band_pairs(matrix, matrix.shape[1] if matrix.ndim == 2 else 1)
+    return np.frombuffer(found, dtype=np.int64).reshape(-1, 2)
