@@ -79,7 +79,70 @@ static void release_all(Py_buffer *buffers, int count) {
     }
 }
 
+/* ---- byte classes ------------------------------------------------------------------------------------- */
+
+/* Whether `table` leaves a-z, 0-9 and the space unchanged, as every table the callers pass does (checked,
+   not assumed, since it enables the shortcuts of `plain16`). */
+static int maps_class_to_itself(const uint8_t *table) {
+    for (int c = 0; c < 256; c++) {
+        if (((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == SPACE) && table[c] != c) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#if defined(__SSE2__)
+/* Whether the 16 bytes at `p` are all a-z, 0-9 or spaces (most blocks of lower-case prose), which such a
+   table maps to themselves; `*spaces` gets the bitmask of the spaces. */
+static inline int plain16(const uint8_t *p, unsigned *spaces) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)p);
+    /* Signed compares: bytes >= 0x80 are negative, so never inside these ranges. */
+    const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                                         _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const __m128i space = _mm_cmpeq_epi8(v, _mm_set1_epi8(SPACE));
+    *spaces = (unsigned)_mm_movemask_epi8(space);
+    return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), space)) == 0xFFFF;
+}
+#endif
+
+/* out[i] = table[text[i]], copying plain 16-byte blocks whole when `identity_class`. */
+static inline void map_bytes(const uint8_t *restrict text, int64_t length, const uint8_t *restrict table,
+                             int identity_class, uint8_t *restrict out) {
+    int64_t i = 0;
+#if defined(__SSE2__)
+    unsigned spaces;
+    for (; identity_class && i + 16 <= length; i += 16) {
+        if (plain16(text + i, &spaces)) {
+            memcpy(out + i, text + i, 16);
+        } else {
+            for (int k = 0; k < 16; k++) {
+                out[i + k] = table[text[i + k]];
+            }
+        }
+    }
+#else
+    (void)identity_class;
+#endif
+    for (; i < length; i++) {
+        out[i] = table[text[i]];
+    }
+}
+
 /* ---- normalisation ------------------------------------------------------------------------------------ */
+
+/* One mapped byte of `normalize`: stored at `at`, which advances unless it is a space after a space. */
+static inline int64_t normalize_byte(uint8_t mapped, uint8_t *out, int64_t at, unsigned *previous_space,
+                                     unsigned *marked) {
+    const unsigned space = mapped == SPACE;
+    out[at] = mapped;
+    at += !(space & *previous_space);
+    *previous_space = space;
+    *marked |= mapped == MARKED;
+    return at;
+}
 
 PyDoc_STRVAR(normalize_doc,
 "normalize(data, offsets, table, out_data, out_offsets, out_general) -> int\n\n"
@@ -105,19 +168,31 @@ static PyObject *normalize(PyObject *self, PyObject *args) {
     Py_ssize_t flagged = 0;
     Py_BEGIN_ALLOW_THREADS
     /* Branch-free: every mapped byte is stored, and the write position advances unless the byte is a
-       space after a space (or at the start); a trailing space is dropped at the end of the row. */
+       space after a space (or at the start); a trailing space is dropped at the end of the row. A plain
+       16-byte block without a space after a space is stored as it is. */
+    const int identity_class = maps_class_to_itself(table);
     int64_t at = 0;
     out_offsets[0] = 0;
     for (Py_ssize_t row = 0; row < rows; row++) {
         const int64_t start = at, stop = offsets[row + 1];
         unsigned previous_space = 1, marked = 0;
-        for (int64_t i = offsets[row]; i < stop; i++) {
-            const uint8_t mapped = table[data[i]];
-            const unsigned space = mapped == SPACE;
-            out[at] = mapped;
-            at += !(space & previous_space);
-            previous_space = space;
-            marked |= mapped == MARKED;
+        int64_t i = offsets[row];
+#if defined(__SSE2__)
+        unsigned spaces;
+        for (; identity_class && i + 16 <= stop; i += 16) {
+            if (plain16(data + i, &spaces) && !(spaces & ((spaces << 1) | previous_space))) {
+                memcpy(out + at, data + i, 16);
+                at += 16;
+                previous_space = spaces >> 15;
+                continue;
+            }
+            for (int64_t k = i; k < i + 16; k++) {
+                at = normalize_byte(table[data[k]], out, at, &previous_space, &marked);
+            }
+        }
+#endif
+        for (; i < stop; i++) {
+            at = normalize_byte(table[data[i]], out, at, &previous_space, &marked);
         }
         at -= at > start && out[at - 1] == SPACE;
         general[row] = (uint8_t)marked;
@@ -135,18 +210,33 @@ static PyObject *normalize(PyObject *self, PyObject *args) {
 /* ---- shingles ----------------------------------------------------------------------------------------- */
 
 /* Turn the `words` word hashes at `hashes` into the row's n-gram hashes, in place; returns their count. */
-static int64_t ngrams_in_place(uint64_t *hashes, int64_t words, int ngram, uint64_t seed_mix) {
-    if (words == 0) {
-        return 0;
-    }
-    int64_t count = words >= ngram ? words - ngram + 1 : 1;
-    int span = words >= ngram ? ngram : (int)words;
+/* hashes[i] = mix64(sum over p < span of hashes[i + p] * POSITION_MULTIPLIERS[p % 8], ^ seed_mix) for the
+   first `count` slots. Always inlined, so that a constant `span` unrolls the inner loop. */
+static inline __attribute__((always_inline)) void combine(uint64_t *hashes, int64_t count, const int span,
+                                                          uint64_t seed_mix) {
     for (int64_t i = 0; i < count; i++) {
         uint64_t combined = 0;
         for (int p = 0; p < span; p++) {
             combined += hashes[i + p] * POSITION_MULTIPLIERS[p % 8];
         }
         hashes[i] = mix64(combined ^ seed_mix);
+    }
+}
+
+/* Turn the `words` word hashes at `hashes` into the row's n-gram hashes, in place; returns their count. */
+static int64_t ngrams_in_place(uint64_t *hashes, int64_t words, int ngram, uint64_t seed_mix) {
+    if (words == 0) {
+        return 0;
+    }
+    const int64_t count = words >= ngram ? words - ngram + 1 : 1;
+    const int span = words >= ngram ? ngram : (int)words;
+    switch (span) { /* the usual shingle sizes get unrolled loops */
+    case 1: combine(hashes, count, 1, seed_mix); break;
+    case 2: combine(hashes, count, 2, seed_mix); break;
+    case 3: combine(hashes, count, 3, seed_mix); break;
+    case 4: combine(hashes, count, 4, seed_mix); break;
+    case 5: combine(hashes, count, 5, seed_mix); break;
+    default: combine(hashes, count, span, seed_mix);
     }
     return count;
 }
@@ -171,65 +261,31 @@ static inline uint64_t space_mask64(const uint8_t *p, uint64_t *marked) {
     return spaces;
 }
 
-/* The word at `p` of `length` bytes (8 more may be read): see shingle_hashes_doc. */
-static inline uint64_t word_hash(const uint8_t *p, int64_t length) {
-    uint64_t hash = 0;
-    for (int64_t at = 0; at < length; at += 8) {
-        uint64_t chunk;
-        memcpy(&chunk, p + at, 8);
+/* Masks keeping the first k bytes of a little-endian uint64, k = 0..8. */
+static const uint64_t LOW_BYTES[9] = {
+    0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, UINT64_C(0xFFFFFFFFFF), UINT64_C(0xFFFFFFFFFFFF),
+    UINT64_C(0xFFFFFFFFFFFFFF), UINT64_C(0xFFFFFFFFFFFFFFFF),
+};
+
+static inline uint64_t load_le(const uint8_t *p) {
+    uint64_t value;
+    memcpy(&value, p, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        chunk = __builtin_bswap64(chunk);
+    value = __builtin_bswap64(value);
 #endif
-        if (length - at < 8) {
-            chunk &= (UINT64_C(1) << (8 * (length - at))) - 1;
-        }
-        hash = at ? hash * CHUNK_MULTIPLIER + chunk : chunk;
+    return value;
+}
+
+/* The word at `p` of `length` >= 1 bytes (8 more may be read): see shingle_hashes_doc. */
+static inline uint64_t word_hash(const uint8_t *p, int64_t length) {
+    uint64_t hash = load_le(p);
+    if (length <= 8) { /* most words */
+        return hash & LOW_BYTES[length];
+    }
+    for (int64_t at = 8; at < length; at += 8) {
+        hash = hash * CHUNK_MULTIPLIER + (load_le(p + at) & LOW_BYTES[length - at < 8 ? length - at : 8]);
     }
     return hash;
-}
-
-/* Whether `table` leaves a-z, 0-9 and the space unchanged, as every table the callers pass does (checked,
-   not assumed, since it enables the shortcut below). */
-static int maps_class_to_itself(const uint8_t *table) {
-    for (int c = 0; c < 256; c++) {
-        if (((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == SPACE) && table[c] != c) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* out[i] = table[text[i]]. 16-byte blocks made only of a-z, 0-9 and spaces (most blocks of lower-case
-   prose) are copied whole when `identity_class` says the table leaves those bytes unchanged. */
-static inline void map_bytes(const uint8_t *restrict text, int64_t length, const uint8_t *restrict table,
-                             int identity_class, uint8_t *restrict out) {
-    int64_t i = 0;
-#if defined(__SSE2__)
-    if (identity_class) {
-        const __m128i before_a = _mm_set1_epi8('a' - 1), after_z = _mm_set1_epi8('z' + 1);
-        const __m128i before_0 = _mm_set1_epi8('0' - 1), after_9 = _mm_set1_epi8('9' + 1);
-        const __m128i space = _mm_set1_epi8(SPACE);
-        for (; i + 16 <= length; i += 16) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(text + i));
-            /* Signed compares: bytes >= 0x80 are negative, so never inside these ranges. */
-            const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(v, before_a), _mm_cmplt_epi8(v, after_z));
-            const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, before_0), _mm_cmplt_epi8(v, after_9));
-            const __m128i plain = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, space));
-            if (_mm_movemask_epi8(plain) == 0xFFFF) {
-                _mm_storeu_si128((__m128i *)(out + i), v);
-            } else {
-                for (int k = 0; k < 16; k++) {
-                    out[i + k] = table[text[i + k]];
-                }
-            }
-        }
-    }
-#else
-    (void)identity_class;
-#endif
-    for (; i < length; i++) {
-        out[i] = table[text[i]];
-    }
 }
 
 PyDoc_STRVAR(shingle_hashes_doc,
@@ -243,12 +299,13 @@ PyDoc_STRVAR(shingle_hashes_doc,
 
 static PyObject *shingle_hashes(PyObject *self, PyObject *args) {
     Py_buffer b[6] = {{0}};
-    int detect, ngram;
+    int parsed_detect, parsed_ngram;
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "y*y*y*piKw*w*w*", &b[0], &b[1], &b[2], &detect, &ngram, &seed, &b[3], &b[4],
-                          &b[5])) {
+    if (!PyArg_ParseTuple(args, "y*y*y*piKw*w*w*", &b[0], &b[1], &b[2], &parsed_detect, &parsed_ngram, &seed, &b[3],
+                          &b[4], &b[5])) {
         return NULL;
     }
+    const int detect = parsed_detect, ngram = parsed_ngram;
     Py_ssize_t rows = check_offsets(&b[1], b[0].len, "offsets");
     if (rows < 0 || check_items(&b[2], 1, 256, "table") < 0 || check_items(&b[4], 8, rows + 1, "out_offsets") < 0 ||
         check_items(&b[5], 1, rows, "out_general") < 0) {
@@ -334,10 +391,11 @@ PyDoc_STRVAR(signatures_doc,
 
 static PyObject *signatures(PyObject *self, PyObject *args) {
     Py_buffer b[4] = {{0}};
-    int num_perm;
-    if (!PyArg_ParseTuple(args, "y*y*iy*w*", &b[0], &b[1], &num_perm, &b[2], &b[3])) {
+    int parsed_num_perm;
+    if (!PyArg_ParseTuple(args, "y*y*iy*w*", &b[0], &b[1], &parsed_num_perm, &b[2], &b[3])) {
         return NULL;
     }
+    const int num_perm = parsed_num_perm; /* a copy whose address was never taken stays in a register */
     if (num_perm < 1 || b[0].len % 8 != 0) {
         PyErr_SetString(PyExc_ValueError, "num_perm must be positive and hashes uint64");
         release_all(b, 4);
@@ -402,7 +460,8 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
             uint32_t value = signature[probes[j]];
             for (int k = 1; k < 4 && k < PROBE_ROUNDS; k++) {
                 const uint32_t probe = signature[probes[k * num_perm + j]];
-                value = value == EMPTY ? probe : value;
+                const uint32_t empty = -(uint32_t)(value == EMPTY);
+                value = (probe & empty) | (value & ~empty);
             }
             values[h] = value;
         }
@@ -437,10 +496,11 @@ PyDoc_STRVAR(band_hashes_doc,
 
 static PyObject *band_hashes(PyObject *self, PyObject *args) {
     Py_buffer b[2] = {{0}};
-    int num_perm, bands, rows_per_band;
-    if (!PyArg_ParseTuple(args, "y*iiiw*", &b[0], &num_perm, &bands, &rows_per_band, &b[1])) {
+    int parsed[3];
+    if (!PyArg_ParseTuple(args, "y*iiiw*", &b[0], &parsed[0], &parsed[1], &parsed[2], &b[1])) {
         return NULL;
     }
+    const int num_perm = parsed[0], bands = parsed[1], rows_per_band = parsed[2];
     if (num_perm < 1 || bands < 1 || rows_per_band < 1 || (int64_t)bands * rows_per_band > num_perm ||
         b[0].len % (4 * (Py_ssize_t)num_perm) != 0) {
         PyErr_SetString(PyExc_ValueError, "band_hashes: bands * rows must fit in num_perm uint32 slots per row");
@@ -644,10 +704,11 @@ PyDoc_STRVAR(band_pairs_doc,
 
 static PyObject *band_pairs(PyObject *self, PyObject *args) {
     Py_buffer b[1] = {{0}};
-    int bands;
-    if (!PyArg_ParseTuple(args, "y*i", &b[0], &bands)) {
+    int parsed_bands;
+    if (!PyArg_ParseTuple(args, "y*i", &b[0], &parsed_bands)) {
         return NULL;
     }
+    const int bands = parsed_bands;
     if (bands < 1 || b[0].len % (8 * (Py_ssize_t)bands) != 0) {
         PyErr_SetString(PyExc_ValueError, "band_pairs: matrix must hold `bands` uint64 values per row");
         release_all(b, 1);
