@@ -18,9 +18,9 @@ from datatrainer.models.lm.llamacpp import LlamaCppLM
 
 pytest.importorskip("llama_cpp")
 
-# A llama-cpp-python build can crash inside llama_decode (seen here: 0.3.36 compiled natively on an AMX Xeon
-# segfaults in its own `Llama.__call__` on any prompt longer than one token); a crash would take the whole test
-# session down, so the backend is tried in a child process first.
+# A llama-cpp-python build can crash inside llama_decode (seen here: 0.3.36 built with default options on an AMX
+# Xeon segfaulted on any prompt longer than one token; built with GGML_OPENMP=OFF, see the README, it runs);
+# a crash would take the whole test session down, so the backend is tried in a child process first.
 _PROBE = """
 from datatrainer.models.lm.llamacpp import LlamaCppLM
 LlamaCppLM("smollm2").next_token_logprobs(["The capital of France is"], ["yes"])
@@ -54,7 +54,7 @@ def test_next_token_logprobs_agree_with_transformers(llama: LlamaCppLM, smollm2:
     candidates = ["yes", "Yes", "no", "No"]
     np.testing.assert_allclose(llama.next_token_logprobs(prompts, candidates),
                                smollm2.next_token_logprobs(prompts, candidates), atol=0.5)
-    # The KV prefix reuse between consecutive prompts must not change a result.
+    # A score must not depend on the prompt before it (scores are cached by content).
     np.testing.assert_allclose(llama.next_token_logprobs(prompts[::-1], candidates)[::-1],
                                llama.next_token_logprobs(prompts, candidates), atol=1e-4)
 

@@ -1,8 +1,10 @@
 """The llama.cpp backend (`llama-cpp-python`, optional): GGUF models run as quantised, without de-quantising.
 
-Prompts run one at a time (llama.cpp batches a prompt's tokens itself), and each reuses the KV cache of the
-prefix it shares with the previous one: the chat template and the prompt's opening lines are computed once, not
-once per document. Logits are read with `llama_get_logits_ith` (the high-level `Llama.scores` stays zero unless
+Prompts run one at a time (llama.cpp batches a prompt's tokens itself), each from an empty KV cache. Reusing
+the prefix shared with the previous prompt would save the chat template's tokens, but llama.cpp's quantised
+kernels round differently for different batch shapes (seen here: 0.07 in a log-probability when only the last
+token was re-run), so a score would depend on which document came before, and scores are cached by content.
+Logits are read with `llama_get_logits_ith` (the high-level `Llama.scores` stays zero unless
 every position's logits are kept). Perplexity needs every position's logits, so `sequence_nll` uses a second
 context with `logits_all=True`, opened on first use (it holds n_ctx x vocab float32 scores).
 """
@@ -102,14 +104,8 @@ class LlamaCppLM:
         if not ids:
             raise DatatrainerError(f"prompt {row} is empty: there is nothing to predict the next token from")
         self._check_context(ids, row)
-        # Keep the KV cache of the prefix shared with the previous prompt (at least the last token is re-run,
-        # since its logits are what we read).
-        shared = 0
-        previous = llm.input_ids[:llm.n_tokens].tolist()
-        while shared < min(len(previous), len(ids) - 1) and previous[shared] == ids[shared]:
-            shared += 1
-        llm.n_tokens = shared
-        llm.eval(ids[shared:])
+        llm.reset()
+        llm.eval(ids)
         logits = self._llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         return np.ctypeslib.as_array(logits, shape=(llm.n_vocab(),)).astype(np.float64)
 
