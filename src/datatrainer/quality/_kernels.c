@@ -782,4 +782,15 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
+/* Raised with every change of a function's arguments or results, so that a stale build is caught on import
+   (`kernels.py`) instead of failing with a confusing argument error. */
+#define KERNELS_VERSION 1
+
+PyMODINIT_FUNC PyInit__kernels(void) {
+    PyObject *created = PyModule_Create(&module);
+    if (created != NULL && PyModule_AddIntConstant(created, "VERSION", KERNELS_VERSION) < 0) {
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
+}
