@@ -202,9 +202,9 @@ def load(port: int, server_pid: int, tokens: list[str], project: int, seconds: f
         pending = [pool.apply_async(load_process, (port, [tokens[i] for i in share], share[0] if share else 0,
                                                    project, start, seconds, think)) for share in shares]
         time.sleep(max(0.0, start + WARM_UP_S - time.monotonic()))
-        before = _cpu_seconds(server_pid), _cpu_seconds(os.getpid()), time.monotonic()
+        before = _cpu_seconds(server_pid), _cpu_seconds(os.getpid(), server_pid), time.monotonic()
         time.sleep(seconds)
-        after = _cpu_seconds(server_pid), _cpu_seconds(os.getpid()), time.monotonic()
+        after = _cpu_seconds(server_pid), _cpu_seconds(os.getpid(), server_pid), time.monotonic()
         parts = [p.get() for p in pending]
     merged = Tally()
     for part in parts:
@@ -218,14 +218,19 @@ def load(port: int, server_pid: int, tokens: list[str], project: int, seconds: f
     return merged, {"server_cores": (after[0] - before[0]) / wall, "clients_cores": (after[1] - before[1]) / wall}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and its children (the load generators are this process's pool children)."""
-    process = psutil.Process(pid)
+def _cpu_seconds(pid: int, skip: int | None = None) -> float:
+    """CPU seconds of a process and its children, leaving out the subtree of `skip` (the server is this
+    process's child too; the load generators are its pool's children)."""
     total = 0.0
-    for p in (process, *process.children(recursive=True)):
+    stack = [psutil.Process(pid)]
+    while stack:
+        process = stack.pop()
+        if process.pid == skip:
+            continue
         try:
-            times = p.cpu_times()
+            times = process.cpu_times()
             total += times.user + times.system
+            stack += process.children()
         except psutil.NoSuchProcess:
             continue
     return total

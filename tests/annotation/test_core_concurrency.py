@@ -1,7 +1,9 @@
 """Concurrent annotators and audit writers: no over-assignment, no lost or double-counted annotation, one chain.
 
-Each thread uses its own Workspace (its own engine and connection pool), as separate server workers would. The
-workspaces are opened before the threads start: opening runs Alembic, whose global context is not thread-safe.
+Two arrangements: threads sharing one Workspace, as the server's thread pool does (writers queue on the
+workspace's in-process lock), and each thread with its own Workspace (its own engine, pool and lock), as
+separate processes would (writers meet only the database's lock). Workspaces are opened before the threads
+start: opening runs Alembic, whose global context is not thread-safe.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from datatrainer.annotation.models import AnnotationRow, AssignmentRow
@@ -22,28 +25,33 @@ TASKS, K = 12, 3
 
 def _annotate_until_empty(ws: Workspace, name: str, got: list[int], errors: list[BaseException]) -> None:
     try:
-        with ws:
-            user = ws.annotation.get_user(name)
-            while (task := ws.annotation.next_task(user, "ner")) is not None:
-                again = ws.annotation.next_task(user, "ner")  # the open assignment comes back
-                assert again is not None and again.id == task.id
-                ws.annotation.submit(user, task.id, {"spans": [span(0, 6, "PER")]})
-                got.append(task.id)
+        user = ws.annotation.get_user(name)
+        while (task := ws.annotation.next_task(user, "ner")) is not None:
+            again = ws.annotation.next_task(user, "ner")  # the open assignment comes back
+            assert again is not None and again.id == task.id
+            ws.annotation.submit(user, task.id, {"spans": [span(0, 6, "PER")]})
+            got.append(task.id)
     except BaseException as exc:
         errors.append(exc)
 
 
-def test_many_annotators_never_exceed_k(workspace: Workspace, tmp_path: Path, catalog_url: str | None) -> None:
+@pytest.mark.parametrize("shared", [True, False], ids=["one-workspace", "workspace-per-thread"])
+def test_many_annotators_never_exceed_k(workspace: Workspace, tmp_path: Path, catalog_url: str | None,
+                                        shared: bool) -> None:
     ner_project(workspace, tmp_path, overlap=K, count=TASKS, annotators=ANNOTATORS)
     got: dict[str, list[int]] = {name: [] for name in ANNOTATORS}
     errors: list[BaseException] = []
-    opened = {name: Workspace.open(workspace.root, db_url=catalog_url) for name in ANNOTATORS}
+    opened = {name: workspace if shared else Workspace.open(workspace.root, db_url=catalog_url)
+              for name in ANNOTATORS}
     threads = [threading.Thread(target=_annotate_until_empty, args=(opened[name], name, got[name], errors))
                for name in ANNOTATORS]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    for ws in opened.values():
+        if ws is not workspace:
+            ws.close()
     assert errors == []
     for name, task_ids in got.items():
         assert len(task_ids) == len(set(task_ids)), f"{name} got a task twice"

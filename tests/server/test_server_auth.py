@@ -77,6 +77,10 @@ def test_logout_revokes_the_session_server_side(sqlite_site: Site) -> None:
     assert ann.post("/logout").status_code == 204
     replay = httpx.get(sqlite_site.url + "/api/v1/me", cookies=stolen)
     assert replay.status_code == 401 and "log in again" in replay.json()["detail"]
+    # A dead session is a 401 before any CSRF question, even on an unsafe method without the header.
+    unsafe = httpx.post(sqlite_site.url + f"/api/v1/projects/{sqlite_site.projects['classification']}/tasks/next",
+                        cookies=stolen)
+    assert unsafe.status_code == 401 and "log in again" in unsafe.json()["detail"]
 
 
 def test_disabled_user_loses_access_at_once(sqlite_site: Site) -> None:

@@ -6,6 +6,7 @@ thread pool that runs the synchronous endpoints, and a single worker keeps SQLit
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -22,7 +23,14 @@ def _config(app: FastAPI, host: str, port: int, access_log: bool) -> uvicorn.Con
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run until Ctrl-C."""
+    """Run until Ctrl-C.
+
+    The objects created while starting (modules, the app, the database engine) live as long as the process, so
+    they are moved out of the garbage collector's reach: otherwise every full collection walks all of them,
+    and under 50 annotators one such collection stalled every request for 150-200 ms (2 s on a busy machine).
+    """
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(_config(app, host, port, access_log=True)).run()
 
 
