@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import NoResultFound
 
 from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
 from datatrainer.errors import NotFoundError
@@ -59,6 +61,31 @@ def test_ner_workflow_overlap_review_and_export(workspace: Workspace, tmp_path: 
     votes = {a["annotator"]: json.loads(a["result"]) for a in rows["r0"]["annotations"]}
     assert votes["ann2"] == {"spans": [span(0, 13, "PER"), span(36, 41, "ORG")]}
     assert workspace.audit.verify().ok
+
+
+def test_export_publishes_the_version_and_its_audit_entry_together(workspace: Workspace, tmp_path: Path) -> None:
+    project, people = ner_project(workspace, tmp_path, count=2, overlap=1)
+    svc = workspace.annotation
+    task = take(workspace, people["ann1"], project)
+    svc.submit(people["ann1"], task.id, {"spans": [span(0, 6, "PER")]})
+    version = svc.export_version(ADMIN, project, "gold")
+    last = workspace.audit.entries(limit=1000)[-1]
+    assert (last.action, last.after) == ("project.export", {"version": "gold@1", "rows": version.num_rows})
+    assert version.num_rows == 1
+
+    # Break the audit chain's head row so the audit entry cannot be written: the export must leave nothing.
+    with workspace.catalog.engine.begin() as connection:
+        head = connection.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).one()
+        connection.execute(text("DELETE FROM audit_head"))
+    folders = set((workspace.root / "versions").iterdir())
+    with pytest.raises(NoResultFound):
+        svc.export_version(ADMIN, project, "gold")
+    assert [v.ref for v in workspace.datasets.versions("gold")] == ["gold@1"]
+    assert set((workspace.root / "versions").iterdir()) == folders
+    with workspace.catalog.engine.begin() as connection:
+        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, :seq, :hash)"),
+                           {"seq": head.seq, "hash": head.hash})
+    assert workspace.audit.entries(limit=1000)[-1] == last and workspace.audit.verify().ok
 
 
 def test_reject_reopens_for_the_same_annotators(workspace: Workspace, tmp_path: Path) -> None:

@@ -10,14 +10,17 @@ version as parent and the project as a parameter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy.orm import Session
 
 from datatrainer.annotation.queries import FinalResult
 from datatrainer.annotation.types import ProjectInfo
+from datatrainer.store.catalog import VersionInfo
 from datatrainer.store.schema import ID
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
@@ -44,7 +47,9 @@ def result_values(task_type: str, result: dict[str, Any] | None) -> dict[str, An
 
 
 def export_project(ws: Workspace, project: ProjectInfo, tasks: dict[int, tuple[str, str]],
-                   finals: dict[int, FinalResult], name: str, include_unannotated: bool) -> DatasetVersion:
+                   finals: dict[int, FinalResult], name: str, include_unannotated: bool,
+                   also_record: Callable[[Session, VersionInfo], None]) -> DatasetVersion:
+    """Write the new version; `also_record` (the audit entry) runs in the transaction that records it."""
     source = ws.version(f"{project.source_ref}")
     rows: dict[str, dict[str, Any]] = {}
     for task_id, (record_id, state) in tasks.items():
@@ -72,5 +77,6 @@ def export_project(ws: Workspace, project: ProjectInfo, tasks: dict[int, tuple[s
                                      "include_unannotated": include_unannotated},
                              parents=[source.info],
                              stats={"annotated": sum(1 for r in rows.values() if r["annotation_source"]),
-                                    "accepted": sum(1 for r in rows.values() if r["annotation_state"] == "accepted")})
+                                    "accepted": sum(1 for r in rows.values() if r["annotation_state"] == "accepted")},
+                             also_record=also_record)
     return ws.version(info.ref)

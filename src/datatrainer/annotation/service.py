@@ -73,6 +73,7 @@ from datatrainer.security.users import UserDirectory, current_user, require_admi
 from datatrainer.store.catalog import validate_dataset_name
 
 if TYPE_CHECKING:
+    from datatrainer.store.catalog import VersionInfo
     from datatrainer.store.versions import DatasetVersion
     from datatrainer.workspace import Workspace
 
@@ -523,10 +524,12 @@ class AnnotationService(UserDirectory):
             finals = final_results(session, row)
             tasks = {task_id: (record_id, state) for task_id, record_id, state in session.execute(
                 select(TaskRow.id, TaskRow.record_id, TaskRow.state).where(TaskRow.project_id == row.id))}
-        version = export_project(self._ws, row, tasks, finals, name, include_unannotated)
-        self.audit.record(actor=actor.username, action="project.export", entity="project", entity_id=row.id,
-                          after={"version": version.ref, "rows": version.num_rows})
-        return version
+
+        def audit_export(session: Session, version: VersionInfo) -> None:
+            self.audit.append(session, actor=actor.username, action="project.export", entity="project",
+                              entity_id=row.id, after={"version": version.ref, "rows": version.row_count})
+
+        return export_project(self._ws, row, tasks, finals, name, include_unannotated, audit_export)
 
     def annotated_docs(self, actor: UserInfo, project: str | int, per_annotator: bool = False
                        ) -> list[AnnotatedDoc]:

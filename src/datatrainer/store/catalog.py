@@ -11,7 +11,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -171,13 +171,19 @@ class Catalog:
         schema: pa.Schema,
         stats: dict[str, Any],
         parents: Sequence[VersionInfo] = (),
+        also_record: Callable[[Session, VersionInfo], None] | None = None,
     ) -> VersionInfo:
-        """Record a new version in one transaction; the next free number is taken, retrying on a race."""
+        """Record a new version in one transaction; the next free number is taken, retrying on a race.
+
+        `also_record(session, version)` runs inside that transaction, so a record that belongs to publishing
+        the version (an audit entry) commits with it or not at all.
+        """
         validate_dataset_name(dataset)
         for attempt in range(50):
             try:
                 return self._insert_version(
-                    dataset, storage_key, operation, params, code_version, row_count, schema, stats, parents
+                    dataset, storage_key, operation, params, code_version, row_count, schema, stats, parents,
+                    also_record,
                 )
             except IntegrityError:
                 # Another writer created the dataset (or, on SQLite, took the number) first: try again.
@@ -195,6 +201,7 @@ class Catalog:
         schema: pa.Schema,
         stats: dict[str, Any],
         parents: Sequence[VersionInfo],
+        also_record: Callable[[Session, VersionInfo], None] | None,
     ) -> VersionInfo:
         now = datetime.now(UTC)
         with self._sessions.begin() as session:
@@ -224,7 +231,10 @@ class Catalog:
             for position, parent in enumerate(parents):
                 session.add(VersionParentRow(child_id=row.id, position=position, parent_id=parent.id))
             session.flush()
-            return _info(session.scalar(_version_query().where(VersionRow.id == row.id)))
+            info = _info(session.scalar(_version_query().where(VersionRow.id == row.id)))
+            if also_record is not None:
+                also_record(session, info)
+            return info
 
 
     # --- measurements ------------------------------------------------------------------------------------

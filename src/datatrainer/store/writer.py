@@ -12,7 +12,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy.orm import Session
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.catalog import Catalog, VersionInfo
@@ -128,8 +129,10 @@ class VersionWriter:
         parents: Sequence[VersionInfo] = (),
         stats: dict[str, Any] | None = None,
         base_schema: pa.Schema | None = None,
+        also_record: Callable[[Session, VersionInfo], None] | None = None,
     ) -> VersionInfo:
-        """Publish the version: rename the folder into place, then record it in one catalog transaction."""
+        """Publish the version: rename the folder into place, then record it in one catalog transaction (with
+        `also_record`, see `Catalog.add_version`); if recording fails the folder is removed again."""
         schema = self.schema(base_schema)
         self._wait_for_syncs()
         if self._parts == 0:
@@ -154,6 +157,7 @@ class VersionWriter:
                 schema=schema,
                 stats=stats or {},
                 parents=parents,
+                also_record=also_record,
             )
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
