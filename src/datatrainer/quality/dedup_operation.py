@@ -88,8 +88,23 @@ def find_clusters(version: DatasetVersion, params: DedupParams, engine: LocalEng
         finder.close()
 
 
-def _write_kept(ctx: OperationContext, source: DatasetVersion, batches: Iterable[pa.RecordBatch],
-                clusters: Clusters, writer: VersionWriter) -> pa.Array:
+def _parts(batches: list[pa.RecordBatch], count: int) -> list[pa.Table]:
+    """Consecutive batches joined (without copying) into `count` parts of about equal rows: the cached
+    batches are small so that every thread sketches, but each written part costs a fixed ~2 ms."""
+    target = -(-sum(batch.num_rows for batch in batches) // max(count, 1))
+    parts: list[list[pa.RecordBatch]] = [[]]
+    rows = 0
+    for batch in batches:
+        if rows >= target:
+            parts.append([])
+            rows = 0
+        parts[-1].append(batch)
+        rows += batch.num_rows
+    return [pa.Table.from_batches(part) for part in parts if part]
+
+
+def _write_kept(ctx: OperationContext, source: DatasetVersion, parts: Iterable[pa.Table], clusters: Clusters,
+                writer: VersionWriter) -> pa.ChunkedArray:
     """Write the kept records, parts in parallel; return the ids of every row in a cluster of two or more."""
     kept, clustered = clusters.kept, clusters.sizes > 1
     member_ids: list[pa.Array] = []
@@ -97,16 +112,16 @@ def _write_kept(ctx: OperationContext, source: DatasetVersion, batches: Iterable
     threads = max(engine.threads, 1)
     pending: deque[tuple[Future[None], int]] = deque()
 
-    def write(sequence: int, batch: pa.RecordBatch, mask: np.ndarray) -> None:
-        writer.write_part(sequence, pa.Table.from_batches([batch]).filter(pa.array(mask)))
+    def write(sequence: int, part: pa.Table, mask: np.ndarray) -> None:
+        writer.write_part(sequence, part.filter(pa.array(mask)))
 
     with ThreadPoolExecutor(threads) as pool, \
             progress_bar("dedup: writing", source.num_rows, engine.progress) as advance:
         start = 0
-        for sequence, batch in enumerate(batches):
-            stop = start + batch.num_rows
-            member_ids.append(batch.column("id").filter(pa.array(clustered[start:stop])))
-            pending.append((pool.submit(write, sequence, batch, kept[start:stop]), batch.num_rows))
+        for sequence, part in enumerate(parts):
+            stop = start + part.num_rows
+            member_ids += part.column("id").filter(pa.array(clustered[start:stop])).chunks
+            pending.append((pool.submit(write, sequence, part, kept[start:stop]), part.num_rows))
             start = stop
             while len(pending) > 2 * threads:
                 future, rows = pending.popleft()
@@ -115,7 +130,7 @@ def _write_kept(ctx: OperationContext, source: DatasetVersion, batches: Iterable
         for future, rows in pending:
             future.result()
             advance(rows)
-    return pa.concat_arrays(member_ids) if member_ids else pa.array([], pa.string())
+    return pa.chunked_array(member_ids, source.schema.field("id").type)
 
 
 def _reasons(params: DedupParams, similarity: np.ndarray) -> pa.Array:
@@ -129,7 +144,7 @@ def _reasons(params: DedupParams, similarity: np.ndarray) -> pa.Array:
                       f"near-duplicate through another member (jaccard < {params.threshold:g})")
 
 
-def _artifacts(params: DedupParams, clusters: Clusters, member_ids: pa.Array) -> tuple[pa.Table, pa.Table]:
+def _artifacts(params: DedupParams, clusters: Clusters, member_ids: pa.ChunkedArray) -> tuple[pa.Table, pa.Table]:
     """(dropped, clusters) tables; `member_ids` are the ids of the clustered rows, in row order."""
     members = np.flatnonzero(clusters.sizes > 1)
     labels = clusters.labels[members]
@@ -160,9 +175,13 @@ class DedupOperation(Operation[DedupParams]):
         (source,) = inputs
         with tempfile.TemporaryDirectory(prefix="dedup-", dir=ctx.workspace.root / "tmp") as spill:
             clusters, cached = find_clusters(source, params, ctx.engine, Path(spill))
-        batches = cached if cached is not None else source.read_batches(batch_size=_batch_rows(source, ctx.engine))
+        if cached is not None:
+            parts: Iterable[pa.Table] = _parts(cached, ctx.engine.threads)
+        else:
+            batches = source.read_batches(batch_size=_batch_rows(source, ctx.engine))
+            parts = (pa.Table.from_batches([batch]) for batch in batches)
         with ctx.workspace.datasets.new_version() as writer:
-            member_ids = _write_kept(ctx, source, batches, clusters, writer)
+            member_ids = _write_kept(ctx, source, parts, clusters, writer)
             dropped, cluster_table = _artifacts(params, clusters, member_ids)
             writer.write_artifact("dropped", dropped)
             writer.write_artifact("clusters", cluster_table)
