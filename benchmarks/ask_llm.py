@@ -12,8 +12,9 @@ same model, reported as docs/s and tokens/s next to the model's forward-FLOPs bo
   README shows for causal models); it runs with its defaults (its paper prompt, "yes"/"Yes", batch 8, no
   truncation below the model's 8,192 positions, `generate(max_new_tokens=1)`).
 - Ours: the Ask-LLM scorer (`datatrainer.scoring.ask_llm.AskLLM`) with its defaults (paper prompt in the
-  model's chat template, documents cut to 512 tokens, the normalised score), on the float32 model and, unless
-  --no-bf16, on a bfloat16 copy of it.
+  model's chat template, documents cut to 512 tokens, the normalised score) and the backend's default dtype
+  (`auto`: bfloat16 on a CPU with bf16 units, float32 elsewhere; the row says which), which is the headline
+  ratio; unless --default-only, also in the other precision, on its own copy of the model.
 - Shared machine: other processes come and go, so the documents are cut into --rounds slices and each slice
   is scored by every implementation in turn (the order rotating per slice); each implementation's time is the
   sum over slices. Wall time and CPU time (all threads of this process) are both printed; the ratio is on
@@ -27,7 +28,7 @@ same model, reported as docs/s and tokens/s next to the model's forward-FLOPs bo
   precision: only batching and padding differ, so this should be ~1), (b) our scorer's P(yes) (chat template:
   a different prompt), and bfloat16 against float32 for our scorer.
 
-Usage: python benchmarks/ask_llm.py [--docs 1000] [--rounds 4] [--agree-docs 100] [--no-bf16] [--json OUT]
+Usage: python benchmarks/ask_llm.py [--docs 1000] [--rounds 4] [--agree-docs 100] [--default-only] [--json OUT]
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import torch
 from scipy.stats import spearmanr
 
 from datatrainer.corpora import news_articles, wikipedia_articles
-from datatrainer.models.lm.hf import TransformersLM
+from datatrainer.models.lm.hf import TransformersLM, resolve_dtype
 from datatrainer.scoring.ask_llm import AskLLM, AskLLMParams
 
 Scores = np.ndarray[Any, np.dtype[np.float64]]
@@ -103,7 +104,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--agree-docs", type=int, default=100)
-    parser.add_argument("--no-bf16", action="store_true")
+    parser.add_argument("--default-only", action="store_true",
+                        help="score ours in the default dtype only, not also in the other precision")
     parser.add_argument("--json", help="write the numbers here too")
     args = parser.parse_args()
 
@@ -113,7 +115,7 @@ def main() -> None:
     print(f"{len(texts)} documents, mean {np.mean([len(t) for t in texts]):.0f} characters; "
           f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", flush=True)
     start = time.perf_counter()
-    fp32 = TransformersLM("smollm2")
+    fp32 = TransformersLM("smollm2", dtype="float32")  # nano-askllm's precision; also ours when it is the default
     print(f"model loaded in {time.perf_counter() - start:.0f} s", flush=True)
     tokenizer = copy.deepcopy(fp32._tokenizer)
     tokenizer.padding_side = "left"
@@ -122,26 +124,31 @@ def main() -> None:
     def prompt_tokens(prompts: Sequence[str]) -> int:
         return sum(len(ids) for ids in tokenizer(list(prompts))["input_ids"])
 
-    def scorer_tokens(scorer: AskLLM) -> Callable[[list[str]], int]:
-        return lambda chunk: prompt_tokens(scorer.prompts(scorer.templates[0], scorer.documents(chunk)))
-
     def nano_scores(chunk: list[str]) -> Scores:
         return np.concatenate([nano.ask(chunk[i:i + 8]).float().numpy() for i in range(0, len(chunk), 8)])
 
-    def scorer_run(scorer: AskLLM) -> Callable[[list[str]], Scores]:
+    def ours(model: TransformersLM, label: str) -> Timed:
+        scorer = AskLLM(model, AskLLMParams())
+
         def run(chunk: list[str]) -> Scores:
             scores = scorer.score(chunk)
             return np.stack([scores.p_yes, scores.normalized], axis=1)
-        return run
 
-    ours32 = AskLLM(fp32, AskLLMParams())
+        return Timed(f"ours ({label})", run,
+                     lambda chunk: prompt_tokens(scorer.prompts(scorer.templates[0], scorer.documents(chunk))))
+
+    default = resolve_dtype("auto")
+    other = "float32" if default == "bfloat16" else "bfloat16"
+    models = {default: fp32 if default == "float32" else TransformersLM("smollm2")}
+    if not args.default_only:
+        models[other] = fp32 if other == "float32" else TransformersLM("smollm2", dtype="bfloat16")
     contenders = [Timed("nano-askllm (fp32, batch 8)", nano_scores,
                         lambda chunk: prompt_tokens(nano.get_prompts(chunk))),
-                  Timed("ours (fp32)", scorer_run(ours32), scorer_tokens(ours32))]
-    if not args.no_bf16:
-        bf16 = TransformersLM("smollm2", dtype="bfloat16")
-        ours16 = AskLLM(bf16, AskLLMParams())
-        contenders.append(Timed("ours (bf16)", scorer_run(ours16), scorer_tokens(ours16)))
+                  ours(models[default], f"default: {default}")]
+    if other in models:
+        contenders.append(ours(models[other], other))
+    precisions = [default, *([other] if other in models else [])]  # of contenders[1:]
+    print(f"our default dtype here: {default}", flush=True)
 
     for number, chunk in enumerate(slices(texts, args.rounds)):
         for offset in range(len(contenders)):
@@ -157,8 +164,8 @@ def main() -> None:
           f"{params / 1e6:.1f}M non-embedding parameters")
     print(f"{'implementation':<28} {'docs/s':>7} {'tok/s':>7} {'wall s':>7} {'CPU s':>7} {'vs peer':>8} "
           f"{'bound docs/s':>12} {'of bound':>8}")
-    for contender in contenders:
-        precision = "bf16" if "bf16" in contender.name else "fp32"
+    for contender, precision in zip(contenders, ["fp32", *("bf16" if p == "bfloat16" else "fp32"
+                                                           for p in precisions)], strict=True):
         bound = peaks[precision] / (2 * params * contender.tokens / len(texts))
         docs_per_s = len(texts) / contender.wall
         row = {"name": contender.name, "docs_per_s": docs_per_s, "tokens_per_s": contender.tokens / contender.wall,
@@ -171,11 +178,11 @@ def main() -> None:
     agree = texts[:args.agree_docs]
     same_prompt = np.exp(fp32.next_token_logprobs(nano.get_prompts(agree), ["yes", "Yes"])).sum(axis=1)
     correlations = {"nano vs ours, nano's prompt, fp32": spearmanr(peer.column()[:len(agree)], same_prompt)[0],
-                    "nano vs ours, chat template, fp32": spearmanr(peer.column(), contenders[1].column())[0]}
-    if not args.no_bf16:
+                    f"nano vs ours ({default}), chat template": spearmanr(peer.column(), contenders[1].column())[0]}
+    if len(precisions) == 2:
         for index, kind in enumerate(("P(yes)", "normalised")):
-            correlations[f"ours bf16 vs fp32, {kind}"] = spearmanr(contenders[1].column(index),
-                                                                    contenders[2].column(index))[0]
+            correlations[f"ours {precisions[1]} vs {precisions[0]}, {kind}"] = spearmanr(
+                contenders[1].column(index), contenders[2].column(index))[0]
     print("\nSpearman correlations:")
     for name, value in correlations.items():
         print(f"  {name}: {value:.4f}")

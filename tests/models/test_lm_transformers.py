@@ -8,6 +8,7 @@ and the last-position-only head must not change it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from scipy.stats import spearmanr
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm import load_language_model
-from datatrainer.models.lm.hf import BATCH_TOKENS, TransformersLM
+from datatrainer.models.lm.hf import BATCH_TOKENS, TransformersLM, native_bf16, resolve_dtype
 
 MESSAGES = [
     "Hi",
@@ -169,7 +170,7 @@ def saved_folder(smollm2: TransformersLM, tmp_path_factory: pytest.TempPathFacto
 
 def test_reduced_precision_stays_faithful_and_is_cached_apart(smollm2: TransformersLM, saved_folder: Path,
                                                               prompts: list[str]) -> None:
-    fp32 = TransformersLM(str(saved_folder))
+    fp32 = TransformersLM(str(saved_folder), dtype="float32")
     variants = {"bf16": TransformersLM(str(saved_folder), dtype="bfloat16"),
                 "int8": TransformersLM(str(saved_folder), quantize="int8")}
     reference = fp32.next_token_logprobs(prompts, ["yes", "Yes", "no", "The", "I"])
@@ -178,6 +179,7 @@ def test_reduced_precision_stays_faithful_and_is_cached_apart(smollm2: Transform
     configs = {"fp32": fp32.config(), **{name: lm.config() for name, lm in variants.items()}}
     assert configs["fp32"]["model"] == str(saved_folder.resolve()) and configs["fp32"]["gguf_file"] is None
     assert configs["bf16"]["dtype"] == "bfloat16" and configs["int8"]["quantize"] == "int8"
+    assert configs["int8"]["dtype"] == "float32"  # int8 under the default dtype quantises float32 weights
     assert len({str(sorted(c.items())) for c in configs.values()}) == 3
     bf16 = variants["bf16"].next_token_logprobs(prompts, ["yes", "Yes", "no", "The", "I"])
     assert spearmanr(reference.ravel(), bf16.ravel())[0] > 0.95
@@ -185,3 +187,19 @@ def test_reduced_precision_stays_faithful_and_is_cached_apart(smollm2: Transform
     # int8 runs and gives distributions; how far it is from float32 is measured in benchmarks/ask_llm.py.
     int8 = variants["int8"].next_token_distribution(prompts[:2]).astype(np.float64)
     np.testing.assert_allclose(np.exp(int8).sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_default_dtype_is_bfloat16_only_where_the_cpu_has_bf16_units(saved_folder: Path) -> None:
+    samples = {"processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw avx512_bf16 avx512_vnni\n": True,
+               "flags\t\t: fpu avx512f amx_bf16 amx_tile amx_int8\n": True,
+               "Features\t: fp asimd evtstrm bf16 i8mm\n": True,  # ARMv8.6 (Graviton 3, Neoverse V1)
+               "flags\t\t: fpu sse2 avx2 avx512f avx512bw avx512_vnni\n": False,  # AVX512 alone emulates bf16
+               "model name\t: bf16 in a name is not a flag\nFeatures\t: fp asimd aes\n": False,
+               "": False}
+    for cpuinfo, expected in samples.items():
+        assert native_bf16(cpuinfo) is expected, cpuinfo
+    assert resolve_dtype("float32") == "float32" and resolve_dtype("bfloat16") == "bfloat16"
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    here = "bfloat16" if re.search(r"^(flags|Features)\s*:.*\b(avx512_bf16|amx_bf16|bf16)\b", flags, re.M) \
+        else "float32"
+    assert TransformersLM(str(saved_folder)).config()["dtype"] == here

@@ -1,4 +1,6 @@
-"""The real bundled SmolLM2-135M-Instruct, loaded once per test session (loading takes 20-40 s here)."""
+"""The real bundled SmolLM2-135M-Instruct, loaded once per test session (loading takes 20-40 s here), in float32:
+the tests compare scores computed in different batches, which bf16 (the default on CPUs with bf16 units) would
+make differ in the third digit."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ def smollm2() -> LanguageModel:
     pytest.importorskip("transformers")
     from datatrainer.models.lm import load_language_model
 
-    return load_language_model("smollm2")
+    return load_language_model("smollm2", dtype="float32")
 
 
 @pytest.fixture(scope="session")

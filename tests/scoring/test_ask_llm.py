@@ -64,7 +64,7 @@ def test_job_stores_three_kinds_resumes_and_samples_by_normalized(smollm2: Langu
     workspace = sqlite_workspace  # the scores are files; the PostgreSQL catalog is covered by test_perplexity
     texts = short_texts[:8]
     version = ingest_texts(workspace, tmp_path, "web", [*texts, texts[0]])  # a duplicate text is scored once
-    request = ModelRequest("smollm2")
+    request = ModelRequest("smollm2", options={"dtype": "float32"})
     task = AskLLMTask()
     first = plan_lm_scoring(workspace, version, task, request, smollm2)
     assert first.todo == 8

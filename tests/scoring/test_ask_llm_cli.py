@@ -23,6 +23,7 @@ from tests.scoring.test_cli import jsonl
 
 pytestmark = pytest.mark.slow
 SHARD = 4
+FLOAT32 = ("--dtype", "float32")  # as the reference fixture: bf16 scores depend on how texts are batched
 MODEL_RUN_TIMEOUT = 600
 
 
@@ -38,7 +39,7 @@ def interrupted(ws: Path, sig: signal.Signals) -> subprocess.Popen[str]:
     before = len(normalized_shards(ws))
     process = subprocess.Popen(
         [sys.executable, "-m", "datatrainer", "--no-progress", "-w", str(ws), "score", "ask-llm", "web@1",
-         "--shard-rows", str(SHARD)],
+         "--shard-rows", str(SHARD), *FLOAT32],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
     deadline = time.monotonic() + MODEL_RUN_TIMEOUT
     while len(normalized_shards(ws)) == before and process.poll() is None and time.monotonic() < deadline:
@@ -72,13 +73,13 @@ def test_interrupt_kill_resume_sample_export(smollm2: LanguageModel, short_texts
     kept = len(normalized_shards(ws))
     assert kept < total // SHARD
 
-    out = model_run("-w", ws, "score", "ask-llm", "web@1", "--shard-rows", SHARD)
+    out = model_run("-w", ws, "score", "ask-llm", "web@1", "--shard-rows", SHARD, *FLOAT32)
     assert f"scored {total} records of web@1 ({total - SHARD * kept} texts computed now)" in out
     rows = sum(pq.read_metadata(path).num_rows for path in normalized_shards(ws))
     assert rows == total  # every text computed exactly once across the three runs
     normalized_hash = out.split("ask-llm normalized config ")[1].split()[0]
     pyes_hash = out.split("pyes ")[1].split()[0].rstrip(",")
-    assert "0 texts computed now" in model_run("-w", ws, "score", "ask-llm", "web@1")  # found, not recomputed
+    assert "0 texts computed now" in model_run("-w", ws, "score", "ask-llm", "web@1", *FLOAT32)  # found, not recomputed
 
     ok("-w", ws, "scores", "export", "web@1", "--scorer", "ask-llm", "--out", tmp_path / "a.jsonl")
     exported = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]

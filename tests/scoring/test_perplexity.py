@@ -46,7 +46,8 @@ def test_perplexity_equals_a_plain_forward_pass(smollm2: LanguageModel, short_te
 def test_job_and_low_band_sample(smollm2: LanguageModel, workspace: Workspace, tmp_path: Path,
                                  short_texts: list[str]) -> None:
     version = ingest_texts(workspace, tmp_path, "web", short_texts[:8])
-    scoring = score_with_lm(workspace, version, PerplexityTask(), ModelRequest("smollm2"), smollm2, shard_rows=3)
+    request = ModelRequest("smollm2", options={"dtype": "float32"})  # as the fixture
+    scoring = score_with_lm(workspace, version, PerplexityTask(), request, smollm2, shard_rows=3)
     assert scoring.todo == 8 and len(workspace.scores.configs(PERPLEXITY)) == 1
     stored = workspace.scores.scores_for(version, PERPLEXITY)["score"].to_numpy()
     np.testing.assert_allclose(stored, Perplexity(smollm2).score(short_texts[:8]).perplexity, rtol=1e-5)

@@ -34,7 +34,9 @@ BackendName = Annotated[str, typer.Option(help="transformers, llamacpp, or opena
 BaseUrl = Annotated[str | None, typer.Option(help="openai backend: the server's URL, e.g. http://127.0.0.1:8000/v1.")]
 BatchSize = Annotated[int | None, typer.Option(min=1, help="Most texts per forward pass (batches are cut by "
                                                            "length; default: the backend's).")]
-Dtype = Annotated[str | None, typer.Option(help="transformers: float32 (default) or bfloat16.")]
+Dtype = Annotated[str | None, typer.Option(help="transformers: auto (default: bfloat16 on CPUs with native bf16 "
+                                                "units, same ranking quality and 2-3x faster; float32 elsewhere), "
+                                                "float32 or bfloat16.")]
 Quantize = Annotated[str | None, typer.Option(help="transformers: none (default) or int8 (dynamic int8 linear "
                                                    "layers).")]
 ShardRows = Annotated[int, typer.Option(min=1, help="Texts per stored shard: the most an interruption can lose.")]

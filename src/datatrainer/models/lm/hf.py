@@ -9,8 +9,12 @@ with real-token position ids makes a padded row compute what it would alone. `dt
 `quantize="int8"` (dynamic int8 for the transformer's nn.Linear layers; the output head stays float32 so the
 answer distribution keeps its precision) trade exactness for speed; `config()` names both so their scores are
 cached apart from float32 ones. Measured on SmolLM2-135M (benchmarks/ask_llm.py): bf16 takes ~0.55x the time
-of float32 on a CPU with AMX/AVX512-BF16 and keeps a Spearman of ~0.95 with float32 P(yes); int8 saves ~15%
-and does not keep the ranking (Spearman ~0), so it is for larger models, not the bundled one.
+of float32 on a CPU with AMX/AVX512-BF16 and keeps a Spearman of ~0.95 with float32 P(yes) and the same dev-set
+ROC-AUC (benchmarks/ask_llm_quality.py); int8 saves ~15% and does not keep the ranking (Spearman ~0), so it is
+for larger models, not the bundled one.
+
+The default dtype, `auto`, is therefore bfloat16 where the CPU multiplies bf16 natively and float32 elsewhere:
+without bf16 instructions torch emulates bf16 through float32 conversions, which is slower than float32 itself.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from datatrainer.models.lm.batching import IndexArray, left_padded, length_batch
 from datatrainer.models.lm.hf_tokenizer import chat_prompt, quiet_load, transformers_module, truncate_with
 from datatrainer.models.lm.sources import hub_offline, resolve
 
-Dtype = Literal["float32", "bfloat16"]
+Precision = Literal["float32", "bfloat16"]
+Dtype = Literal["auto", Precision]
 Quantize = Literal["none", "int8"]
 LogProbs = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -39,29 +44,59 @@ LogProbs = np.ndarray[Any, np.dtype[np.float32]]
 BATCH_TOKENS = 4096
 MAX_ROWS = 64
 HEAD_CHUNK = 1024  # positions per output-head call in sequence_nll: bounds the (positions x vocab) logits
+CPUINFO = "/proc/cpuinfo"
+# CPU feature flags (Linux /proc/cpuinfo) of native bf16 arithmetic: x86 AVX512-BF16 and AMX-BF16, ARM BF16.
+NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU has bf16 arithmetic units, from its feature flags (`cpuinfo`: the text of
+    /proc/cpuinfo, read when not given). torch has no public query for this: `get_cpu_capability()` says
+    "AVX512" with or without BF16, and oneDNN's bf16 check accepts any AVX512 CPU, where bf16 is emulated.
+    Without /proc/cpuinfo (macOS, Windows) the answer is no, so the default there stays float32."""
+    if cpuinfo is None:
+        try:
+            with open(CPUINFO, encoding="utf-8", errors="replace") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return False
+    flags = {flag for line in cpuinfo.splitlines() if line.split(":")[0].strip() in ("flags", "Features")
+             for flag in line.partition(":")[2].split()}
+    return bool(flags & NATIVE_BF16_FLAGS)
+
+
+def resolve_dtype(dtype: Dtype) -> Precision:
+    """`auto` is bfloat16 on CPUs with native bf16 (2-3x faster there, with the same Ask-LLM ranking quality on
+    the dev set), float32 elsewhere; an explicit dtype is kept."""
+    if dtype == "auto":
+        return "bfloat16" if native_bf16() else "float32"
+    return dtype
 
 
 class TransformersLM:
     """A causal or seq2seq transformers model behind the `LanguageModel` protocol."""
 
-    def __init__(self, model: str = "smollm2", *, gguf_file: str | None = None, dtype: Dtype = "float32",
+    def __init__(self, model: str = "smollm2", *, gguf_file: str | None = None, dtype: Dtype = "auto",
                  quantize: Quantize = "none", batch_tokens: int = BATCH_TOKENS, max_rows: int = MAX_ROWS,
                  threads: int | None = None) -> None:
-        if dtype not in ("float32", "bfloat16"):
-            raise DatatrainerError(f"unknown dtype {dtype!r}: use float32 or bfloat16")
+        if dtype not in ("auto", "float32", "bfloat16"):
+            raise DatatrainerError(f"unknown dtype {dtype!r}: use auto, float32 or bfloat16")
         if quantize not in ("none", "int8"):
             raise DatatrainerError(f"unknown quantize {quantize!r}: use none or int8")
-        if quantize == "int8" and dtype != "float32":
+        if quantize == "int8" and dtype == "bfloat16":
             raise DatatrainerError("int8 quantisation works on float32 weights: use dtype=float32 with quantize=int8")
+        # int8 under the default dtype quantises float32 weights
+        resolved: Precision = "float32" if quantize == "int8" else resolve_dtype(dtype)
         hub_offline()
         self.source = resolve(model, gguf_file)
-        self.dtype, self.quantize = dtype, quantize
+        self.dtype = resolved
+        self.quantize = quantize
         self.batch_tokens, self.max_rows = batch_tokens, max_rows
         if threads is not None:
             torch.set_num_threads(threads)  # else torch's default: one thread per physical core
         self._tokenizer, self._model = _load(self.source.path, self.source.gguf_file, model)
         self.seq2seq = bool(self._model.config.is_encoder_decoder)
-        if dtype == "bfloat16":
+        if resolved == "bfloat16":
             self._model.to(torch.bfloat16)
         if quantize == "int8":
             _quantize_int8(self._model)
