@@ -136,6 +136,7 @@ class NearDuplicateFinder:
         self._null: list[np.ndarray] = []
 
     def sketch(self, texts: pa.Array) -> _NearSketch:
+        """Shingle hashes and band hashes of a batch (the C loops release the GIL: batches run in parallel)."""
         s = self.settings
         shingles = shingle_hashes(texts, s.ngram, s.seed, s.normalize)
         bands = band_hashes(signatures(shingles, s.num_perm, s.seed), self.bands, self.rows_per_band)

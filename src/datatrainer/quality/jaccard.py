@@ -3,9 +3,10 @@
 LSH only proposes candidates; checking each candidate with its exact Jaccard (rather than the MinHash
 estimate, whose standard error at 128 slots is ~0.04 near 0.7) makes the decision at the threshold exact
 in both directions: no pair below the threshold is merged and none above it is lost once proposed. The
-cost is proportional to the candidates, which are few on real data: `_kernels.pair_jaccard` sorts both
-rows' hashes and merges them, ~2 us a pair of 150-word texts. Two texts share a shingle when their 64-bit
-hashes are equal; a false match between two ~150-shingle texts is a 1 in 10^15 event.
+cost is proportional to the candidates, which are few on real data: `_kernels.pair_jaccard` puts both
+rows' hashes in one small hash set, marking which side each came from, ~1 us a pair of 150-word texts. Two
+texts share a shingle when their 64-bit hashes are equal; a false match between two ~150-shingle texts is a
+1 in 10^15 event.
 """
 
 from __future__ import annotations
