@@ -1,21 +1,23 @@
-"""How well each Ask-LLM variant ranks real text above junk, and what it costs: the README's quality table.
+"""How well each Ask-LLM variant and each label-free method built on it ranks real text above junk, and what
+it costs: the README's quality table.
 
-Everything is scored on the labelled `dev` part of `datatrainer.scoring.devset` (real Wikipedia and news
-paragraphs against 13 families of junk), with the bundled SmolLM2-135M-Instruct through the real Ask-LLM and
-perplexity scorers. Per template, one forward pass per document gives P(yes) and P(no); every Ask-LLM row
-is derived from those passes exactly as `AskLLM` defines it (contextual calibration divides by the
-content-free values; an ensemble averages the log-odds), so each template costs one pass per document once.
+Data: the two parts of `datatrainer.scoring.devset` (real Wikipedia and news paragraphs against 13 families
+of junk; source documents split between `dev` and `pool`), scored with the bundled SmolLM2-135M-Instruct
+through the real Ask-LLM and perplexity jobs in the backend's default dtype (`auto`: bfloat16 on a CPU with
+bf16 units), plus float32 Ask-LLM on dev for the dtype comparison. Every pass is stored in the workspace
+(`--workspace`) by (content hash, config hash), exactly as `datatrainer score` stores it, so an interrupted run
+resumes, other sizes reuse what is there, and the tables re-print for free.
 
-The distilled student follows FineWeb-Edu: the teacher (normalised paper-prompt score) labels the `pool`
-part (other source documents; its true labels are never read), a ridge regression on MiniLM embeddings
-learns the teacher's log-odds through `datatrainer.scoring.distilled` in a real workspace, and dev texts are
-then scored with NO LLM pass. The "ceiling" row fits the same regression on the pool's TRUE labels: not a
-method, a measure of how much the embeddings can separate at all.
+Methods that LEARN (the distilled students) are fitted on one part's teacher scores and evaluated on the
+other part, through `datatrainer.scoring.distilled.distill` in the same workspace: the dev column's student
+learned from the pool, the pool column's from dev, and neither ever reads a true label. Rules and settings
+were chosen looking at the dev column only; the pool column is the held-out check. The "ceiling" rows fit
+the same students on TRUE labels: not methods, a measure of what the features can separate at all.
 
-LLM passes are cached per (model config, template text, text) in `--cache`, so an interrupted run resumes
-and the table can be re-printed for free. Seconds per document are wall-clock on this (shared) machine.
+Seconds per document are wall-clock on this (shared) machine when the passes were computed (kept beside
+the store), so compare costs by LLM passes per document.
 
-Usage: python benchmarks/ask_llm_quality.py [--dev 200] [--pool 300] [--templates paper,strict,...]
+Usage: python benchmarks/ask_llm_quality.py [--dev 150] [--pool 200] [--workspace DIR] [--no-float32]
 """
 
 from __future__ import annotations
@@ -26,209 +28,315 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy.stats import spearmanr
 
+from datatrainer.models.embedders import load_embedder
 from datatrainer.models.lm.base import LanguageModel
-from datatrainer.scoring.ask_llm import ASK_LLM, AskLLM, AskLLMParams, ScoreKind
-from datatrainer.scoring.configs import config_hash
+from datatrainer.models.lm.hf import resolve_dtype
+from datatrainer.scoring.ask_llm import ASK_LLM, AskLLMParams
+from datatrainer.scoring.configs import HIGHER_IS_BETTER, config_hash
 from datatrainer.scoring.devset import LabelledSet, labelled_set
-from datatrainer.scoring.distilled import DistillParams, distill
-from datatrainer.scoring.evaluate import Evaluation, evaluate, markdown_table
+from datatrainer.scoring.distilled import DistillParams, TeacherSignal, conjunction, distill
+from datatrainer.scoring.evaluate import Evaluation, auc_draws, evaluate, markdown_table, paired_table
 from datatrainer.scoring.jobs import ensure_embeddings
-from datatrainer.scoring.perplexity import Perplexity
+from datatrainer.scoring.lm_jobs import (
+    AskLLMTask,
+    LMScoring,
+    LMTask,
+    ModelRequest,
+    PerplexityTask,
+    plan_lm_scoring,
+    run_lm_scoring,
+)
+from datatrainer.scoring.perplexity import PERPLEXITY
+from datatrainer.scoring.store import SCORE
 from datatrainer.store.schema import CONTENT_HASH
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
 
 Array = np.ndarray[Any, Any]
-CHUNK = 32  # texts per cached chunk: what an interruption can lose
-VARIANTS = ("coherent", "strict")  # prompt variants; `fewshot` is reported on its own (longer prompts)
+CHUNK = 32  # texts per stored shard: what an interruption can lose
+TIMINGS = "ask-llm-quality-timings.json"  # config hash -> [texts computed, seconds], in the workspace folder
+TEMPLATES = ("paper", "strict")
 
 
-class PassCache:
-    """Per-text results of one kind of LLM pass, in an .npz keyed by the text's md5: (values..., seconds)."""
+class Passes:
+    """LM passes of one model precision through the real stored jobs (`score_with_lm`), so every pass is cached
+    in the workspace by (content hash, config hash): an interrupted run resumes, a re-run (or a run with other
+    sizes) computes only texts never scored, and the table re-prints for free. The model loads on the first
+    text that needs it. Seconds per computed text are kept beside the store (`TIMINGS`), so a cached row still
+    reports what its passes cost when they ran."""
 
-    def __init__(self, folder: Path, key: str) -> None:
-        self.path = folder / f"{key}.npz"
-        self.rows: dict[str, Array] = dict(np.load(self.path)) if self.path.exists() else {}
+    def __init__(self, ws: Workspace, dtype: str, threads: int) -> None:
+        self.ws, self.dtype = ws, dtype
+        self.request = ModelRequest("smollm2", options={"dtype": dtype, "threads": threads})
+        self.model: LanguageModel | None = None
 
-    def compute(self, texts: Sequence[str], run: Callable[[list[str]], Array], label: str) -> Array:
-        """Rows for the texts (computing only the missing ones, CHUNK at a time); last column: seconds/text."""
-        keys = [hashlib.md5(text.encode()).hexdigest() for text in texts]
-        todo = list(dict.fromkeys(k for k in keys if k not in self.rows))
-        by_key = dict(zip(keys, texts, strict=True))
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start:start + CHUNK]
-            began = time.perf_counter()
-            values = run([by_key[k] for k in chunk])
-            seconds = (time.perf_counter() - began) / len(chunk)
-            for k, row in zip(chunk, values, strict=True):
-                self.rows[k] = np.append(row, seconds)
-            tmp = self.path.with_suffix(".tmp.npz")
-            np.savez(tmp, **self.rows)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
-            os.replace(tmp, self.path)
-            print(f"  {label}: {start + len(chunk)}/{len(todo)} ({seconds:.2f} s/doc)", flush=True)
-        return np.stack([self.rows[k] for k in keys])
+    def ask(self, version: DatasetVersion, template: str) -> tuple[Array, Array, float]:
+        """(log P(yes), log P(no), seconds per text) of every record under one template, uncalibrated."""
+        scoring = self._run(version, AskLLMTask(AskLLMParams(prompts=(template,))), f"{template} ({self.dtype})")
+        pyes, normalized = (self._scores(version, ASK_LLM, scoring.hash_of({"score": kind}))
+                            for kind in ("pyes", "normalized"))
+        log_yes = np.log(pyes)
+        return log_yes, log_yes - (np.log(normalized) - np.log1p(-normalized)), self._seconds(scoring.hashes[-1])
 
+    def nll(self, version: DatasetVersion) -> tuple[Array, float]:
+        """(mean token NLL of every record as it stands, seconds per text)."""
+        scoring = self._run(version, PerplexityTask(), f"perplexity ({self.dtype})")
+        return np.log(self._scores(version, PERPLEXITY, scoring.hashes[-1])), self._seconds(scoring.hashes[-1])
 
-def ask_passes(model: LanguageModel, template: str, texts: Sequence[str], cache: Path) -> tuple[Array, Array, float]:
-    """(log P(yes), log P(no), seconds per text) under one template, uncalibrated."""
-    scorer = AskLLM(model, AskLLMParams(prompts=(template,)))
-    store = PassCache(cache, f"ask-{scorer.config_hash('pyes')}")
+    def _run(self, version: DatasetVersion, task: LMTask, label: str) -> LMScoring:
+        scoring = plan_lm_scoring(self.ws, version, task, self.request, self.model)
+        self.model = scoring.model or self.model
+        done = 0
 
-    def run(chunk: list[str]) -> Array:
-        scores = scorer.score(chunk)
-        return np.stack([np.log(scores.p_yes), np.log(scores.p_no)], axis=1)
+        def advance(amount: float) -> None:
+            nonlocal done
+            done += int(amount)
+            print(f"  {label}: {done}/{scoring.todo} ({(time.perf_counter() - began) / done:.2f} s/doc, "
+                  f"load {os.getloadavg()[0]:.1f})", flush=True)
 
-    rows = store.compute(texts, run, template)
-    return rows[:, 0], rows[:, 1], float(rows[:, 2].mean())
-
-
-def calibration(model: LanguageModel, template: str) -> Array:
-    """(log mean content-free P(yes), log mean content-free P(no)) for one template."""
-    offsets: Array = AskLLM(model, AskLLMParams(prompts=(template,), calibrate=True)).calibration()[0]
-    return offsets
-
-
-def mean_nll(model: LanguageModel, texts: Sequence[str], cache: Path) -> tuple[Array, float]:
-    scorer = Perplexity(model)
-    store = PassCache(cache, f"nll-{scorer.config_hash()}")
-    rows = store.compute(texts, lambda chunk: scorer.score(chunk).mean_nll[:, None], "perplexity")
-    return rows[:, 0], float(rows[:, 1].mean())
-
-
-def distilled_scores(pool: LabelledSet, dev: LabelledSet, teacher: Array, teacher_config: dict[str, Any],
-                     workspace: Path, labels_as_teacher: bool = False) -> tuple[Array, float]:
-    """The student's dev scores (fitted on the pool's teacher scores only) and its seconds per dev text
-    (embedding and regression; the embeddings are cached in the workspace after the first run)."""
-    workspace.mkdir(parents=True, exist_ok=True)
-    with (Workspace.open(workspace) if (workspace / "datatrainer.toml").exists() else Workspace.init(workspace)) as ws:
-        name = f"quality-{hashlib.md5(''.join(pool.texts + dev.texts).encode()).hexdigest()[:8]}"
-        version = _version(ws, name, pool.texts + dev.texts)
-        hashes = version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks().slice(0, len(pool))
-        teacher_name = "pool-labels" if labels_as_teacher else ASK_LLM
-        ws.scores.add(teacher_name, config_hash(teacher_config), hashes, teacher, teacher_config)
         began = time.perf_counter()
-        embedding = ensure_embeddings(ws, version, "minilm", "onnx")
-        params = DistillParams(teacher=teacher_name, teacher_config=config_hash(teacher_config),
-                               target="raw" if labels_as_teacher else "logit")
-        hash_ = distill(ws, version, params, embedding)
-        seconds = (time.perf_counter() - began) / version.num_rows
-        scores = ws.scores.scores_for(version, params.scorer, hash_)["score"].to_numpy()
-    return scores[len(pool):], seconds
+        run_lm_scoring(scoring, advance, CHUNK)
+        if done:
+            self._record(scoring.hashes[-1], done, time.perf_counter() - began)
+        return scoring
+
+    def _scores(self, version: DatasetVersion, scorer: str, hash_: str) -> Array:
+        values: Array = self.ws.scores.scores_for(version, scorer, hash_)[SCORE].to_numpy(zero_copy_only=False)
+        return values
+
+    def _timings(self) -> dict[str, list[float]]:
+        path = self.ws.root / TIMINGS
+        timings: dict[str, list[float]] = json.loads(path.read_text()) if path.exists() else {}
+        return timings
+
+    def _record(self, hash_: str, texts: int, seconds: float) -> None:
+        timings = self._timings()
+        before = timings.get(hash_, [0, 0.0])
+        timings[hash_] = [before[0] + texts, before[1] + seconds]
+        (self.ws.root / TIMINGS).write_text(json.dumps(timings, indent=1))
+
+    def _seconds(self, hash_: str) -> float:
+        texts, seconds = self._timings().get(hash_, [0, float("nan")])
+        return seconds / texts if texts else float("nan")
 
 
-def _version(ws: Workspace, name: str, texts: list[str]) -> DatasetVersion:
+@dataclass
+class Part:
+    """One labelled part with its LLM passes (default dtype): log P(yes), log P(no) per template, mean NLL."""
+
+    data: LabelledSet
+    version: DatasetVersion
+    yes: dict[str, Array] = field(default_factory=dict)
+    no: dict[str, Array] = field(default_factory=dict)
+    nll: Array = field(default_factory=lambda: np.empty(0))
+    cost: dict[str, float] = field(default_factory=dict)  # seconds per text of each pass
+
+    def signals(self) -> dict[str, tuple[Array, bool]]:
+        """Teacher signals by name: (values as `score ask-llm` / `score perplexity` store them, higher is better)."""
+        return {**{f"{t} P(yes)": (np.exp(self.yes[t]), True) for t in self.yes}, "perplexity": (self.nll, False)}
+
+
+class Students:
+    """Students fitted on one part's teacher signals and evaluated on the other, through the real `distill`
+    in the workspace: the two parts' texts form one version (training texts first), and the training part's
+    signals are stored under benchmark-only scorer names, so only its texts can teach."""
+
+    def __init__(self, ws: Workspace, train: Part, test: Part, perplexity: str) -> None:
+        self.ws, self.train, self.test, self.perplexity = ws, train, test, perplexity
+        texts = train.data.texts + test.data.texts
+        self.version = texts_version(ws, f"quality-{train.data.part}-then-{test.data.part}", texts)
+        self.hashes = self.version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks().slice(0, len(train.data))
+        self.embedding = ensure_embeddings(ws, self.version, "minilm", "onnx")
+
+    def signal(self, name: str, values: Array, higher_is_better: bool = True) -> TeacherSignal:
+        """The training part's values of one signal, stored once under a benchmark-only scorer."""
+        scorer = "bench-" + "".join(c if c.isalnum() else "-" for c in name.lower())
+        meta = {"signal": name, "part": self.train.data.part, "texts": _digest(self.train.data.texts),
+                HIGHER_IS_BETTER: higher_is_better}
+        hash_ = config_hash(meta)
+        if len(self.ws.scores.missing(self.version, scorer, hash_)) > len(self.test.data):
+            self.ws.scores.add(scorer, hash_, self.hashes, values, meta)
+        return TeacherSignal(scorer=scorer, config=hash_)
+
+    def scores(self, teachers: list[str], labels: bool = False, **options: Any) -> Array:
+        """The test part's student scores; `teachers` name the training part's signals, or `labels` teaches
+        with its true labels (the ceiling); `with_perplexity=True` adds the NLL band features."""
+        available = self.train.signals()
+        signals = [self.signal("true labels", self.train.data.labels.astype(np.float64))] if labels else \
+            [self.signal(name, *available[name]) for name in teachers]
+        perplexity = self.perplexity if options.pop("with_perplexity", False) else None
+        params = DistillParams(teacher=signals[0].scorer, teacher_config=signals[0].config,
+                               extra_teachers=tuple(signals[1:]), perplexity_config=perplexity, **options)
+        hash_ = distill(self.ws, self.version, params, self.embedding)
+        values: Array = self.ws.scores.scores_for(self.version, params.scorer, hash_)[SCORE].to_numpy()
+        return values[len(self.train.data):]
+
+
+def texts_version(ws: Workspace, prefix: str, texts: list[str]) -> DatasetVersion:
+    """The texts as a version, in order (named by their digest, so each set is ingested once)."""
+    name = f"{prefix}-{_digest(texts)}"
     if name in ws.catalog.dataset_names():
         return ws.version(name)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{name}.jsonl"
         path.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
-        return ws.ingest(path, name)
+        version = ws.ingest(path, name)
+    if version.to_table(["text"])["text"].to_pylist() != texts:
+        raise RuntimeError(f"{name}: ingest changed the texts or their order")
+    return version
 
 
-def zscore(values: Array) -> Array:
-    standard: Array = (values - values.mean()) / values.std()
-    return standard
+def _digest(texts: list[str]) -> str:
+    return hashlib.md5(chr(0).join(texts).encode()).hexdigest()[:10]
 
 
-def conjunction(*scores: Array) -> Array:
-    """The lowest of a text's percentile ranks: good only if every signal says so. Ask-LLM's P(yes) and
-    perplexity fail on different junk families (see the per-family table), so each catches what the other
-    misses; this rule was chosen after seeing those per-family dev results."""
-    lowest: Array = np.minimum.reduce([rankdata(values) / len(values) for values in scores])
-    return lowest
+def open_workspace(path: Path) -> Workspace:
+    """The workspace that caches every pass and embedding of this benchmark (created on first use)."""
+    path.mkdir(parents=True, exist_ok=True)
+    return Workspace.open(path) if (path / "datatrainer.toml").exists() else Workspace.init(path)
+
+
+def score_part(ws: Workspace, data: LabelledSet, passes: Passes) -> Part:
+    part = Part(data, texts_version(ws, f"quality-{data.part}", data.texts))
+    for template in TEMPLATES:
+        part.yes[template], part.no[template], part.cost[template] = passes.ask(part.version, template)
+    part.nll, part.cost["perplexity"] = passes.nll(part.version)
+    return part
+
+
+def embedding_seconds(texts: list[str]) -> float:
+    """MiniLM (int8 ONNX) seconds per text, measured afresh (the stored embeddings cost nothing to re-read)."""
+    embedder = load_embedder("minilm", "onnx")
+    embedder.embed(texts[:8])  # warm-up: the first call initialises the ONNX session
+    began = time.perf_counter()
+    embedder.embed(texts)
+    return (time.perf_counter() - began) / len(texts)
+
+
+Method = tuple[str, float, float, str]  # name, LLM passes and wall seconds per scored document, note
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dev", type=int, default=200, help="good and junk texts each in the dev part")
-    parser.add_argument("--pool", type=int, default=300, help="good and junk texts each in the pool part")
-    parser.add_argument("--templates", default="paper,coherent,strict,fewshot")
+    parser.add_argument("--dev", type=int, default=150, help="good and junk texts each in the dev part")
+    parser.add_argument("--pool", type=int, default=200, help="good and junk texts each in the pool part")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "datatrainer-ask-llm-quality")
+    parser.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "datatrainer-ask-llm-quality")
+    parser.add_argument("--no-float32", action="store_true", help="skip the float32 Ask-LLM passes on dev")
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
-    args.cache.mkdir(parents=True, exist_ok=True)
-    templates = args.templates.split(",")
+    default = resolve_dtype("auto")
 
-    from datatrainer.models.lm.hf import TransformersLM
+    with open_workspace(args.workspace) as ws:
+        passes = Passes(ws, default, args.threads)
+        dev = score_part(ws, labelled_set("dev", args.dev, args.dev, args.seed), passes)
+        pool = score_part(ws, labelled_set("pool", args.pool, args.pool, args.seed), passes)
+        perplexity = plan_lm_scoring(ws, dev.version, PerplexityTask(), passes.request).hashes[-1]
+        students = {"dev": Students(ws, pool, dev, perplexity), "pool": Students(ws, dev, pool, perplexity)}
+        embed = embedding_seconds(dev.data.texts[:64])
+        parts = {"dev": dev, "pool": pool}
+        paper, strict, ppl = dev.cost["paper"], dev.cost["strict"], dev.cost["perplexity"]
+        teacher3 = ["paper P(yes)", "strict P(yes)", "perplexity"]
+        rows: list[tuple[Method, dict[str, Array]]] = []
 
-    dev = labelled_set("dev", args.dev, args.dev, args.seed)
-    pool = labelled_set("pool", args.pool, args.pool, args.seed)
-    model = TransformersLM("smollm2", threads=args.threads)
-    rows: list[Evaluation] = [evaluate("length in characters (sanity baseline)", dev,
-                                       [float(len(t)) for t in dev.texts], 0)]
-    yes, no, cal, cost = {}, {}, {}, {}
-    for template in templates:
-        yes[template], no[template], cost[template] = ask_passes(model, template, dev.texts, args.cache)
-        cal[template] = calibration(model, template)
-    if "paper" in yes:
-        y, n, c = yes["paper"], no["paper"], cost["paper"]
-        rows += [evaluate("paper prompt, full-vocabulary P(yes) (paper's score)", dev, np.exp(y), 1, c),
-                 evaluate("paper prompt, log P(yes)", dev, y, 1, c),
-                 evaluate("paper prompt, normalized P(yes)/(P(yes)+P(no)) (default)", dev, y - n, 1, c),
-                 evaluate("paper prompt, normalized + contextual calibration", dev,
-                          (y - cal["paper"][0]) - (n - cal["paper"][1]), 1, c, "3 content-free passes once"),
-                 evaluate("paper prompt, P(yes) calibrated", dev, y - cal["paper"][0], 1, c)]
-    for template in (t for t in templates if t != "paper"):
-        rows += [evaluate(f"{template} prompt, normalized", dev, yes[template] - no[template], 1, cost[template]),
-                 evaluate(f"{template} prompt, P(yes)", dev, yes[template], 1, cost[template])]
-    ensemble = [t for t in templates if t != "fewshot"]
-    if len(ensemble) > 1:
-        total = sum(cost[t] for t in ensemble)
-        raw = np.mean([yes[t] - no[t] for t in ensemble], axis=0)
-        calibrated = np.mean([(yes[t] - cal[t][0]) - (no[t] - cal[t][1]) for t in ensemble], axis=0)
-        rows += [evaluate(f"ensemble {'+'.join(ensemble)}, mean log-odds", dev, raw, len(ensemble), total),
-                 evaluate(f"ensemble {'+'.join(ensemble)}, calibrated mean log-odds", dev, calibrated,
-                          len(ensemble), total),
-                 evaluate(f"ensemble {'+'.join(ensemble)}, mean log P(yes)", dev,
-                          np.mean([yes[t] for t in ensemble], axis=0), len(ensemble), total)]
-    nll, nll_cost = mean_nll(model, dev.texts, args.cache)
-    rows.append(evaluate("perplexity alone (lower mean NLL = better)", dev, -nll, 1, nll_cost, "document only"))
-    if "paper" in yes:
-        combined = zscore(yes["paper"] - no["paper"]) - zscore(nll)
-        rows.append(evaluate("paper normalized log-odds z + (-mean NLL) z", dev, combined, 2,
-                             cost["paper"] + nll_cost, "fixed equal weights, no labels"))
-        rows.append(evaluate("conjunction: min rank of paper P(yes), -mean NLL", dev, conjunction(yes["paper"], -nll),
-                             2, cost["paper"] + nll_cost, "rule chosen on dev"))
-        if "strict" in yes:
-            rows.append(evaluate("conjunction: min rank of paper P(yes), strict P(yes), -mean NLL", dev,
-                                 conjunction(yes["paper"], yes["strict"], -nll), 3,
-                                 cost["paper"] + cost["strict"] + nll_cost, "rule chosen on dev"))
-        teacher_scorer = AskLLM(model, AskLLMParams(prompts=("paper",)))
-        pool_yes, pool_no, pool_cost = ask_passes(model, "paper", pool.texts, args.cache)
-        labelling = f"labelling: {len(pool)} pool docs x 1 pass ({pool_cost:.2f} s/doc)"
-        teachers: dict[ScoreKind, Array] = {"normalized": 1 / (1 + np.exp(pool_no - pool_yes)),
-                                            "pyes": np.exp(pool_yes)}
-        for kind, teacher in teachers.items():
-            # The pool's labels are read here only to report how good each teacher is (a validation split):
-            # the student below never sees them.
-            print(f"  teacher paper {kind}: ROC-AUC on the pool {evaluate(kind, pool, teacher, 1).auc:.3f}")
-            student, seconds = distilled_scores(pool, dev, teacher, teacher_scorer.config(kind),
-                                                args.cache / "workspace")
-            rows.append(evaluate(f"distilled: ridge on MiniLM, teacher = paper {kind} on the pool", dev, student,
-                                 0, seconds, labelling))
-            rows.append(evaluate(f"conjunction: min rank of distilled ({kind} teacher), -mean NLL", dev,
-                                 conjunction(student, -nll), 1, seconds + nll_cost,
-                                 "rule chosen on dev; the pass is perplexity's"))
-    ceiling, seconds = distilled_scores(pool, dev, pool.labels.astype(np.float64), {"labels": "pool truth"},
-                                        args.cache / "workspace", labels_as_teacher=True)
-    rows.append(evaluate("ceiling: same ridge fitted on the pool's TRUE labels", dev, ceiling, 0, seconds,
-                         "uses labels: a bound, not a method"))
-    print(f"\ndev: {len(dev)} texts ({args.dev} good, {args.dev} junk); pool: {len(pool)}; model {model.name}; "
-          f"load average {os.getloadavg()[0]:.1f}\n")
-    print(markdown_table(rows, families=False))
-    print()
-    print(markdown_table(rows))
-    if args.json_out:
-        args.json_out.write_text(json.dumps([row.__dict__ for row in rows], indent=2))
+        def add(method: Method, score: Callable[[str, Part], Any]) -> None:
+            rows.append((method, {name: np.asarray(score(name, part), dtype=np.float64)
+                                  for name, part in parts.items()}))
+
+        st: dict[str, Any] = {"student": "self-training"}
+        nll: dict[str, Any] = {"with_perplexity": True}
+        add(("length in characters (sanity baseline)", 0, 0.0, ""), lambda n, p: [float(len(t)) for t in p.data.texts])
+        add(("paper prompt, full-vocabulary P(yes) (the paper's score)", 1, paper, ""), lambda n, p: p.yes["paper"])
+        add(("paper prompt, normalized P(yes)/(P(yes)+P(no)) (`score ask-llm` default)", 1, paper, ""),
+            lambda n, p: p.yes["paper"] - p.no["paper"])
+        add(("`strict` prompt, P(yes)", 1, strict, ""), lambda n, p: p.yes["strict"])
+        add(("`strict` prompt, normalized", 1, strict, ""), lambda n, p: p.yes["strict"] - p.no["strict"])
+        add(("perplexity alone (lower = better)", 1, ppl, "document only"), lambda n, p: -p.nll)
+        add(("teacher: lowest rank of paper P(yes), -perplexity", 2, paper + ppl, ""),
+            lambda n, p: conjunction(p.yes["paper"], -p.nll))
+        add(("teacher: lowest rank of strict P(yes), -perplexity", 2, strict + ppl, ""),
+            lambda n, p: conjunction(p.yes["strict"], -p.nll))
+        add(("teacher T3: lowest rank of paper P(yes), strict P(yes), -perplexity", 3, paper + strict + ppl,
+             "the last session's best"), lambda n, p: conjunction(p.yes["paper"], p.yes["strict"], -p.nll))
+        add(("student: ridge on MiniLM <- paper P(yes) (the previous `score distilled`)", 0, embed,
+             "FineWeb-Edu recipe"), lambda n, p: students[n].scores(["paper P(yes)"], student="ridge"))
+        add(("student: ridge on MiniLM <- T3", 0, embed, "better teacher only"),
+            lambda n, p: students[n].scores(teacher3, student="ridge"))
+        add(("student: logistic on paper P(yes)'s top/bottom 20%", 0, embed, "confident extremes"),
+            lambda n, p: students[n].scores(["paper P(yes)"], **st, rounds=0))
+        add(("student: same + 1 self-training round", 0, embed, ""),
+            lambda n, p: students[n].scores(["paper P(yes)"], **st, rounds=1))
+        add(("student: logistic on T3's top/bottom 20%", 0, embed, "better teacher + extremes"),
+            lambda n, p: students[n].scores(teacher3, **st, rounds=0))
+        add(("student: same + 1 self-training round", 0, embed, ""),
+            lambda n, p: students[n].scores(teacher3, **st, rounds=1))
+        add(("student: same + 2 self-training rounds", 0, embed, ""),
+            lambda n, p: students[n].scores(teacher3, **st, rounds=2))
+        add(("lowest rank of that student (1 round) and -perplexity", 1, embed + ppl, "the brief's combination"),
+            lambda n, p: conjunction(students[n].scores(teacher3, **st, rounds=1), -p.nll))
+        add(("**student: T3, 1 round, MiniLM + NLL band features** (`score distilled` default)", 1, embed + ppl,
+             "the pass is perplexity's"), lambda n, p: students[n].scores(teacher3, **st, rounds=1, **nll))
+        add(("student: same, 0 self-training rounds", 1, embed + ppl, ""),
+            lambda n, p: students[n].scores(teacher3, **st, rounds=0, **nll))
+        add(("student: same (1 round), teacher strict P(yes) and -perplexity only", 1, embed + ppl,
+             "2 teacher passes per training doc"),
+            lambda n, p: students[n].scores(["strict P(yes)", "perplexity"], **st, rounds=1, **nll))
+        add(("student: same (1 round), teacher paper P(yes) only", 1, embed + ppl,
+             "1 teacher pass per training doc"),
+            lambda n, p: students[n].scores(["paper P(yes)"], **st, rounds=1, **nll))
+        add(("ceiling: ridge on MiniLM fitted on TRUE labels", 0, embed, "uses labels: a bound, not a method"),
+            lambda n, p: students[n].scores([], labels=True, student="ridge", target="raw"))
+        add(("ceiling: logistic on MiniLM + NLL band fitted on TRUE labels", 1, embed + ppl, "uses labels: a bound"),
+            lambda n, p: students[n].scores([], labels=True, **st, rounds=0, quantile=0.5, **nll))
+
+        evaluations: list[tuple[Evaluation, Evaluation | None]] = []
+        for (name, count, seconds, note), scores in rows:
+            evaluations.append((evaluate(name, dev.data, scores["dev"], count, seconds, note),
+                                evaluate(name, pool.data, scores["pool"], count, seconds, note)))
+        print(f"\ndev: {len(dev.data)} texts ({args.dev} good, {args.dev} junk); pool: {len(pool.data)}; SmolLM2 in "
+              f"{default}; MiniLM {embed:.4f} s/text; load average now {os.getloadavg()[0]:.1f}\n")
+        print(paired_table(evaluations))
+        print()
+        print(markdown_table([first for first, _ in evaluations]))
+        headline = next(scores for method, scores in rows if "`score distilled` default" in method[0])
+        for name, part in parts.items():
+            draws = auc_draws(part.data.labels, [headline[name]])[0]
+            print(f"default student, {name} ROC-AUC 95% bootstrap interval: {np.quantile(draws, 0.025):.3f}-"
+                  f"{np.quantile(draws, 0.975):.3f}")
+        if not args.no_float32:
+            dtype_comparison(ws, dev, args.threads)
+        if args.json_out:
+            args.json_out.write_text(json.dumps([[first.__dict__, second.__dict__ if second else None]
+                                                 for first, second in evaluations], indent=2))
+
+
+def dtype_comparison(ws: Workspace, dev: Part, threads: int) -> None:
+    """Dev ROC-AUC of the paper prompt's scores in float32 and bfloat16, their Spearman correlation, and a
+    paired bootstrap interval of the AUC difference."""
+    wide = {"float32": Passes(ws, "float32", threads), "bfloat16": Passes(ws, "bfloat16", threads)}
+    results = {dtype: passes.ask(dev.version, "paper") for dtype, passes in wide.items()}
+    print("\n| dtype | normalized dev ROC-AUC | P(yes) dev ROC-AUC | s/doc (when computed) |\n|---|---:|---:|---:|")
+    kinds: dict[str, list[Array]] = {"normalized": [], "P(yes)": []}
+    for dtype, (yes, no, seconds) in results.items():
+        kinds["normalized"].append(yes - no)
+        kinds["P(yes)"].append(yes)
+        print(f"| {dtype} | {evaluate('', dev.data, yes - no, 1).auc:.3f} | {evaluate('', dev.data, yes, 1).auc:.3f} | "
+              f"{seconds:.2f} |")
+    for kind, (fp32, bf16) in kinds.items():
+        draws = auc_draws(dev.data.labels, [bf16, fp32])
+        low, high = np.quantile(draws[0] - draws[1], [0.025, 0.975])
+        print(f"{kind}: Spearman bf16 vs fp32 {spearmanr(fp32, bf16)[0]:.3f}; AUC(bf16) - AUC(fp32) 95% interval "
+              f"{low:+.3f} to {high:+.3f}")
+
 
 
 if __name__ == "__main__":
