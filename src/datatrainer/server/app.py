@@ -78,8 +78,9 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
 
     The workspace is opened now, so a bad path or database fails before the server listens, and it closes
     (with its database engine) when the server stops. `db_threads` caps the routes running at once (default:
-    4 on SQLite, 40 on PostgreSQL): SQLite takes one writer at a time and makes the others poll with growing
-    sleeps, so a few threads queueing fairly on the event loop give shorter tail latencies than forty polling.
+    4 on SQLite, 40 on PostgreSQL): SQLite takes one writer at a time (the others queue on the audit log's
+    in-process lock) and one interpreter lock runs the Python, so more threads only add switching; requests
+    beyond the cap queue in order on the event loop. 2 and 4 threads measured the same with 50 annotators.
     """
     ws = Workspace.open(workspace_path, db_url)
     threads = db_threads or (SQLITE_THREADS if ws.catalog.url.startswith("sqlite") else DEFAULT_THREADS)

@@ -1,7 +1,8 @@
 """Serving the app with uvicorn: in the foreground for `datatrainer serve`, in a thread for tests and benchmarks.
 
 One process, one event loop: the catalog database is the only shared state, so concurrency comes from the
-thread pool that runs the synchronous endpoints, and a single worker keeps SQLite writers in one process.
+thread pool that runs the routes' database work, and a single worker keeps SQLite writers in one process
+(where they queue on an in-process lock instead of SQLite's sleeping busy handler).
 """
 
 from __future__ import annotations
