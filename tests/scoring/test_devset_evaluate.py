@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from datatrainer.scoring.devset import GOOD, LabelledSet
-from datatrainer.scoring.evaluate import auc, evaluate, markdown_table
+from datatrainer.scoring.evaluate import auc, auc_draws, evaluate, markdown_table, paired_table
 
 
 def brute_force_auc(labels: list[int], scores: list[float]) -> float:
@@ -61,3 +61,24 @@ def test_matches_brute_force_and_ignores_monotone_transforms(data: list[tuple[in
     for transformed in (np.exp(scores / 10), 3 * scores + 7, np.arctan(scores), 1 / (1 + np.exp(-scores / 5))):
         assert auc(labels, transformed) == pytest.approx(value)
     assert auc(labels, -scores) == pytest.approx(1 - value)
+
+
+def test_paired_bootstrap_draws_and_the_two_part_table() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.r_[np.ones(60, dtype=int), np.zeros(60, dtype=int)]
+    noisy = labels + rng.normal(0, 1.0, len(labels))
+    perfect = labels + rng.uniform(0, 0.5, len(labels))
+    draws = auc_draws(labels, [noisy, perfect, noisy], draws=300, seed=4)
+    assert draws.shape == (3, 300)
+    np.testing.assert_allclose(draws[1], 1.0)  # a perfect ranking stays perfect on every resample
+    assert (draws[0] == draws[2]).all()  # the same resamples for every scoring: paired differences
+    assert np.array_equal(draws, auc_draws(labels, [noisy, perfect, noisy], draws=300, seed=4))
+    low, high = np.quantile(draws[0], [0.025, 0.975])
+    assert low < auc(labels, noisy) < high and 0.02 < high - low < 0.3
+
+    data = small_set([GOOD, "spam", GOOD, "menu"])
+    first, second = evaluate("m", data, [1.0, 0.0, 0.9, 0.1], 1, 0.5, "n"), evaluate("m", data, [0, 1, 0.9, 0.1], 1)
+    table = paired_table([(first, second), (first, None)])
+    assert table.splitlines()[0] == "| method | dev ROC-AUC | pool ROC-AUC | LLM passes/doc | s/doc | note |"
+    assert table.splitlines()[2] == f"| m | **1.000** | **{second.auc:.3f}** | 1 | 0.500 | n |"
+    assert table.splitlines()[3] == "| m | **1.000** |  | 1 | 0.500 | n |"

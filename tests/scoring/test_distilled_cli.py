@@ -36,8 +36,16 @@ def test_teacher_on_the_sample_student_on_everything_then_sample(short_texts: li
         scored = {h for h, s in zip(teacher["content_hash"].to_pylist(), teacher["score"].to_pylist(), strict=True)
                   if s is not None}
         assert scored == set(training_sample(version, TRAIN, 0).to_pylist())  # the teacher saw only the sample
-        student = workspace.scores.scores_for(version, "ask-llm-distilled")["score"].to_numpy()
+        prompts = {tuple(c.params["prompt_names"]) for c in workspace.scores.configs("ask-llm")}
+        assert prompts == {("paper",), ("strict",)}  # two teachers by default, each its own config
+        perplexity = workspace.scores.scores_for(version, "perplexity")["score"].to_numpy()
+        assert np.isfinite(perplexity).all()  # every record: the student reads its NLL band
+        student_table = workspace.scores.scores_for(version, "ask-llm-distilled")
+        student = student_table["score"].to_numpy()
         assert np.isfinite(student).all() and len(student) == 30
+        config = workspace.scores.resolve(version, "ask-llm-distilled").params
+        assert [name for name, _ in config["teachers"]] == ["ask-llm", "ask-llm", "perplexity"]
+        assert config["student"] == "self-training" and config["rounds"] == 1 and config["perplexity"]
 
     again = ok("-w", ws, "score", "distilled", "web@1", "--train-size", str(TRAIN))  # nothing left to compute
     assert "scored 30 records" in again
@@ -48,5 +56,11 @@ def test_teacher_on_the_sample_student_on_everything_then_sample(short_texts: li
     order = np.argsort(-student, kind="stable")[:6]
     assert sorted(kept) == sorted(f"w{i}" for i in order)
 
+    ridge = ok("-w", ws, "score", "distilled", "web@1", "--train-size", str(TRAIN), "--no-perplexity", "--prompt",
+               "paper", "--student", "ridge")  # the previous recipe, from the stored teacher scores
+    assert "scored 30 records" in ridge and ridge.split("config ")[1].split()[0] not in again
+
     error = one_line_error(run("-w", ws, "score", "distilled", "web@1", "--teacher", "nothing"))
     assert "'nothing' scores" in error
+    error = one_line_error(run("-w", ws, "score", "distilled", "web@1", "--student", "forest", "--no-perplexity"))
+    assert "student" in error
