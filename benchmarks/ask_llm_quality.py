@@ -4,9 +4,9 @@ it costs: the README's quality table.
 Data: the two parts of `datatrainer.scoring.devset` (real Wikipedia and news paragraphs against 13 families
 of junk; source documents split between `dev` and `pool`), scored with the bundled SmolLM2-135M-Instruct
 through the real Ask-LLM and perplexity jobs in the backend's default dtype (`auto`: bfloat16 on a CPU with
-bf16 units), plus float32 Ask-LLM on dev for the dtype comparison. Every pass is stored in the workspace
-(`--workspace`) by (content hash, config hash), exactly as `datatrainer score` stores it, so an interrupted run
-resumes, other sizes reuse what is there, and the tables re-print for free.
+bf16 units), plus every dev pass in float32 for the dtype comparison (`--no-float32` skips it). Every pass
+is stored in the workspace (`--workspace`) by (content hash, config hash), exactly as `datatrainer score`
+stores it, so an interrupted run resumes, other sizes reuse what is there, and the tables re-print for free.
 
 Methods that LEARN (the distilled students) are fitted on one part's teacher scores and evaluated on the
 other part, through `datatrainer.scoring.distilled.distill` in the same workspace: the dev column's student
@@ -290,6 +290,9 @@ def main() -> None:
         add(("student: same (1 round), teacher strict P(yes) and -perplexity only", 1, embed + ppl,
              "2 teacher passes per training doc"),
             lambda n, p: students[n].scores(["strict P(yes)", "perplexity"], **st, rounds=1, **nll))
+        add(("student: same (1 round), teacher paper P(yes) and -perplexity", 1, embed + ppl,
+             "no `strict` prompt (written after seeing the junk)"),
+            lambda n, p: students[n].scores(["paper P(yes)", "perplexity"], **st, rounds=1, **nll))
         add(("student: same (1 round), teacher paper P(yes) only", 1, embed + ppl,
              "1 teacher pass per training doc"),
             lambda n, p: students[n].scores(["paper P(yes)"], **st, rounds=1, **nll))
@@ -320,23 +323,24 @@ def main() -> None:
 
 
 def dtype_comparison(ws: Workspace, dev: Part, threads: int) -> None:
-    """Dev ROC-AUC of the paper prompt's scores in float32 and bfloat16, their Spearman correlation, and a
-    paired bootstrap interval of the AUC difference."""
-    wide = {"float32": Passes(ws, "float32", threads), "bfloat16": Passes(ws, "bfloat16", threads)}
-    results = {dtype: passes.ask(dev.version, "paper") for dtype, passes in wide.items()}
-    print("\n| dtype | normalized dev ROC-AUC | P(yes) dev ROC-AUC | s/doc (when computed) |\n|---|---:|---:|---:|")
-    kinds: dict[str, list[Array]] = {"normalized": [], "P(yes)": []}
-    for dtype, (yes, no, seconds) in results.items():
-        kinds["normalized"].append(yes - no)
-        kinds["P(yes)"].append(yes)
-        print(f"| {dtype} | {evaluate('', dev.data, yes - no, 1).auc:.3f} | {evaluate('', dev.data, yes, 1).auc:.3f} | "
-              f"{seconds:.2f} |")
-    for kind, (fp32, bf16) in kinds.items():
+    """Dev ROC-AUC in float32 and bfloat16 of the paper prompt's two scores and of the T3 teacher, their
+    Spearman correlations, and paired bootstrap intervals of the AUC differences."""
+    signals: dict[str, dict[str, Array]] = {}
+    for dtype in ("float32", "bfloat16"):
+        part = score_part(ws, dev.data, Passes(ws, dtype, threads))
+        signals[dtype] = {"paper normalized (`score ask-llm` default)": part.yes["paper"] - part.no["paper"],
+                          "paper P(yes)": part.yes["paper"],
+                          "teacher T3": conjunction(part.yes["paper"], part.yes["strict"], -part.nll)}
+        seconds = ", ".join(f"{name} {value:.2f}" for name, value in part.cost.items())
+        print(f"{dtype}: s/doc when computed: {seconds}")
+    print("\n| score | float32 dev ROC-AUC | bfloat16 dev ROC-AUC | AUC difference, 95% interval | Spearman |\n"
+          "|---|---:|---:|---:|---:|")
+    for name, fp32 in signals["float32"].items():
+        bf16 = signals["bfloat16"][name]
         draws = auc_draws(dev.data.labels, [bf16, fp32])
         low, high = np.quantile(draws[0] - draws[1], [0.025, 0.975])
-        print(f"{kind}: Spearman bf16 vs fp32 {spearmanr(fp32, bf16)[0]:.3f}; AUC(bf16) - AUC(fp32) 95% interval "
-              f"{low:+.3f} to {high:+.3f}")
-
+        print(f"| {name} | {evaluate(name, dev.data, fp32, 1).auc:.3f} | {evaluate(name, dev.data, bf16, 1).auc:.3f} "
+              f"| {low:+.3f} to {high:+.3f} | {spearmanr(fp32, bf16)[0]:.3f} |")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def test_cli_score_sample_export(smollm2: LanguageModel, short_texts: list[str],
     texts = short_texts[:10]
     ok("init", ws)
     ok("-w", ws, "ingest", jsonl(tmp_path / "web.jsonl", texts, "d"), "--name", "web")
-    out = model_run("-w", ws, "score", "perplexity", "web@1", "--max-tokens", "64")
+    out = model_run("-w", ws, "score", "perplexity", "web@1", "--max-tokens", "64", "--dtype", "float32")  # as smollm2
     assert "scored 10 records of web@1 (10 texts computed now): perplexity config" in out
     ok("-w", ws, "scores", "export", "web@1", "--scorer", "perplexity", "--out", tmp_path / "p.jsonl")
     rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
