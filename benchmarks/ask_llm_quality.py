@@ -273,13 +273,13 @@ def main() -> None:
             lambda n, p: students[n].scores(teacher3, student="ridge"))
         add(("student: logistic on paper P(yes)'s top/bottom 20%", 0, embed, "confident extremes"),
             lambda n, p: students[n].scores(["paper P(yes)"], **st, rounds=0))
-        add(("student: same + 1 self-training round", 0, embed, ""),
+        add(("student: paper P(yes)'s extremes + 1 self-training round", 0, embed, ""),
             lambda n, p: students[n].scores(["paper P(yes)"], **st, rounds=1))
         add(("student: logistic on T3's top/bottom 20%", 0, embed, "better teacher + extremes"),
             lambda n, p: students[n].scores(teacher3, **st, rounds=0))
-        add(("student: same + 1 self-training round", 0, embed, ""),
+        add(("student: T3's extremes + 1 self-training round", 0, embed, ""),
             lambda n, p: students[n].scores(teacher3, **st, rounds=1))
-        add(("student: same + 2 self-training rounds", 0, embed, ""),
+        add(("student: T3's extremes + 2 self-training rounds", 0, embed, ""),
             lambda n, p: students[n].scores(teacher3, **st, rounds=2))
         add(("lowest rank of that student (1 round) and -perplexity", 1, embed + ppl, "the brief's combination"),
             lambda n, p: conjunction(students[n].scores(teacher3, **st, rounds=1), -p.nll))

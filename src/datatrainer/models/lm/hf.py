@@ -9,8 +9,9 @@ with real-token position ids makes a padded row compute what it would alone. `dt
 `quantize="int8"` (dynamic int8 for the transformer's nn.Linear layers; the output head stays float32 so the
 answer distribution keeps its precision) trade exactness for speed; `config()` names both so their scores are
 cached apart from float32 ones. Measured on SmolLM2-135M (benchmarks/ask_llm.py): bf16 takes ~0.55x the time
-of float32 on a CPU with AMX/AVX512-BF16 and keeps a Spearman of ~0.95 with float32 P(yes) and the same dev-set
-ROC-AUC (benchmarks/ask_llm_quality.py); int8 saves ~15% and does not keep the ranking (Spearman ~0), so it is
+of float32 on a CPU with AMX/AVX512-BF16 and keeps a Spearman of ~0.95 with float32 P(yes) and a dev-set
+ROC-AUC within 0.02 of float32's (benchmarks/ask_llm_quality.py: 95% bootstrap intervals of the difference
+include 0); int8 saves ~15% and does not keep the ranking (Spearman ~0), so it is
 for larger models, not the bundled one.
 
 The default dtype, `auto`, is therefore bfloat16 where the CPU multiplies bf16 natively and float32 elsewhere:
