@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 from datatrainer.models.lm.base import LanguageModel
 from datatrainer.scoring.ask_llm import AskLLM
 from tests.cli.test_cli import ok, one_line_error, run
+from tests.scoring.interrupt import signal_when
 from tests.scoring.test_cli import jsonl
 
 pytestmark = pytest.mark.slow
@@ -37,15 +37,8 @@ def normalized_shards(ws: Path) -> list[Path]:
 def interrupted(ws: Path, sig: signal.Signals) -> subprocess.Popen[str]:
     """Start scoring, send `sig` once a new normalized shard is stored; returns the finished process."""
     before = len(normalized_shards(ws))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "datatrainer", "--no-progress", "-w", str(ws), "score", "ask-llm", "web@1",
-         "--shard-rows", str(SHARD), *FLOAT32],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
-    deadline = time.monotonic() + MODEL_RUN_TIMEOUT
-    while len(normalized_shards(ws)) == before and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(sig)
-    process.communicate(timeout=120)
+    process, _ = signal_when(["-w", ws, "score", "ask-llm", "web@1", "--shard-rows", SHARD, *FLOAT32],
+                             lambda: len(normalized_shards(ws)) != before, sig, timeout=MODEL_RUN_TIMEOUT)
     return process
 
 

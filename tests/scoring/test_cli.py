@@ -8,11 +8,7 @@ no density scores of its own.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -21,6 +17,7 @@ import pytest
 from datatrainer.paragraphs import real_texts
 from tests.cli.test_cli import ok, one_line_error, run
 from tests.conftest import write_lines
+from tests.scoring.interrupt import signal_when
 
 pytest.importorskip("onnxruntime")
 TEXTS = 120
@@ -33,15 +30,9 @@ def jsonl(path: Path, texts: list[str], prefix: str) -> Path:
 
 def interrupted_embed(ws: Path, shards: Path) -> int:
     """Start `embed`, press Ctrl-C once a shard is stored; returns how many shards were kept."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "datatrainer", "--no-progress", "-w", str(ws), "embed", "web@1", "--backend", "onnx",
-         "--shard-rows", str(SHARD), "--batch-size", str(SHARD)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
-    deadline = time.monotonic() + 60
-    while not list(shards.glob("*/*.parquet")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    stdout, _ = process.communicate(timeout=60)
+    process, stdout = signal_when(["-w", ws, "embed", "web@1", "--backend", "onnx", "--shard-rows", SHARD,
+                                   "--batch-size", SHARD], lambda: bool(list(shards.glob("*/*.parquet"))),
+                                  signal.SIGINT, timeout=60)
     assert process.returncode == 130, stdout
     assert "new embeddings are stored; run the same command to continue" in stdout
     return len(list(shards.glob("*/*.parquet")))
