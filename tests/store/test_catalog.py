@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,23 +66,32 @@ def test_invalid_dataset_names_are_refused(workspace: Workspace, name: str) -> N
     assert workspace.catalog.dataset_names() == []
 
 
-def test_concurrent_writers_get_distinct_contiguous_numbers(workspace: Workspace) -> None:
-    """Several threads (own connections) add versions of one dataset at once: no number is lost or reused."""
+def _run_in_threads(target: Callable[[int], None], count: int) -> list[BaseException]:
+    """Run `target(i)` in `count` threads at once; what they raised (a failure in a thread must fail the test)."""
     errors: list[BaseException] = []
 
-    def worker(index: int) -> None:
+    def guarded(index: int) -> None:
         try:
-            for j in range(5):
-                _add(workspace.catalog, "shared", f"key-{index}-{j}")
-        except BaseException as exc:  # collected and re-raised by the test
+            target(index)
+        except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_writers_get_distinct_contiguous_numbers(workspace: Workspace) -> None:
+    """Several threads (own connections) add versions of one dataset at once: no number is lost or reused."""
+
+    def worker(index: int) -> None:
+        for j in range(5):
+            _add(workspace.catalog, "shared", f"key-{index}-{j}")
+
+    assert _run_in_threads(worker, 6) == []
     numbers = [v.number for v in workspace.catalog.versions_of("shared")]
     assert numbers == list(range(1, 31))
 
@@ -132,22 +142,13 @@ def test_workspaces_opened_at_once_in_threads_all_migrate(tmp_path: Path) -> Non
     """Alembic keeps its environment in one process-wide proxy: without a lock, threads opening fresh
     workspaces at the same moment fail inside each other's migrations."""
     barrier = threading.Barrier(6)
-    errors: list[BaseException] = []
 
     def open_one(index: int) -> None:
         barrier.wait()
-        try:
-            with Workspace.init(tmp_path / f"ws{index}") as ws:
-                assert ws.datasets.names() == []
-        except BaseException as exc:  # collected, so a failure in a thread fails the test
-            errors.append(exc)
+        with Workspace.init(tmp_path / f"ws{index}") as ws:
+            assert ws.datasets.names() == []
 
-    threads = [threading.Thread(target=open_one, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert _run_in_threads(open_one, 6) == []
     for index in range(6):
         tables = set(inspect(Catalog(f"sqlite:///{tmp_path / f'ws{index}' / 'catalog.db'}").engine).get_table_names())
         assert {"datasets", "versions", "alembic_version"} <= tables
