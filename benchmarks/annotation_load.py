@@ -4,7 +4,8 @@ What is measured, and why: annotation is interactive, so what matters is the lat
 while many work at the same moment, not raw throughput. The issue's target: with 50 concurrent annotators
 submitting continuously on the embedded SQLite catalog, p99 request latency under 100 ms on this machine.
 
-The server runs as `datatrainer serve` in its own process (uvicorn, one worker), exactly as a user starts it.
+The server runs as `datatrainer serve` in its own processes (its default: one worker process per core, at most
+4; `--workers` sets it), exactly as a user starts it.
 The annotators run in separate load-generator processes on the same machine (`--client-processes`, default 1),
 so they never compete with the server for its interpreter lock; they do compete for the machine's CPU cores.
 Each annotator has its own keep-alive connection and API token and loops: ask for the next task, submit a
@@ -16,7 +17,7 @@ such as httpx spent ~3 ms of CPU per request, which on two cores was taken from 
 warm-up is not recorded. Afterwards the stored annotation count must equal the successful submits.
 
 Usage: python benchmarks/annotation_load.py [--annotators 50] [--seconds 20] [--think 0] [--overlap 3]
-       [--client-processes 1] [--threads N] [--json OUT]
+       [--client-processes 1] [--threads N] [--workers N] [--json OUT]
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(root: Path, port: int, threads: int | None) -> subprocess.Popen[bytes]:
-    extra = ["--threads", str(threads)] if threads else []
+def start_server(root: Path, port: int, threads: int | None, workers: int | None) -> subprocess.Popen[bytes]:
+    extra = (["--threads", str(threads)] if threads else []) + (["--workers", str(workers)] if workers else [])
     server = subprocess.Popen([sys.executable, "-m", "datatrainer", "--workspace", str(root), "serve",
                                "--port", str(port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -257,6 +258,7 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--client-processes", type=int, default=1, help="load-generator processes")
     parser.add_argument("--threads", type=int, help="the server's --threads (default: its own)")
+    parser.add_argument("--workers", type=int, help="the server's --workers (default: its own)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dt-annotation-load-") as tmp:
@@ -267,7 +269,7 @@ def main() -> None:
         print(f"setup: {len(tokens)} annotators, project 'load' ({args.overlap} annotators per task) "
               f"in {time.perf_counter() - t0:.1f} s; load average {load_before:.2f}")
         port = free_port()
-        server = start_server(root, port, args.threads)
+        server = start_server(root, port, args.threads, args.workers)
         try:
             tally, cpu = load(port, server.pid, tokens, project, args.seconds, args.think, args.client_processes)
         finally:

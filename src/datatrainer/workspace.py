@@ -61,6 +61,8 @@ class Workspace:
         return cls(root, db_url)
 
     def close(self) -> None:
+        if "audit" in self.__dict__:
+            self.audit.writers.close()
         self.catalog.close()
 
     def __enter__(self) -> Workspace:

@@ -7,6 +7,12 @@ way `datatrainer users add` / `annotate create` do, so the server under test sta
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +65,41 @@ class Site:
     def close(self) -> None:
         for client in self.clients:
             client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_subprocess(workspace: Path, *options: str, db_url: str | None = None
+                     ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`datatrainer serve` as a user starts it, on a free port: yields (base URL, process) once the UI answers;
+    terminates it on exit (the caller may stop it first to check how it stops)."""
+    port = free_port()
+    db = ["--db-url", db_url] if db_url else []
+    server = subprocess.Popen([sys.executable, "-m", "datatrainer", "-w", str(workspace), *db, "serve",
+                               "--port", str(port), *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(url + "/", timeout=2).raise_for_status()
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.terminate()
+                    raise RuntimeError(f"the server did not start: {server.communicate(timeout=30)[1].decode()}") \
+                        from None
+                time.sleep(0.2)
+        yield url, server
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.communicate(timeout=30)
 
 
 def _sentences(count: int) -> list[str]:

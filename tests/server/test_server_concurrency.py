@@ -3,7 +3,8 @@
 Each of 24 annotators (60 tasks, k = 3) runs in its own thread with its own HTTP connection against the live
 server, asking for the next task and submitting (skipping one in eight) until the queue is empty. Afterwards
 the server's record must equal what the clients saw succeed: exactly k annotations per task, one per (task,
-annotator), and the per-annotator counts equal to the successful submits.
+annotator), the per-annotator counts equal to the successful submits, and one unbroken audit chain. It runs
+against one server process and against three worker processes sharing the catalog.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from datatrainer.annotation.types import local_admin
 from datatrainer.corpora import news_articles, write_jsonl
@@ -46,7 +48,12 @@ def _annotate_until_empty(site: Site, token: str, project: int, seed: int) -> tu
             submitted.append(task["id"])
 
 
-def test_concurrent_annotators_respect_overlap_and_lose_nothing(site: Site, tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["site", "workers_site"])
+def test_concurrent_annotators_respect_overlap_and_lose_nothing(server: str, request: pytest.FixtureRequest,
+                                                                  tmp_path: Path, catalog_url: str | None) -> None:
+    """One server process with its thread pool, and three processes whose writers meet only in the database
+    (`catalog_url` is named so that the site fixtures run on each database)."""
+    site: Site = request.getfixturevalue(server)
     names = [f"worker{i:02d}" for i in range(ANNOTATORS)]
     write_jsonl((a for a, _ in zip(news_articles(), range(RECORDS), strict=False)), tmp_path / "more.jsonl")
     with site.open_workspace() as ws:
@@ -82,3 +89,5 @@ def test_concurrent_annotators_respect_overlap_and_lose_nothing(site: Site, tmp_
     for name, (submitted, skipped) in zip(names, outcomes, strict=True):
         counts = progress["per_annotator"].get(name, {"submitted": 0, "skipped": 0, "assigned": 0})
         assert (counts["submitted"], counts["skipped"], counts["assigned"]) == (len(submitted), len(skipped), 0)
+    with site.open_workspace() as ws:
+        assert ws.audit.verify().ok, "concurrent writers forked or broke the audit chain"

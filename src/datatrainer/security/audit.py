@@ -11,7 +11,6 @@ its audit entry are committed together or not at all.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from datatrainer.security.models import AuditHeadRow, AuditRow
+from datatrainer.security.writer_lock import WriterLock
 from datatrainer.store.models import Base
 
 GENESIS = "0" * 64
@@ -96,19 +96,19 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._writer = threading.Lock()
+        self.writers = WriterLock(engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One write transaction holding the audit lock from its first statement; commits on success.
 
-        Writers of this process queue on a Python lock before they touch the database. Every write takes the
-        audit head row anyway, so this costs no concurrency; what it saves is SQLite's busy handler, which
-        makes a blocked writer poll with sleeps of up to 100 ms and lets a newcomer overtake it (measured: 40%
-        of the server threads' time under 50 annotators was spent in those sleeps). Other processes still meet
-        the database lock and wait through busy_timeout.
+        Writers queue on the `WriterLock` (threads of this process, and other processes on the same SQLite
+        file) before they touch the database. Every write takes the audit head row anyway, so this costs no
+        concurrency; what it saves is SQLite's busy handler, which makes a blocked writer poll with sleeps of up
+        to 100 ms and lets a newcomer overtake it (measured: 40% of the server threads' time under 50
+        annotators was spent in those sleeps).
         """
-        with self._writer, self._sessions.begin() as session:
+        with self.writers.hold(), self._sessions.begin() as session:
             lock_chain(session)
             yield session
 

@@ -7,6 +7,7 @@ with its one-line message as `detail`; nothing a client sends can produce a trac
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -29,6 +30,7 @@ from datatrainer.server.routers import audit, auth, export, imports, projects, r
 from datatrainer.workspace import Workspace
 
 API_PREFIX = "/api/v1"
+ENV_SERVER_THREADS = "DATATRAINER_SERVER_THREADS"
 SQLITE_THREADS = 4
 DEFAULT_THREADS = 40  # anyio's own default
 # Most specific first: the first class an error is an instance of decides its status.
@@ -108,6 +110,18 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
         return FileResponse(web / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.add_middleware(SecurityHeaders)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app one worker process of `datatrainer serve --workers N` builds: uvicorn spawns the workers and
+    imports this factory by name, so the workspace, database URL and thread count come from the environment
+    (`DATATRAINER_WORKSPACE`, `DATATRAINER_DB_URL`, `DATATRAINER_SERVER_THREADS`) set by the parent."""
+    from datatrainer.server.run import freeze_startup_objects
+
+    threads = os.environ.get(ENV_SERVER_THREADS)
+    app = create_app(None, None, int(threads) if threads else None)
+    freeze_startup_objects()
     return app
 
 

@@ -1,13 +1,16 @@
 """Serving the app with uvicorn: in the foreground for `datatrainer serve`, in a thread for tests and benchmarks.
 
-One process, one event loop: the catalog database is the only shared state, so concurrency comes from the
-thread pool that runs the routes' database work, and a single worker keeps SQLite writers in one process
-(where they queue on an in-process lock instead of SQLite's sleeping busy handler).
+The catalog database is the only shared state, so a server may run several worker processes on one listening
+socket (uvicorn's supervisor restarts any that die). Within a process, concurrency comes from the thread pool
+that runs the routes' database work; one interpreter lock runs all of its Python, so on a machine with more
+than one core the worker processes are what use the others. Writers of every process queue on the catalog's
+`WriterLock` (a file lock for SQLite) rather than in SQLite's sleeping busy handler.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import socket
 import threading
 import time
@@ -23,16 +26,26 @@ def _config(app: FastAPI, host: str, port: int, access_log: bool) -> uvicorn.Con
                           timeout_graceful_shutdown=5)
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run until Ctrl-C.
-
-    The objects created while starting (modules, the app, the database engine) live as long as the process, so
-    they are moved out of the garbage collector's reach: otherwise every full collection walks all of them,
-    and under 50 annotators one such collection stalled every request for 150-200 ms (2 s on a busy machine).
-    """
+def freeze_startup_objects() -> None:
+    """Move the objects created while starting (modules, the app, the database engine), which live as long as
+    the process, out of the garbage collector's reach: otherwise every full collection walks all of them, and
+    under 50 annotators one such collection stalled every request for 150-200 ms (2 s on a busy machine)."""
     gc.collect()
     gc.freeze()
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run one process until Ctrl-C."""
+    freeze_startup_objects()
     uvicorn.Server(_config(app, host, port, access_log=True)).run()
+
+
+def serve_workers(workers: int, host: str, port: int, environment: dict[str, str]) -> None:
+    """Run `workers` processes on one socket until Ctrl-C; each builds its app from `environment`, which names
+    the workspace, database and thread count (see `datatrainer.server.app.app_from_environment`)."""
+    os.environ.update(environment)  # the spawned workers inherit it
+    uvicorn.run("datatrainer.server.app:app_from_environment", factory=True, workers=workers, host=host,
+                port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @contextmanager
