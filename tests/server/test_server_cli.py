@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -39,3 +41,34 @@ def test_serve_on_a_folder_that_is_not_a_workspace_prints_one_line(tmp_path: Pat
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1
     assert run.stderr.strip().count("\n") == 0 and "is not a datatrainer workspace" in run.stderr
+
+
+def test_serve_workers_on_a_port_in_use_prints_one_line(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "ws").close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "datatrainer", "-w", str(tmp_path / "ws"), "serve", "--port",
+                              str(port), "--workers", "2"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in run.stderr
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "ws").close()
+    with serve_subprocess(tmp_path / "ws", "--workers", "2") as (url, server):
+        supervisor = psutil.Process(server.pid)
+        workers = [p for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2
+        workers[0].kill()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            now = {p.pid for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())}
+            if len(now) == 2 and workers[0].pid not in now:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the dead worker was not replaced")
+        for _ in range(20):  # connections spread over both workers; every one is answered
+            assert httpx.get(url + "/api/v1/me").status_code == 401

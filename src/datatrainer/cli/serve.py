@@ -22,7 +22,8 @@ def serve_command(
     """Serve the annotation web UI and REST API (/api/v1, OpenAPI at /api/v1/docs) until Ctrl-C."""
     from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
     from datatrainer.server.app import ENV_SERVER_THREADS, create_app
-    from datatrainer.server.run import serve, serve_workers
+    from datatrainer.server.run import serve
+    from datatrainer.server.workers import serve_workers
 
     cli = state(ctx)
     processes = workers or min(4, len(os.sched_getaffinity(0)))

@@ -1,7 +1,7 @@
 """Serving the app with uvicorn: in the foreground for `datatrainer serve`, in a thread for tests and benchmarks.
 
-The catalog database is the only shared state, so a server may run several worker processes on one listening
-socket (uvicorn's supervisor restarts any that die). Within a process, concurrency comes from the thread pool
+The catalog database is the only shared state, so a server may run several worker processes on one port
+(`datatrainer.server.workers`). Within a process, concurrency comes from the thread pool
 that runs the routes' database work; one interpreter lock runs all of its Python, so on a machine with more
 than one core the worker processes are what use the others. Writers of every process queue on the catalog's
 `WriterLock` (a file lock for SQLite) rather than in SQLite's sleeping busy handler.
@@ -10,7 +10,6 @@ than one core the worker processes are what use the others. Writers of every pro
 from __future__ import annotations
 
 import gc
-import os
 import socket
 import threading
 import time
@@ -38,14 +37,6 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     """Run one process until Ctrl-C."""
     freeze_startup_objects()
     uvicorn.Server(_config(app, host, port, access_log=True)).run()
-
-
-def serve_workers(workers: int, host: str, port: int, environment: dict[str, str]) -> None:
-    """Run `workers` processes on one socket until Ctrl-C; each builds its app from `environment`, which names
-    the workspace, database and thread count (see `datatrainer.server.app.app_from_environment`)."""
-    os.environ.update(environment)  # the spawned workers inherit it
-    uvicorn.run("datatrainer.server.app:app_from_environment", factory=True, workers=workers, host=host,
-                port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @contextmanager
