@@ -55,17 +55,29 @@ def test_serve_workers_on_a_port_in_use_prints_one_line(tmp_path: Path) -> None:
     assert run.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in run.stderr
 
 
+def _live_workers(supervisor: psutil.Process) -> list[int]:
+    """Pids of the supervisor's worker processes (not multiprocessing's resource tracker, not zombies)."""
+    found = []
+    for child in supervisor.children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                found.append(child.pid)
+        except psutil.Error:  # exited meanwhile
+            continue
+    return found
+
+
 def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
     with serve_subprocess(tmp_path / "ws", "--workers", "2") as (url, server):
         supervisor = psutil.Process(server.pid)
-        workers = [p for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())]
+        workers = _live_workers(supervisor)
         assert len(workers) == 2
-        workers[0].kill()
+        psutil.Process(workers[0]).kill()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            now = {p.pid for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())}
-            if len(now) == 2 and workers[0].pid not in now:
+            now = _live_workers(supervisor)
+            if len(now) == 2 and workers[0] not in now:
                 break
             time.sleep(0.2)
         else:

@@ -7,7 +7,7 @@ spreads new connections over the workers by a hash of their addresses.
 
 The parent keeps the port bound (without listening, so it takes no connections): a port that is already in
 use fails at once in one line, and no other program can take it while a worker restarts. Workers that die are
-restarted; one that dies during startup (a bad workspace or database) stops the server instead of looping.
+restarted; one that dies before it listens (a bad workspace or database) stops the server instead of looping.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import signal
 import socket
 import time
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from types import FrameType
 
 import uvicorn
 
 from datatrainer.errors import DatatrainerError
 
-STARTUP_GRACE_S = 30.0  # a worker that exits sooner than this after starting is not restarted
 STOP_TIMEOUT_S = 10.0
 
 
@@ -41,7 +41,20 @@ def _bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int) -> None:
+class _Worker(uvicorn.Server):
+    """A uvicorn server that tells the supervisor once it listens."""
+
+    def __init__(self, config: uvicorn.Config, listening: Event) -> None:
+        super().__init__(config)
+        self.listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.listening.set()
+
+
+def _worker(host: str, port: int, listening: Event) -> None:
     """One worker process: build the app from the environment, listen on its own socket, serve until told."""
     from datatrainer.server.app import app_from_environment
 
@@ -49,7 +62,7 @@ def _worker(host: str, port: int) -> None:
     sock = _bound_socket(host, port)
     config = uvicorn.Config(app, host=host, port=port, access_log=True, log_level="warning",
                             timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    _Worker(config, listening).run(sockets=[sock])
 
 
 def serve_workers(workers: int, host: str, port: int, environment: dict[str, str]) -> None:
@@ -66,21 +79,22 @@ def serve_workers(workers: int, host: str, port: int, environment: dict[str, str
         nonlocal stopping
         stopping = True
 
-    def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=_worker, args=(host, port), name="datatrainer-serve-worker")
+    def start() -> tuple[BaseProcess, Event]:
+        listening = context.Event()
+        process = context.Process(target=_worker, args=(host, port, listening), name="datatrainer-serve-worker")
         process.start()
-        return process, time.monotonic()
+        return process, listening
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     running = [start() for _ in range(workers)]
     try:
         while not stopping:
             time.sleep(0.2)
-            for index, (process, started) in enumerate(running):
+            for index, (process, listening) in enumerate(running):
                 if process.is_alive() or stopping:
                     continue
-                if time.monotonic() - started < STARTUP_GRACE_S:
-                    raise DatatrainerError(f"a server worker exited during startup (exit code {process.exitcode})")
+                if not listening.is_set():
+                    raise DatatrainerError(f"a server worker exited before it listened (exit code {process.exitcode})")
                 running[index] = start()
     finally:
         for process, _ in running:
