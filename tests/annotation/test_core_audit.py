@@ -11,6 +11,7 @@ import itertools
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from datatrainer.security.audit import entry_hash
 from datatrainer.workspace import Workspace
@@ -67,6 +68,26 @@ def test_failed_transaction_leaves_no_entry(workspace: Workspace) -> None:
         raise RuntimeError("the change failed")
     assert [e.seq for e in workspace.audit.entries()] == [1, 2]
     workspace.audit.record(actor="a", action="y", entity="e", entity_id=1)
+    assert workspace.audit.verify().ok
+
+
+def test_one_session_over_several_transactions_keeps_one_chain(workspace: Workspace) -> None:
+    """The head cached for a transaction must not outlive it: a later transaction of the same session, or
+    entries another session appended meanwhile, would otherwise fork the chain."""
+    session = Session(workspace.catalog.engine)
+    for round_ in range(3):
+        with session.begin():
+            workspace.audit.append(session, actor="a", action="x", entity="e", entity_id=round_)
+            workspace.audit.append(session, actor="a", action="y", entity="e", entity_id=round_)
+        workspace.audit.record(actor="b", action="z", entity="e", entity_id=round_)  # another session
+    with pytest.raises(RuntimeError), session.begin():
+        workspace.audit.append(session, actor="a", action="lost", entity="e", entity_id=9)
+        raise RuntimeError("rolled back")
+    with session.begin():
+        workspace.audit.append(session, actor="a", action="kept", entity="e", entity_id=9)
+    session.close()
+    assert [e.seq for e in workspace.audit.entries()] == list(range(1, 11))
+    assert workspace.audit.entries()[-1].action == "kept"
     assert workspace.audit.verify().ok
 
 

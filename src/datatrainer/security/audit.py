@@ -81,13 +81,22 @@ _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"
 _ADD_ENTRY = insert(_LOG)
 
 
+_HEAD_KEY = "datatrainer.audit_head"
+
+
 def lock_chain(session: Session) -> tuple[int, str]:
     """Take the audit write lock for the rest of the caller's transaction; returns the head (seq, hash).
 
     Callers that read state and then decide what to write (e.g. which task to assign) call this first, so the
-    read and the write happen under the same lock and the decision cannot be raced. Idempotent.
+    read and the write happen under the same lock and the decision cannot be raced. Idempotent: the head is
+    kept with the session's current transaction (never across transactions), so later calls cost no statement.
     """
+    transaction = session.get_transaction()
+    cached: tuple[object, int, str] | None = session.info.get(_HEAD_KEY)
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        return cached[1], cached[2]
     seq, digest = session.connection().execute(_TAKE_HEAD).one()
+    session.info[_HEAD_KEY] = (session.get_transaction(), int(seq), str(digest))
     return int(seq), str(digest)
 
 
@@ -124,6 +133,7 @@ class AuditLog:
         connection = session.connection()
         connection.execute(_ADD_ENTRY, asdict(entry))
         connection.execute(_MOVE_HEAD, {"new_seq": entry.seq, "new_hash": entry.hash})
+        session.info[_HEAD_KEY] = (session.get_transaction(), entry.seq, entry.hash)
         return entry
 
     def record(self, *, actor: str, action: str, entity: str, entity_id: str | int, before: Any = None,
