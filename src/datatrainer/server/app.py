@@ -114,8 +114,8 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
 
 
 def app_from_environment() -> FastAPI:
-    """The app one worker process of `datatrainer serve --workers N` builds: uvicorn spawns the workers and
-    imports this factory by name, so the workspace, database URL and thread count come from the environment
+    """The app one worker process of `datatrainer serve --workers N` builds: workers are spawned (a fresh
+    interpreter each), so the workspace, database URL and thread count come from the environment
     (`DATATRAINER_WORKSPACE`, `DATATRAINER_DB_URL`, `DATATRAINER_SERVER_THREADS`) set by the parent."""
     from datatrainer.server.run import freeze_startup_objects
 

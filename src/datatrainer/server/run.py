@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 
-def _config(app: FastAPI, host: str, port: int, access_log: bool) -> uvicorn.Config:
+def uvicorn_config(app: FastAPI, host: str, port: int, access_log: bool) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, access_log=access_log, log_level="warning",
                           timeout_graceful_shutdown=5)
 
@@ -36,7 +36,7 @@ def freeze_startup_objects() -> None:
 def serve(app: FastAPI, host: str, port: int) -> None:
     """Run one process until Ctrl-C."""
     freeze_startup_objects()
-    uvicorn.Server(_config(app, host, port, access_log=True)).run()
+    uvicorn.Server(uvicorn_config(app, host, port, access_log=True)).run()
 
 
 @contextmanager
@@ -50,7 +50,7 @@ def serve_in_thread(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(app, host, port, access_log=False))
+    server = uvicorn.Server(uvicorn_config(app, host, port, access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -57,12 +57,11 @@ class _Worker(uvicorn.Server):
 def _worker(host: str, port: int, listening: Event) -> None:
     """One worker process: build the app from the environment, listen on its own socket, serve until told."""
     from datatrainer.server.app import app_from_environment
+    from datatrainer.server.run import uvicorn_config
 
     app = app_from_environment()
     sock = _bound_socket(host, port)
-    config = uvicorn.Config(app, host=host, port=port, access_log=True, log_level="warning",
-                            timeout_graceful_shutdown=5)
-    _Worker(config, listening).run(sockets=[sock])
+    _Worker(uvicorn_config(app, host, port, access_log=True), listening).run(sockets=[sock])
 
 
 def serve_workers(workers: int, host: str, port: int, environment: dict[str, str]) -> None:
