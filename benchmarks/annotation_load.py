@@ -16,7 +16,7 @@ over asyncio streams and parses responses with httptools (the parser uvicorn use
 such as httpx spent ~3 ms of CPU per request, which on two cores was taken from the server. A two-second
 warm-up is not recorded. Afterwards the stored annotation count must equal the successful submits.
 
-Usage: python benchmarks/annotation_load.py [--annotators 50] [--seconds 20] [--think 0] [--overlap 3]
+Usage: python benchmarks/annotation_load.py [--annotators 50] [--seconds 20] [--think 0] [--overlap 3] [--tasks 20000]
        [--client-processes 1] [--threads N] [--workers N] [--json OUT]
 """
 
@@ -50,19 +50,18 @@ LABELS = ["politics", "sport", "other"]
 WARM_UP_S = 2.0
 
 
-def sentences() -> list[dict[str, str]]:
-    """About 3,000 real news sentences: enough tasks that the queue never runs dry during a run."""
-    out = []
-    for article in news_articles():
-        for i, sentence in enumerate(s.strip() for s in article["text"].split(". ")):
-            if len(sentence) > 30:
-                out.append({"id": f"{article['id']}-{i}", "text": sentence})
-    return out
+def sentences(count: int) -> list[dict[str, str]]:
+    """`count` records cycling over the ~2,600 real news sentences (each round with new ids): enough tasks that
+    the queue never runs dry during a run (a dry queue sends annotators home and flatters the latency)."""
+    unique = [(f"{article['id']}-{i}", sentence) for article in news_articles()
+              for i, sentence in enumerate(s.strip() for s in article["text"].split(". ")) if len(sentence) > 30]
+    return [{"id": f"{unique[i % len(unique)][0]}-r{i // len(unique)}", "text": unique[i % len(unique)][1]}
+            for i in range(count)]
 
 
-def prepare(root: Path, annotators: int, overlap: int) -> tuple[int, list[str]]:
-    """A workspace with one classification project and `annotators` users with API tokens."""
-    write_jsonl(iter(sentences()), root.parent / "sentences.jsonl")
+def prepare(root: Path, annotators: int, overlap: int, tasks: int) -> tuple[int, list[str]]:
+    """A workspace with one classification project of `tasks` tasks and `annotators` users with API tokens."""
+    write_jsonl(iter(sentences(tasks)), root.parent / "sentences.jsonl")
     with Workspace.init(root) as ws:
         ws.ingest(root.parent / "sentences.jsonl", "sentences")
         svc, admin = ws.annotation, local_admin()
@@ -256,6 +255,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--think", type=float, default=0.0, help="mean pause after each submit, in seconds")
     parser.add_argument("--overlap", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=20_000, help="tasks in the project (the queue must not run dry)")
     parser.add_argument("--client-processes", type=int, default=1, help="load-generator processes")
     parser.add_argument("--threads", type=int, help="the server's --threads (default: its own)")
     parser.add_argument("--workers", type=int, help="the server's --workers (default: its own)")
@@ -264,10 +264,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dt-annotation-load-") as tmp:
         root = Path(tmp) / "ws"
         t0 = time.perf_counter()
-        project, tokens = prepare(root, args.annotators, args.overlap)
+        project, tokens = prepare(root, args.annotators, args.overlap, args.tasks)
         load_before = os.getloadavg()[0]
-        print(f"setup: {len(tokens)} annotators, project 'load' ({args.overlap} annotators per task) "
-              f"in {time.perf_counter() - t0:.1f} s; load average {load_before:.2f}")
+        print(f"setup: {len(tokens)} annotators, project 'load' ({args.tasks} tasks, {args.overlap} annotators per "
+              f"task) in {time.perf_counter() - t0:.1f} s; load average {load_before:.2f}")
         port = free_port()
         server = start_server(root, port, args.threads, args.workers)
         try:
@@ -300,6 +300,9 @@ def main() -> None:
     print(f"p99 {p99:.1f} ms vs target {P99_TARGET_MS:.0f} ms: ratio {P99_TARGET_MS / p99:.2f} "
           f"({'met' if p99 < P99_TARGET_MS else 'NOT met'}); stored annotations = successful submits: "
           f"{results['stored_equals_submitted']} ({stored} vs {tally.submitted})")
+    if tally.queue_empty:
+        print(f"INVALID RUN: the queue ran dry ({tally.queue_empty} annotators found no task and stopped); "
+              "raise --tasks")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
