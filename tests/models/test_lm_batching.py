@@ -8,7 +8,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from datatrainer.models.lm.batching import left_padded, length_batches
+from datatrainer.models.lm.batching import left_padded, length_batches, shared_prefix
 
 
 @given(st.lists(st.integers(0, 300), max_size=60), st.integers(1, 2000), st.integers(1, 16))
@@ -35,3 +35,19 @@ def test_left_padding_puts_every_last_token_in_the_last_column() -> None:
     assert batch["input_ids"].tolist() == [[5, 6, 7], [0, 0, 8], [0, 0, 0]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [0, 0, 1], [0, 0, 0]]
     assert torch.equal(batch["position_ids"], torch.tensor([[0, 1, 2], [0, 0, 0], [0, 0, 0]]))
+
+
+def test_left_padding_after_a_cached_prefix_masks_it_in_and_shifts_positions() -> None:
+    batch = left_padded([[5, 6, 7], [8]], pad_id=0, prefix_length=2)
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [0, 0, 8]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 1], [1, 1, 0, 0, 1]]
+    assert batch["position_ids"].tolist() == [[2, 3, 4], [2, 2, 2]]
+
+
+@given(st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=8), min_size=1, max_size=8))
+def test_shared_prefix_is_the_longest_common_prefix_leaving_a_token_each(rows: list[list[int]]) -> None:
+    length = shared_prefix(rows)
+    brute = 0
+    while all(len(row) > brute + 1 and row[brute] == rows[0][brute] for row in rows):
+        brute += 1
+    assert length == brute

@@ -72,6 +72,33 @@ def test_batched_next_token_equals_unbatched_forward(smollm2: TransformersLM, pr
         np.testing.assert_allclose(np.exp(ours.astype(np.float64)).sum(axis=1), 1.0, atol=1e-4)
 
 
+def test_chat_prompts_reuse_the_template_opening_and_still_equal_unbatched_forwards(
+        smollm2: TransformersLM, prompts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat template's opening runs once per call and batches continue from its cache; the numbers stay
+    those of one plain forward pass per prompt, and a prompt's score does not depend on its companions."""
+    opening = smollm2._template_opening
+    assert len(opening) >= 8
+    assert smollm2._tokenizer.decode(opening).startswith("<|im_start|>system")
+    chat = prompts[:-1]  # the last prompt is plain text, without the template
+    runs = []
+    original = smollm2._prefix_states
+    monkeypatch.setattr(smollm2, "_prefix_states", lambda prefix: runs.append(list(prefix)) or original(prefix))
+    reference = np.stack([reference_next_token(smollm2, p) for p in chat])
+    smollm2.batch_tokens = 2 * max(len(ids) for ids in smollm2._encode_prompts(chat))  # several padded batches
+    try:
+        ours = smollm2.next_token_distribution(chat)
+    finally:
+        smollm2.batch_tokens = BATCH_TOKENS
+    assert runs == [opening]  # once per call, the opening only
+    np.testing.assert_allclose(ours, reference, atol=2e-4)
+    np.testing.assert_allclose(smollm2.next_token_distribution(chat[2:3])[0], ours[2], atol=2e-4)
+    # A call with a prompt outside the template reuses nothing and is still exact.
+    runs.clear()
+    mixed = smollm2.next_token_distribution(prompts)
+    assert runs == []
+    np.testing.assert_allclose(mixed[:-1], reference, atol=2e-4)
+
+
 def test_next_token_logprobs_reads_each_candidates_token(smollm2: TransformersLM, prompts: list[str]) -> None:
     candidates = ["yes", " yes", "Yes", "no", "yesterday"]
     ours = smollm2.next_token_logprobs(prompts[:3], candidates)

@@ -30,7 +30,7 @@ import torch
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm.base import FloatArray
-from datatrainer.models.lm.batching import IndexArray, left_padded, length_batches
+from datatrainer.models.lm.batching import IndexArray, left_padded, length_batches, shared_prefix
 from datatrainer.models.lm.hf_tokenizer import chat_prompt, quiet_load, transformers_module, truncate_with
 from datatrainer.models.lm.sources import hub_offline, resolve
 
@@ -44,6 +44,8 @@ LogProbs = np.ndarray[Any, np.dtype[np.float32]]
 # huge ones fall out of cache).
 BATCH_TOKENS = 4096
 MAX_ROWS = 64
+# Below this many shared leading tokens, running the prefix apart costs more than it saves.
+MIN_SHARED_PREFIX = 8
 HEAD_CHUNK = 1024  # positions per output-head call in sequence_nll: bounds the (positions x vocab) logits
 CPUINFO = "/proc/cpuinfo"
 # CPU feature flags (Linux /proc/cpuinfo) of native bf16 arithmetic: x86 AVX512-BF16 and AMX-BF16, ARM BF16.
@@ -106,6 +108,7 @@ class TransformersLM:
         self._pad_id = next(i for i in (special.pad_token_id, special.eos_token_id, 0) if i is not None)
         self._bos_id: int | None = special.bos_token_id
         self._context = _context_length(self._model.config)
+        self._template_opening = self._opening_tokens()
 
     @property
     def name(self) -> str:
@@ -171,24 +174,48 @@ class TransformersLM:
         return out
 
     def _next_token_batches(self, prompts: Sequence[str]) -> Iterator[tuple[IndexArray, LogProbs]]:
-        """(row indices, their next-token log-probs) per length bucket."""
+        """(row indices, their next-token log-probs) per length bucket.
+
+        Chat prompts share the template's opening (SmolLM2's: its system prompt and the user turn's header,
+        ~25 of an Ask-LLM prompt's ~280 tokens), so a causal model runs that opening once per call and every
+        batch continues from its cached keys and values: the same attention over the same tokens at the same
+        positions, ~10% fewer tokens through the model. Only the template's opening is reused, never a longer
+        prefix the documents of one call happen to share, so a document's score does not depend on the
+        other documents it is scored with.
+        """
         encoded = self._encode_prompts(prompts)
         self._check_context(encoded)
         if empty := [i for i, ids in enumerate(encoded) if not ids]:
             raise DatatrainerError(f"prompt {empty[0]} is empty: there is nothing to predict the next token from")
+        opening = self._template_opening
+        prefix = len(opening) if opening and shared_prefix(encoded) >= len(opening) \
+            and encoded[0][:len(opening)] == opening else 0
         with torch.inference_mode():
-            for rows in length_batches([len(ids) for ids in encoded], self.batch_tokens, self.max_rows):
-                batch = left_padded([encoded[i] for i in rows], self._pad_id)
-                yield rows, self._last_logprobs(batch).numpy()
+            cached = self._prefix_states(encoded[0][:prefix]) if prefix else []
+            for rows in length_batches([len(ids) - prefix for ids in encoded], self.batch_tokens, self.max_rows):
+                batch = left_padded([encoded[i][prefix:] for i in rows], self._pad_id, prefix)
+                yield rows, self._last_logprobs(batch, cached).numpy()
 
-    def _last_logprobs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _prefix_states(self, prefix: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer, the keys and values of the shared prefix (batch of one)."""
+        cache = self._model.base_model(input_ids=torch.tensor([prefix]), use_cache=True).cache
+        return [(layer.keys, layer.values) for layer in cache.layers]
+
+    def _last_logprobs(self, batch: dict[str, torch.Tensor],
+                       cached: Sequence[tuple[torch.Tensor, torch.Tensor]] = ()) -> torch.Tensor:
         if self.seq2seq:
             # The answer is the decoder's first token: one decoder step from the start token.
             start = torch.full((len(batch["input_ids"]), 1), self._model.config.decoder_start_token_id)
             logits = self._model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                                  decoder_input_ids=start, use_cache=False).logits[:, -1]
             return torch.log_softmax(logits.float(), dim=-1)
-        hidden = self._model.base_model(**batch, use_cache=False).last_hidden_state[:, -1]
+        if not cached:
+            hidden = self._model.base_model(**batch, use_cache=False).last_hidden_state[:, -1]
+            return self._logprobs(hidden)
+        rows = len(batch["input_ids"])
+        cache = transformers_module().DynamicCache([(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1))
+                              for keys, values in cached])
+        hidden = self._model.base_model(**batch, cache=cache, use_cache=True).last_hidden_state[:, -1]
         return self._logprobs(hidden)
 
     def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -206,6 +233,16 @@ class TransformersLM:
         if self._bos_id is None:
             return encoded
         return [ids[1:] if ids[:2] == [self._bos_id, self._bos_id] else ids for ids in encoded]
+
+    def _opening_tokens(self) -> list[int]:
+        """The tokens every chat prompt starts with, whatever the message, if there are enough of them to be
+        worth running apart (`MIN_SHARED_PREFIX`); else none. Causal full-attention models only: a
+        sliding-window model's cache keeps only its window, which a reused prefix would not respect."""
+        if self.seq2seq or getattr(self._model.config, "sliding_window", None):
+            return []
+        first, second = self._encode_prompts([self.format_prompt("a"), self.format_prompt("b")])
+        length = shared_prefix([first, second])
+        return first[:length] if length >= MIN_SHARED_PREFIX else []
 
     def _first_token(self, candidate: str) -> int:
         ids = self._tokenizer.encode(candidate, add_special_tokens=False)
