@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from datatrainer.annotation.errors import ConflictError
 from datatrainer.annotation.types import IssuedToken, TokenInfo, UserInfo
 from datatrainer.errors import DatatrainerError, NotFoundError
+from datatrainer.security.audit import AuditLog
 from datatrainer.security.errors import PermissionDenied
 from datatrainer.security.models import ApiTokenRow, UserRow
 from datatrainer.security.passwords import hash_password, needs_rehash, verify_password
@@ -60,6 +61,10 @@ def user_row(session: Session, username: str) -> UserRow:
 
 class UserDirectory(Transactions):
     """Accounts and credentials. Only administrators create users; anyone may manage their own tokens."""
+
+    def __init__(self, engine: Engine, audit: AuditLog) -> None:
+        super().__init__(engine, audit)
+        self._engine = engine
 
     def create_user(self, actor: UserInfo, username: str, password: str, is_admin: bool = False) -> UserInfo:
         if not _USERNAME_RE.match(username):
@@ -136,8 +141,10 @@ class UserDirectory(Transactions):
 
     def user_for_token(self, token: str) -> UserInfo | None:
         """The owner of a live token (and records its use), or None for unknown, revoked or disabled."""
-        with self.read() as session:
-            found = session.connection().execute(_TOKEN_OWNER, {"digest": token_digest(token)}).first()
+        # A bare connection, not an ORM session: this runs on every API request, and a session's bookkeeping
+        # (begin, close, snapshot) cost twice the query.
+        with self._engine.connect() as connection:
+            found = connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).first()
         if found is None or found.revoked or found.disabled:
             return None
         now, last = datetime.now(UTC), found.last_used
