@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -55,32 +56,37 @@ def test_serve_workers_on_a_port_in_use_prints_one_line(tmp_path: Path) -> None:
     assert run.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in run.stderr
 
 
-def _live_workers(supervisor: psutil.Process) -> list[int]:
-    """Pids of the supervisor's worker processes (not multiprocessing's resource tracker, not zombies)."""
+def _listening_workers(supervisor: psutil.Process, port: int) -> list[int]:
+    """Pids of the supervisor's worker processes that listen on `port` (not multiprocessing's resource
+    tracker, not zombies, not a worker still importing: only a listening one takes connections)."""
     found = []
     for child in supervisor.children():
         try:
-            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()) and any(
+                    c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp")):
                 found.append(child.pid)
         except psutil.Error:  # exited meanwhile
             continue
     return found
 
 
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(what)
+        time.sleep(0.2)
+
+
 def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
     with serve_subprocess(tmp_path / "ws", "--workers", "2") as (url, server):
-        supervisor = psutil.Process(server.pid)
-        workers = _live_workers(supervisor)
-        assert len(workers) == 2
+        supervisor, port = psutil.Process(server.pid), int(url.rsplit(":", 1)[1])
+        # The server answers once one worker listens; the other may still be starting.
+        _wait_for(lambda: len(_listening_workers(supervisor, port)) == 2, "two workers never listened")
+        workers = _listening_workers(supervisor, port)
         psutil.Process(workers[0]).kill()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            now = _live_workers(supervisor)
-            if len(now) == 2 and workers[0] not in now:
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the dead worker was not replaced")
+        _wait_for(lambda: len(now := _listening_workers(supervisor, port)) == 2 and workers[0] not in now,
+                  "the dead worker was not replaced")
         for _ in range(20):  # connections spread over both workers; every one is answered
             assert httpx.get(url + "/api/v1/me").status_code == 401
