@@ -18,6 +18,7 @@ from datatrainer.security.audit import AuditLog
 
 class Transactions:
     def __init__(self, engine: Engine, audit: AuditLog) -> None:
+        self._engine = engine  # for a bare connection where a session's bookkeeping would cost more than the query
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.audit = audit
 

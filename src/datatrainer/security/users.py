@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from datatrainer.annotation.errors import ConflictError
 from datatrainer.annotation.types import IssuedToken, TokenInfo, UserInfo
 from datatrainer.errors import DatatrainerError, NotFoundError
-from datatrainer.security.audit import AuditLog
 from datatrainer.security.errors import PermissionDenied
 from datatrainer.security.models import ApiTokenRow, UserRow
 from datatrainer.security.passwords import hash_password, needs_rehash, verify_password
@@ -61,10 +60,6 @@ def user_row(session: Session, username: str) -> UserRow:
 
 class UserDirectory(Transactions):
     """Accounts and credentials. Only administrators create users; anyone may manage their own tokens."""
-
-    def __init__(self, engine: Engine, audit: AuditLog) -> None:
-        super().__init__(engine, audit)
-        self._engine = engine
 
     def create_user(self, actor: UserInfo, username: str, password: str, is_admin: bool = False) -> UserInfo:
         if not _USERNAME_RE.match(username):
