@@ -4,8 +4,9 @@ or a GGUF file (de-quantised by transformers), on the CPU or whatever device tor
 Speed comes from doing less work, not from cleverness: prompts are sorted by token length and cut into
 batches by a token budget (little padding); for the next token only the last position's hidden state goes
 through the output head (the head is ~20% of SmolLM2's weights and would otherwise run for every position);
-for perplexity the head runs only on real (non-pad) positions, in chunks, so memory stays bounded. Left padding
-with real-token position ids makes a padded row compute what it would alone. `dtype="bfloat16"` and
+for perplexity the head runs only on real (non-pad) positions, in chunks, so memory stays bounded; chat
+prompts run the template's opening (system prompt, user header) once per call and continue from its cache.
+Left padding with real-token position ids makes a padded row compute what it would alone. `dtype="bfloat16"` and
 `quantize="int8"` (dynamic int8 for the transformer's nn.Linear layers; the output head stays float32 so the
 answer distribution keeps its precision) trade exactness for speed; `config()` names both so their scores are
 cached apart from float32 ones. Measured on SmolLM2-135M (benchmarks/ask_llm.py): bf16 takes ~0.55x the time
