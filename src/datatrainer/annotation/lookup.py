@@ -68,10 +68,7 @@ _TASK_ACCESS = (select(*(c.label(f"task_{c.name}") for c in TASK_COLUMNS), PROJE
                              .outerjoin(ANNOTATIONS, (ANNOTATIONS.c.task_id == TASKS.c.id)
                                         & (ANNOTATIONS.c.user_id == bindparam("user"))))
                 .where(TASKS.c.id == bindparam("task")))
-_TASK_COUNTS = (select(TASKS.c.state, func.count(ASSIGNMENTS.c.id).filter(ASSIGNMENTS.c.state == "assigned"),
-                       func.count(ASSIGNMENTS.c.id).filter(ASSIGNMENTS.c.state == "submitted"))
-                .select_from(TASKS.outerjoin(ASSIGNMENTS, ASSIGNMENTS.c.task_id == TASKS.c.id))
-                .where(TASKS.c.id == bindparam("task")).group_by(TASKS.c.id, TASKS.c.state))
+_TASK_COUNTS = select(TASKS.c.state, ASSIGNED_COUNT, SUBMITTED_COUNT).where(TASKS.c.id == bindparam("task"))
 _SET_TASK_STATE = update(TASKS).where(TASKS.c.id == bindparam("task")).values(state=bindparam("new_state"))
 
 
