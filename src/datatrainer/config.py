@@ -15,6 +15,7 @@ from datatrainer.errors import WorkspaceError
 CONFIG_FILE = "datatrainer.toml"
 ENV_DB_URL = "DATATRAINER_DB_URL"
 ENV_WORKSPACE = "DATATRAINER_WORKSPACE"
+ENV_DATA_URL = "DATATRAINER_DATA_URL"
 
 
 def read_workspace_config(root: Path) -> dict[str, Any]:
@@ -39,6 +40,18 @@ def catalog_url(root: Path, explicit: str | None = None) -> str:
     if configured:
         return str(configured)
     return f"sqlite:///{root / 'catalog.db'}"
+
+
+def data_url(root: Path, explicit: str | None = None) -> str:
+    """Where versions, artifacts and the score/embedding caches live: the workspace folder itself by
+    default, or a `pyarrow.fs` URL such as `s3://bucket/prefix` (`[storage] data_url` in the workspace file)."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get(ENV_DATA_URL)
+    if from_env:
+        return from_env
+    configured = read_workspace_config(root).get("storage", {}).get("data_url")
+    return str(configured) if configured else str(root)
 
 
 def default_workspace_root() -> Path:

@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 
 from datatrainer.store.catalog import Catalog, VersionInfo
+from datatrainer.store.location import DataLocation
 from datatrainer.store.versions import DatasetVersion
-from datatrainer.store.writer import VersionWriter
+from datatrainer.store.writer import VERSIONS_DIR, VersionWriter
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,10 @@ class VersionDiff:
 
 
 class DatasetCollection:
-    def __init__(self, catalog: Catalog, root: Path, code_version: str) -> None:
+    def __init__(self, catalog: Catalog, data: DataLocation, tmp_dir: Path, code_version: str) -> None:
         self._catalog = catalog
-        self._versions_dir = root / "versions"
-        self._tmp_dir = root / "tmp"
+        self._data = data
+        self._tmp_dir = tmp_dir
         self._code_version = code_version
 
     def names(self) -> list[str]:
@@ -45,18 +46,18 @@ class DatasetCollection:
         return self._wrap(self._catalog.resolve(ref))
 
     def new_version(self) -> VersionWriter:
-        return VersionWriter(self._catalog, self._versions_dir, self._tmp_dir, self._code_version)
+        return VersionWriter(self._catalog, self._data, self._tmp_dir, self._code_version)
 
     def _wrap(self, info: VersionInfo) -> DatasetVersion:
-        return DatasetVersion(info, self._versions_dir / info.storage_key)
+        return DatasetVersion(info, self._data, self._data.path(VERSIONS_DIR, info.storage_key))
 
     def diff(self, old: str | DatasetVersion, new: str | DatasetVersion, limit: int = 20) -> VersionDiff:
         """Compare ids with DuckDB anti-joins over the Parquet parts, so memory stays bounded."""
         old_version, new_version = self.get(old), self.get(new)
         con = duckdb.connect()
         try:
-            con.execute(f"CREATE TEMP VIEW a AS SELECT id FROM {old_version.parquet_scan_sql()}")
-            con.execute(f"CREATE TEMP VIEW b AS SELECT id FROM {new_version.parquet_scan_sql()}")
+            con.execute(f"CREATE TEMP VIEW a AS SELECT id FROM {old_version.parquet_scan_sql(con)}")
+            con.execute(f"CREATE TEMP VIEW b AS SELECT id FROM {new_version.parquet_scan_sql(con)}")
 
             def ids(query: str) -> tuple[list[str], int]:
                 count = con.execute(f"SELECT count(*) FROM ({query})").fetchone()

@@ -1,30 +1,36 @@
-"""`DatasetVersion`: read access to one immutable version's records as Arrow data."""
+"""`DatasetVersion`: read access to one immutable version's records as Arrow data, wherever they are stored."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow import fs as pafs
 
 from datatrainer.errors import NotFoundError
 from datatrainer.store.catalog import VersionInfo
+from datatrainer.store.location import DataLocation, storage_error
 from datatrainer.store.schema import conform_batch
-from datatrainer.store.writer import ARTIFACTS_DIR
+from datatrainer.store.writer import ARTIFACTS_DIR, part_number
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class DatasetVersion:
-    """An immutable dataset version: its catalog entry plus its Parquet parts on disk.
+    """An immutable dataset version: its catalog entry plus its Parquet parts (local disk or object storage).
 
     Parts may have been written with narrower schemas than the version's (a column that was all null in an
     early chunk); every batch read is conformed to the version schema, so callers see one schema.
     """
 
-    def __init__(self, info: VersionInfo, folder: Path) -> None:
+    def __init__(self, info: VersionInfo, data: DataLocation, folder: str) -> None:
         self.info = info
-        self.folder = folder
+        self.data = data
+        self.folder = folder  # a path inside `data.filesystem`
 
     def __repr__(self) -> str:
         return f"DatasetVersion({self.ref!r}, rows={self.num_rows})"
@@ -42,9 +48,22 @@ class DatasetVersion:
         return self.info.schema
 
     @cached_property
-    def files(self) -> list[Path]:
-        """Parts in write order (by number: names are zero-padded but may outgrow the padding)."""
-        return sorted(self.folder.glob("part-*.parquet"), key=lambda path: int(path.stem.split("-")[1]))
+    def files(self) -> list[str]:
+        """Parts in write order (by number: names are zero-padded but may outgrow the padding), as paths in
+        `data.filesystem` (OS paths for a local workspace)."""
+        entries = self.data.list(self.folder)
+        numbered = [(part_number(entry.path), entry.path) for entry in entries if entry.is_file]
+        return [path for number, path in sorted((n, p) for n, p in numbered if n is not None)]
+
+    def open_part(self, index: int) -> pq.ParquetFile:
+        """One stored part, opened for reading (its footer says its row groups and statistics)."""
+        path = self.files[index]
+        try:
+            if self.data.is_local:
+                return pq.ParquetFile(path)
+            return pq.ParquetFile(path, filesystem=self.data.filesystem, pre_buffer=True)
+        except OSError as exc:
+            raise storage_error(self.data.uri(path), exc) from None
 
     def read_batches(
         self, columns: Sequence[str] | None = None, batch_size: int = 65_536
@@ -58,7 +77,7 @@ class DatasetVersion:
     ) -> Iterator[pa.RecordBatch]:
         """Stream one stored part, conformed to the version schema."""
         target = self._target(columns)
-        part = pq.ParquetFile(self.files[index])
+        part = self.open_part(index)
         present = [name for name in target.names if name in part.schema_arrow.names]
         for batch in part.iter_batches(batch_size=batch_size, columns=present):
             yield conform_batch(batch, target)
@@ -82,16 +101,30 @@ class DatasetVersion:
 
     def artifact_names(self) -> list[str]:
         """Side tables its operation stored with this version (e.g. `dropped`, `clusters`)."""
-        return sorted(path.stem for path in (self.folder / ARTIFACTS_DIR).glob("*.parquet"))
+        entries = self.data.list(f"{self.folder}/{ARTIFACTS_DIR}")
+        return sorted(entry.base_name[:-len(".parquet")] for entry in entries
+                      if entry.is_file and entry.base_name.endswith(".parquet"))
 
     def artifact(self, name: str) -> pa.Table:
-        path = self.folder / ARTIFACTS_DIR / f"{name}.parquet"
-        if not path.is_file():
+        path = f"{self.folder}/{ARTIFACTS_DIR}/{name}.parquet"
+        try:
+            found = self.data.filesystem.get_file_info(path).type == pafs.FileType.File
+        except OSError as exc:
+            raise storage_error(self.data.uri(path), exc) from None
+        if not found:
             known = ", ".join(self.artifact_names()) or "none"
             raise NotFoundError(f"{self.ref} has no artifact {name!r} (available: {known})")
-        return pq.read_table(path)
+        return pq.read_table(path, filesystem=self.data.filesystem)
 
-    def parquet_scan_sql(self) -> str:
-        """A DuckDB table expression over this version's parts (union by name covers narrower parts)."""
-        paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in self.files)
+    def parquet_scan_sql(self, con: duckdb.DuckDBPyConnection | None = None) -> str:
+        """A DuckDB table expression over this version's parts (union by name covers narrower parts).
+
+        On object storage pass the connection that will run the query: the version's filesystem is
+        registered on it.
+        """
+        if con is not None:
+            self.data.register(con)
+        elif not self.data.is_local:
+            raise ValueError("parquet_scan_sql of a version on object storage needs the DuckDB connection")
+        paths = ", ".join("'" + self.data.uri(path).replace("'", "''") + "'" for path in self.files)
         return f"read_parquet([{paths}], union_by_name = true)"

@@ -1,9 +1,13 @@
-"""Atomic creation of a dataset version.
+"""Atomic creation of a dataset version, on local disk or object storage.
 
-Parts are written into a private temporary folder; on commit the folder is fsynced and renamed into
-`versions/`, then the version is recorded in the catalog in one transaction. A crash at any point leaves
-either nothing visible or the complete version: leftovers in `tmp/` and unreferenced folders in
-`versions/` are invisible and removed by `Workspace.collect_garbage`.
+Parts land in a staging location private to the new version: locally `tmp/<key>/`, renamed into
+`versions/<key>/` on commit; on object storage (which has no rename) directly under `versions/<key>/`, where
+nothing reads them until the catalog names the version. Either way the version becomes visible only in the
+final catalog transaction, after every part is known to exist, so a crash at any point leaves either nothing
+visible or the complete version. Leftovers are removed by `Workspace.collect_garbage`.
+
+Parts can be written by the driver (`write_part`) or by workers anywhere (`sink()` hands out a picklable
+`PartSink`; the driver `adopt`s the `PartMeta`s the workers return).
 """
 
 from __future__ import annotations
@@ -12,27 +16,45 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow import fs as pafs
 from sqlalchemy.orm import Session
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.catalog import Catalog, VersionInfo
+from datatrainer.store.location import DataLocation, storage_error
 from datatrainer.store.schema import CONTENT_HASH, ID, TEXT, unify
 
 # Columns whose values are (nearly) unique: dictionary encoding only costs time there.
 _HIGH_CARDINALITY = {ID, TEXT, CONTENT_HASH}
 ROW_GROUP_SIZE = 65_536
 ARTIFACTS_DIR = "artifacts"
+VERSIONS_DIR = "versions"
+PART_PREFIX = "part-"
 
 
-def _fsync(path: Path) -> None:
+def part_name(sequence: int) -> str:
+    return f"{PART_PREFIX}{sequence:06d}.parquet"
+
+
+def part_number(name: str) -> int | None:
+    """The sequence number of a part file name, or None for anything else in a version folder."""
+    base = name.rsplit("/", 1)[-1]
+    if not (base.startswith(PART_PREFIX) and base.endswith(".parquet")):
+        return None
+    digits = base[len(PART_PREFIX):-len(".parquet")]
+    return int(digits) if digits.isdigit() else None
+
+
+def _fsync(path: str | Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -40,20 +62,72 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True)
+class PartMeta:
+    """What a written part tells the driver: small and picklable."""
+
+    sequence: int
+    rows: int
+    schema: pa.Schema  # kept for empty parts too: their columns still belong in the version schema
+    path: str | None  # None for an empty part (nothing written)
+
+
+@dataclass(frozen=True)
+class PartSink:
+    """Writes parts of one new version into its staging folder, from any process (a Ray worker included).
+
+    Holds no database handle: only the staging folder and the filesystem (None = local disk, where each part
+    is fsynced before `write` returns).
+    """
+
+    folder: str
+    filesystem: pafs.FileSystem | None = None
+
+    def write(self, sequence: int, table: pa.Table) -> PartMeta:
+        meta = self.write_unsynced(sequence, table)
+        if meta.path is not None and self.filesystem is None:
+            _fsync(meta.path)
+        return meta
+
+    def write_unsynced(self, sequence: int, table: pa.Table) -> PartMeta:
+        """`write` without the local fsync, for a caller that syncs on its own thread."""
+        if table.num_rows == 0:
+            return PartMeta(sequence, 0, table.schema, None)
+        path = f"{self.folder}/{part_name(sequence)}"
+        dictionary_columns = [name for name in table.column_names if name not in _HIGH_CARDINALITY]
+        _write_parquet(table, path, self.filesystem, use_dictionary=dictionary_columns, write_statistics=[ID],
+                       row_group_size=ROW_GROUP_SIZE)
+        return PartMeta(sequence, table.num_rows, table.schema, path)
+
+
+def _write_parquet(table: pa.Table, path: str, filesystem: pafs.FileSystem | None, **options: Any) -> None:
+    try:
+        pq.write_table(table, path, filesystem=filesystem, compression="zstd", **options)
+    except OSError as exc:
+        if filesystem is None or isinstance(filesystem, pafs.LocalFileSystem):
+            raise DatatrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise storage_error(f"s3://{path}", exc) from None
+
+
 class VersionWriter:
     """Collects Parquet parts for one new version; thread-safe, so parts can be written in parallel."""
 
-    def __init__(self, catalog: Catalog, versions_dir: Path, tmp_dir: Path, code_version: str) -> None:
+    def __init__(self, catalog: Catalog, data: DataLocation, tmp_dir: Path, code_version: str) -> None:
         self._catalog = catalog
-        self._versions_dir = versions_dir
+        self._data = data
         self._code_version = code_version
         self.storage_key = uuid.uuid4().hex
-        self.folder = tmp_dir / self.storage_key
-        self.folder.mkdir(parents=True)
+        if data.is_local:
+            self.folder = str(tmp_dir / self.storage_key)
+            os.makedirs(self.folder)
+            self._sink = PartSink(self.folder)
+        else:
+            self.folder = data.path(VERSIONS_DIR, self.storage_key)
+            self._sink = PartSink(self.folder, data.filesystem)
         self._lock = threading.Lock()
         self._schemas: dict[int, pa.Schema] = {}
+        self._paths: dict[int, str] = {}
         self._rows = 0
-        self._parts = 0
         self._done = False
         # Parts are fsynced on their own thread: waiting for the disk there overlaps the CPU work of the next
         # parts, instead of stalling a worker. `commit` waits for every sync before publishing.
@@ -69,30 +143,28 @@ class VersionWriter:
         if not self._done:
             self.abort()
 
+    def sink(self) -> PartSink:
+        """Where workers write this version's parts; hand their `PartMeta`s back to `adopt`."""
+        return self._sink
+
+    def adopt(self, metas: Iterable[PartMeta]) -> None:
+        """Count parts written through `sink()` (by this process or any other) into the version."""
+        with self._lock:
+            for meta in metas:
+                if meta.sequence in self._schemas:
+                    raise DatatrainerError(f"part {meta.sequence} of the new version was written twice")
+                self._schemas[meta.sequence] = meta.schema
+                if meta.path is not None:
+                    self._paths[meta.sequence] = meta.path
+                    self._rows += meta.rows
+
     def write_part(self, sequence: int, table: pa.Table) -> None:
         """Write one part; `sequence` orders parts on read, so parts may finish out of order."""
-        if table.num_rows == 0:
+        meta = self._sink.write_unsynced(sequence, table)
+        self.adopt([meta])
+        if meta.path is not None and self._data.is_local:
             with self._lock:
-                self._schemas[sequence] = table.schema  # its columns still belong in the version schema
-            return
-        path = self.folder / f"part-{sequence:06d}.parquet"
-        dictionary_columns = [name for name in table.column_names if name not in _HIGH_CARDINALITY]
-        try:
-            pq.write_table(
-                table,
-                path,
-                compression="zstd",
-                use_dictionary=dictionary_columns,
-                write_statistics=[ID],
-                row_group_size=ROW_GROUP_SIZE,
-            )
-        except OSError as exc:
-            raise DatatrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        with self._lock:
-            self._syncs.append(self._syncer.submit(_fsync, path))
-            self._schemas[sequence] = table.schema
-            self._rows += table.num_rows
-            self._parts += 1
+                self._syncs.append(self._syncer.submit(_fsync, meta.path))
 
     def write_artifact(self, name: str, table: pa.Table) -> None:
         """Store a side table with the version (e.g. `dropped`: removed ids and why; `clusters`).
@@ -101,12 +173,10 @@ class VersionWriter:
         """
         if not name.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"invalid artifact name {name!r}")
-        folder = self.folder / ARTIFACTS_DIR
-        folder.mkdir(exist_ok=True)
-        try:
-            pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
-        except OSError as exc:
-            raise DatatrainerError(f"cannot write artifact {name!r}: {exc.strerror or exc}") from exc
+        folder = f"{self.folder}/{ARTIFACTS_DIR}"
+        if self._data.is_local:
+            os.makedirs(folder, exist_ok=True)
+        _write_parquet(table, f"{folder}/{name}.parquet", self._sink.filesystem)
 
     @property
     def row_count(self) -> int:
@@ -131,21 +201,16 @@ class VersionWriter:
         base_schema: pa.Schema | None = None,
         also_record: Callable[[Session, VersionInfo], None] | None = None,
     ) -> VersionInfo:
-        """Publish the version: rename the folder into place, then record it in one catalog transaction (with
-        `also_record`, see `Catalog.add_version`); if recording fails the folder is removed again."""
+        """Publish the version: check its parts, move it into place (locally: fsync and rename), then
+        record it in one catalog transaction (with `also_record`, see `Catalog.add_version`); if recording
+        fails the version's files are removed again."""
         schema = self.schema(base_schema)
         self._wait_for_syncs()
-        if self._parts == 0:
+        self._check_parts()
+        if not self._paths:
             # An empty version still gets one (empty) part, so every reader sees the schema on disk too.
-            pq.write_table(schema.empty_table(), self.folder / "part-000000.parquet", compression="zstd")
-        _fsync(self.folder)
-        final = self._versions_dir / self.storage_key
-        try:
-            os.replace(self.folder, final)
-            _fsync(self._versions_dir)
-        except OSError as exc:
-            self.abort()
-            raise DatatrainerError(f"cannot publish version folder {final}: {exc.strerror or exc}") from exc
+            _write_parquet(schema.empty_table(), f"{self.folder}/{part_name(0)}", self._sink.filesystem)
+        final = self._publish_files()
         try:
             info = self._catalog.add_version(
                 dataset=dataset,
@@ -160,11 +225,44 @@ class VersionWriter:
                 also_record=also_record,
             )
         except BaseException:
-            shutil.rmtree(final, ignore_errors=True)
+            self._remove(final)
             self._done = True
             raise
         self._done = True
         return info
+
+    def _check_parts(self) -> None:
+        """Every adopted part must exist; part files nobody adopted (a retried worker's first attempt, a
+        worker killed after writing) are removed, since readers take every `part-*` file in the folder."""
+        present = {info.path: info for info in self._data.list(self.folder) if part_number(info.path) is not None}
+        expected = set(self._paths.values())
+        missing = sorted(expected - set(present))
+        if missing:
+            self.abort()
+            raise DatatrainerError(f"part {self._data.uri(missing[0])} of the new version is missing "
+                                   f"({len(missing)} missing); nothing was published")
+        for path in set(present) - expected:
+            self._data.delete(path)
+
+    def _publish_files(self) -> str:
+        if not self._data.is_local:
+            return self.folder  # the catalog row is the publish: nothing reads an unnamed version
+        _fsync(self.folder)
+        versions_dir = Path(self._data.path(VERSIONS_DIR))
+        final = str(versions_dir / self.storage_key)
+        try:
+            os.replace(self.folder, final)
+            _fsync(versions_dir)
+        except OSError as exc:
+            self.abort()
+            raise DatatrainerError(f"cannot publish version folder {final}: {exc.strerror or exc}") from exc
+        return final
+
+    def _remove(self, folder: str) -> None:
+        if self._data.is_local:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            self._data.delete(folder)
 
     def _wait_for_syncs(self) -> None:
         self._syncer.shutdown(wait=True)
@@ -176,5 +274,5 @@ class VersionWriter:
 
     def abort(self) -> None:
         self._syncer.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self._remove(self.folder)
         self._done = True
