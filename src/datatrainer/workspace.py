@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Sequence
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import make_url
+
 from datatrainer._version import __version__
-from datatrainer.config import CONFIG_FILE, catalog_url, default_workspace_root
+from datatrainer.config import CONFIG_FILE, catalog_url, data_url, default_workspace_root, read_workspace_config
 from datatrainer.errors import WorkspaceError
 from datatrainer.store.catalog import Catalog
 from datatrainer.store.collection import DatasetCollection
+from datatrainer.store.location import DataLocation, is_remote
 from datatrainer.store.versions import DatasetVersion
+from datatrainer.store.writer import VERSIONS_DIR
 
 if TYPE_CHECKING:
     from datatrainer.annotation.service import AnnotationService
@@ -27,38 +32,65 @@ CODE_VERSION = f"datatrainer {__version__}"
 _DEFAULT_CONFIG = """\
 # datatrainer workspace settings. Environment variables DATATRAINER_* and CLI flags take precedence.
 [catalog]
-# url = "postgresql+psycopg://user@host:5432/db"   # default: the SQLite file catalog.db in this folder
+{catalog}
+[storage]
+{storage}
 """
+_NO_CATALOG = '# url = "postgresql+psycopg://user@host:5432/db"   # default: the SQLite file catalog.db in this folder'
+_NO_STORAGE = ('# data_url = "s3://bucket/prefix"   # default: this folder; credentials come from the AWS_* '
+               'variables, never from here')
 
 
 class Workspace:
     """Everything is reached from here: `ws.datasets`, `ws.ingest(...)`, `ws.apply(...)`, `ws.export(...)`."""
 
-    def __init__(self, root: Path, db_url: str | None = None) -> None:
+    def __init__(self, root: Path, db_url: str | None = None, data: str | None = None) -> None:
         self.root = root
+        self.data = DataLocation(data_url(root, data))
+        self.data.check()
         self.catalog = Catalog(catalog_url(root, db_url))
-        self.datasets = DatasetCollection(self.catalog, root, CODE_VERSION)
+        self.datasets = DatasetCollection(self.catalog, self.data, self._staging_dir, CODE_VERSION)
+
+    @property
+    def _staging_dir(self) -> Path:
+        """Where local versions are written before their rename (beside `versions/`, so the rename is
+        atomic); also the scratch folder for object-storage workspaces."""
+        return Path(self.data.path("tmp")) if self.data.is_local else self.root / "tmp"
 
     @classmethod
-    def init(cls, path: str | Path | None = None, db_url: str | None = None) -> Workspace:
-        """Create (or re-open) a workspace folder; idempotent, so running it twice is harmless."""
+    def init(cls, path: str | Path | None = None, db_url: str | None = None,
+             data_url: str | None = None) -> Workspace:
+        """Create (or re-open) a workspace folder; idempotent, so running it twice is harmless.
+
+        The folder always holds the settings (and the SQLite catalog unless `db_url` names another). With
+        `data_url` (e.g. `s3://bucket/prefix`) the data lives there instead, shareable by a cluster: both
+        URLs are written to the settings file, a catalog URL only without its password (give that through
+        `DATATRAINER_DB_URL` or `PGPASSWORD`), object-storage credentials never.
+        """
         root = Path(path).resolve() if path is not None else default_workspace_root()
+        config = root / CONFIG_FILE
+        if config.exists() and data_url is not None:
+            stored = read_workspace_config(root).get("storage", {}).get("data_url")
+            if (stored or str(root)) != data_url:
+                raise WorkspaceError(f"{root} already keeps its data at {stored or root}, not {data_url}")
         try:
-            for sub in ("versions", "tmp"):
-                (root / sub).mkdir(parents=True, exist_ok=True)
-            config = root / CONFIG_FILE
+            folders = [root] if data_url is None or is_remote(data_url) else [root, Path(data_url).resolve()]
+            for folder in folders:
+                for sub in ("versions", "tmp"):
+                    (folder / sub).mkdir(parents=True, exist_ok=True)
             if not config.exists():
-                config.write_text(_DEFAULT_CONFIG)
+                config.write_text(_settings(db_url, data_url))
         except OSError as exc:
             raise WorkspaceError(f"cannot create workspace at {root}: {exc.strerror or exc}") from exc
-        return cls(root, db_url)
+        return cls(root, db_url, data_url)
 
     @classmethod
-    def open(cls, path: str | Path | None = None, db_url: str | None = None) -> Workspace:
+    def open(cls, path: str | Path | None = None, db_url: str | None = None,
+             data_url: str | None = None) -> Workspace:
         root = Path(path).resolve() if path is not None else default_workspace_root()
         if not (root / CONFIG_FILE).is_file():
             raise WorkspaceError(f"{root} is not a datatrainer workspace (run `datatrainer init {root}` first)")
-        return cls(root, db_url)
+        return cls(root, db_url, data_url)
 
     def close(self) -> None:
         if "audit" in self.__dict__:
@@ -126,22 +158,52 @@ class Workspace:
 
         return export_version(self, self.version(ref), Path(out), format, engine, overwrite)
 
-    def collect_garbage(self, min_age: float = 3600.0) -> list[Path]:
+    def collect_garbage(self, min_age: float = 3600.0) -> list[PurePath]:
         """Remove leftovers of interrupted writes: temp folders and files (a score or embedding shard killed
-        mid-write leaves a single file) and version folders no catalog entry points at.
+        mid-write leaves a single file) and version folders no catalog entry points at, on local disk and
+        on object storage (where an unpublished version is a prefix of parts with no catalog row).
 
-        Only folders untouched for `min_age` seconds go, so a write in progress in another process (whose
-        temp folder changes as parts land, and whose published folder is recorded in the catalog
-        milliseconds after its rename) is never disturbed.
+        Only leftovers untouched for `min_age` seconds go, so a write in progress in another process (whose
+        staging folder changes as parts land, and whose version is recorded in the catalog milliseconds
+        after its last part) is never disturbed.
         """
         cutoff = time.time() - min_age
-        stale_tmp = [p for p in (self.root / "tmp").iterdir() if p.stat().st_mtime <= cutoff]
-        candidates = [p for p in (self.root / "versions").iterdir() if p.stat().st_mtime <= cutoff]
+        stale_tmp = [p for p in self._staging_dir.iterdir() if p.stat().st_mtime <= cutoff]
+        candidates = self._version_folders(cutoff)
         known = self.catalog.storage_keys()  # read after listing: a version published meanwhile is known
-        removed = stale_tmp + [folder for folder in candidates if folder.name not in known]
-        for path in removed:
+        orphans = [folder for folder in candidates if folder.name not in known]
+        for path in stale_tmp:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        return removed
+        for folder in orphans:
+            if isinstance(folder, Path):
+                shutil.rmtree(folder, ignore_errors=True) if folder.is_dir() else folder.unlink(missing_ok=True)
+            else:
+                self.data.delete(str(folder))
+        return [*stale_tmp, *orphans]
+
+    def _version_folders(self, cutoff: float) -> list[PurePath]:
+        """Version folders last written before `cutoff`. A prefix on object storage has no time of its own:
+        its newest object's counts, so a version still receiving parts is young."""
+        versions = self.data.path(VERSIONS_DIR)
+        if self.data.is_local:
+            return [p for p in Path(versions).iterdir() if p.stat().st_mtime <= cutoff]
+        newest: dict[str, float] = {}
+        for entry in self.data.list(versions, recursive=True):
+            if entry.is_file and entry.mtime is not None:
+                key = entry.path[len(versions) + 1:].split("/", 1)[0]
+                newest[key] = max(newest.get(key, 0.0), entry.mtime.timestamp())
+        return [PurePosixPath(versions, key) for key, written in sorted(newest.items()) if written <= cutoff]
+
+
+def _settings(db_url: str | None, data: str | None) -> str:
+    """The settings file's text, holding the URLs given at `init` but no secret."""
+    catalog = _NO_CATALOG
+    if db_url is not None:
+        parsed = make_url(db_url)
+        if parsed.password is None:
+            catalog = f"url = {json.dumps(db_url)}"
+    storage = f"data_url = {json.dumps(data)}" if data is not None else _NO_STORAGE
+    return _DEFAULT_CONFIG.format(catalog=catalog, storage=storage)

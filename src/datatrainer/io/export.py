@@ -78,7 +78,7 @@ def _write_jsonl(version: DatasetVersion, folder: Path, show: bool) -> None:
         try:
             con.execute("SET TimeZone = 'UTC'")
             target = str(folder / "data.jsonl").replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM {version.parquet_scan_sql()}) TO '{target}' (FORMAT json)")
+            con.execute(f"COPY (SELECT * FROM {version.parquet_scan_sql(con)}) TO '{target}' (FORMAT json)")
         finally:
             con.close()
 
