@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +28,6 @@ from datatrainer.io.errors import ErrorSink, ProblemLog
 from datatrainer.io.normalize import FieldMapping, NormalizedChunk, normalize
 from datatrainer.io.seen import HashSet64
 from datatrainer.io.sources import InputFormat, open_reader
-from datatrainer.operations.base import Operation, OperationContext, register
 from datatrainer.progress import progress_bar
 from datatrainer.store.catalog import validate_dataset_name
 from datatrainer.store.versions import DatasetVersion
@@ -248,21 +246,3 @@ def _drop_duplicate_ids(chunk: NormalizedChunk, seen: HashSet64, sink: ErrorSink
         sink(chunk.source.locate(int(chunk.rows[row])), f"duplicate id {ids[int(row)].as_py()!r}")
     seen.add_new(hashes[~duplicate])
     return chunk.table.filter(pa.array(~duplicate))
-
-
-@register
-class IngestOperation(Operation[IngestParams]):
-    """`ingest` in the registry, so every front end (and later a Ray job) runs the same code."""
-
-    name = "ingest"
-    params_model = IngestParams
-    min_inputs = 0
-    max_inputs = 0
-
-    def run(self, ctx: OperationContext, inputs: Sequence[DatasetVersion], params: IngestParams) -> DatasetVersion:
-        options = IngestOptions(**params.model_dump(exclude={"path"}))
-        return ingest(ctx.workspace, Path(params.path), ctx.output_name, options, ctx.engine)
-
-    def default_output_name(self, inputs: Sequence[DatasetVersion], params: IngestParams) -> str:
-        stem = Path(params.path).stem or "dataset"
-        return "".join(c if c.isalnum() or c in "._-" else "-" for c in stem)

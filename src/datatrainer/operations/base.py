@@ -1,10 +1,14 @@
-"""The `Operation` protocol, its registry, and the streaming `BatchOperation`."""
+"""The `Operation` protocol, the one path by which an operation publishes its version, and `BatchOperation`.
+
+Every operation ends the same way: its parts are written, its side tables (`dropped`, `clusters`) are
+stored, and one catalog transaction publishes the version with its lineage. `OperationContext.publish` is
+that ending, so the batch, staged (`operations.staged`) and third-party operations cannot drift apart.
+"""
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -14,10 +18,12 @@ from pydantic import BaseModel
 
 from datatrainer.engine.local import LocalEngine
 from datatrainer.errors import DatatrainerError
-from datatrainer.params import validate_params
 from datatrainer.store.versions import DatasetVersion
+from datatrainer.store.writer import VersionWriter
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from datatrainer.workspace import Workspace
 
 P = TypeVar("P", bound=BaseModel)
@@ -25,13 +31,41 @@ P = TypeVar("P", bound=BaseModel)
 
 @dataclass
 class OperationContext:
+    """What an operation runs with: the workspace, the engine that runs its batches, the output's name."""
+
     workspace: Workspace
     engine: LocalEngine
     output_name: str
 
+    def publish(self, writer: VersionWriter, operation: str, parents: Sequence[DatasetVersion],
+                params: Mapping[str, Any], stats: Mapping[str, Any],
+                artifacts: Mapping[str, pa.Table | None] | None = None) -> DatasetVersion:
+        """Store the artifacts (None ones are skipped) and publish the version written so far, with its
+        lineage, in one catalog transaction. An output without rows keeps the first parent's schema."""
+        for name, table in (artifacts or {}).items():
+            if table is not None:
+                writer.write_artifact(name, table)
+        base_schema = parents[0].schema if parents and writer.row_count == 0 else None
+        info = writer.commit(dataset=self.output_name, operation=operation, params=dict(params),
+                             parents=[parent.info for parent in parents], stats=dict(stats),
+                             base_schema=base_schema)
+        return self.workspace.version(info.ref)
+
+
+def dropped_summary(dropped: pa.Table | None) -> dict[str, Any]:
+    """The statistics every filtering operation stores: how many rows it dropped, per reason."""
+    if dropped is None or dropped.num_rows == 0:
+        return {"dropped": 0}
+    counts = pc.value_counts(dropped["reason"]).to_pylist()
+    return {"dropped": dropped.num_rows, "dropped_by_reason": {item["values"]: item["counts"] for item in counts}}
+
 
 class Operation(ABC, Generic[P]):
-    """A step that reads zero or more versions and writes exactly one new version."""
+    """A step that reads zero or more versions and writes exactly one new version.
+
+    Subclasses set `name` and `params_model` and implement `run`; `example_params` gives the conformance
+    suite (tests/operations/test_conformance.py) parameters to exercise the operation with.
+    """
 
     name: ClassVar[str]
     params_model: ClassVar[type[BaseModel]]
@@ -45,6 +79,13 @@ class Operation(ABC, Generic[P]):
         if not inputs:
             raise DatatrainerError(f"operation {self.name!r} needs an output name")
         return inputs[0].info.dataset
+
+    @classmethod
+    def example_params(cls, records: Path) -> list[dict[str, Any]]:
+        """Small parameter sets the conformance suite runs the operation with. An operation with inputs runs
+        on a version of the example records (columns `id`, `text`, `n`); one without inputs (ingest) gets
+        them as the JSONL file `records`. Default: the parameters' defaults."""
+        return [{}]
 
 
 @dataclass
@@ -71,11 +112,7 @@ class BatchOperation(Operation[P]):
 
     def summarize(self, dropped: pa.Table | None) -> dict[str, Any]:
         """Statistics stored with the output version; by default the number dropped per reason."""
-        if dropped is None or dropped.num_rows == 0:
-            return {"dropped": 0}
-        counts = pc.value_counts(dropped["reason"]).to_pylist()
-        return {"dropped": dropped.num_rows,
-                "dropped_by_reason": {item["values"]: item["counts"] for item in counts}}
+        return dropped_summary(dropped)
 
     def prepare(self, version: DatasetVersion, params: P) -> None:
         """Check parameters against the input before any batch runs (e.g. compile an expression)."""
@@ -93,71 +130,5 @@ class BatchOperation(Operation[P]):
                     result = result.kept
                 writer.write_part(sequence, result)
             dropped_table = pa.concat_tables(dropped, promote_options="permissive") if dropped else None
-            if dropped_table is not None:
-                writer.write_artifact("dropped", dropped_table)
-            info = writer.commit(
-                dataset=ctx.output_name,
-                operation=self.name,
-                params=params.model_dump(mode="json"),
-                parents=[source.info],
-                stats=self.summarize(dropped_table),
-                base_schema=source.schema if writer.row_count == 0 else None,
-            )
-        return ctx.workspace.version(info.ref)
-
-
-_REGISTRY: dict[str, Operation[Any]] = {}
-_LOCK = threading.Lock()
-
-
-def register(operation: type[Operation[Any]]) -> type[Operation[Any]]:
-    """Class decorator: make an operation runnable by name."""
-    with _LOCK:
-        if operation.name in _REGISTRY:
-            raise ValueError(f"operation {operation.name!r} is registered twice")
-        _REGISTRY[operation.name] = operation()
-    return operation
-
-
-def _load_builtins() -> None:
-    # Importing the modules registers their operations.
-    from datatrainer.io import ingest  # noqa: F401
-    from datatrainer.operations import filter  # noqa: F401
-    from datatrainer.quality import dedup_operation, filters  # noqa: F401
-    from datatrainer.sampling import operation  # noqa: F401
-
-
-def operation_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
-
-
-def get_operation(name: str) -> Operation[Any]:
-    _load_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise DatatrainerError(f"unknown operation {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def run_operation(
-    workspace: Workspace,
-    name: str,
-    inputs: Sequence[DatasetVersion],
-    params: dict[str, Any],
-    output_name: str | None = None,
-    engine: LocalEngine | None = None,
-) -> DatasetVersion:
-    operation = get_operation(name)
-    if not operation.min_inputs <= len(inputs) <= operation.max_inputs:
-        raise DatatrainerError(
-            f"operation {name!r} takes {operation.min_inputs}..{operation.max_inputs} input versions, "
-            f"got {len(inputs)}"
-        )
-    parsed = validate_params(operation.params_model, params, f"operation {name!r}")
-    ctx = OperationContext(
-        workspace=workspace,
-        engine=engine or LocalEngine(),
-        output_name=output_name or operation.default_output_name(inputs, parsed),
-    )
-    return operation.run(ctx, inputs, parsed)
+            return ctx.publish(writer, self.name, [source], params.model_dump(mode="json"),
+                               self.summarize(dropped_table), {"dropped": dropped_table})

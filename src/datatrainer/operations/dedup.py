@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from datatrainer.engine.local import LocalEngine
-from datatrainer.operations.base import Operation, OperationContext, register
+from datatrainer.operations.base import Operation, OperationContext
 from datatrainer.progress import progress_bar
 from datatrainer.quality.dedup import Clusters, Method, MinHashSettings, make_finder
 from datatrainer.store.versions import DatasetVersion
@@ -164,7 +164,6 @@ def _artifacts(params: DedupParams, clusters: Clusters, member_ids: pa.ChunkedAr
     return dropped_table, cluster_table
 
 
-@register
 class DedupOperation(Operation[DedupParams]):
     """Remove duplicates: exact (same normalised text) or near (MinHash LSH, checked by exact Jaccard)."""
 
@@ -183,17 +182,8 @@ class DedupOperation(Operation[DedupParams]):
         with ctx.workspace.datasets.new_version() as writer:
             member_ids = _write_kept(ctx, source, parts, clusters, writer)
             dropped, cluster_table = _artifacts(params, clusters, member_ids)
-            writer.write_artifact("dropped", dropped)
-            writer.write_artifact("clusters", cluster_table)
             stats = clusters.summary()
             if params.method == "minhash":
                 stats["bands"], stats["rows_per_band"] = params.lsh_shape()
-            info = writer.commit(
-                dataset=ctx.output_name,
-                operation=self.name,
-                params=params.recorded(),
-                parents=[source.info],
-                stats=stats,
-                base_schema=source.schema if writer.row_count == 0 else None,
-            )
-        return ctx.workspace.version(info.ref)
+            return ctx.publish(writer, self.name, [source], params.recorded(), stats,
+                               {"dropped": dropped, "clusters": cluster_table})

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import duckdb
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from datatrainer.duckdb_local import thread_connection
 from datatrainer.errors import DatatrainerError
-from datatrainer.operations.base import BatchOperation, Filtered, register
+from datatrainer.operations.base import BatchOperation, Filtered
 from datatrainer.store.versions import DatasetVersion
 
 
 class FilterParams(BaseModel):
     where: str = Field(min_length=1, description="SQL boolean expression over the columns, e.g. length(text) > 200")
-
-
 
 
 def _split(batch: pa.RecordBatch | pa.Table, where: str) -> tuple[pa.Table, pa.Table]:
@@ -30,7 +31,6 @@ def _split(batch: pa.RecordBatch | pa.Table, where: str) -> tuple[pa.Table, pa.T
     return kept, dropped
 
 
-@register
 class FilterOperation(BatchOperation[FilterParams]):
     name = "filter"
     params_model = FilterParams
@@ -46,3 +46,7 @@ class FilterOperation(BatchOperation[FilterParams]):
         kept, dropped = _split(batch, params.where)
         reason = pa.repeat(pa.scalar(f"filter: {params.where}"), dropped.num_rows)
         return Filtered(kept.cast(batch.schema), dropped.append_column("reason", reason))
+
+    @classmethod
+    def example_params(cls, records: Path) -> list[dict[str, Any]]:
+        return [{"where": "n % 3 = 0"}, {"where": "length(text) > 40 AND n < 30"}]

@@ -26,9 +26,17 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.operations.base import Operation, OperationContext, register
+from datatrainer.operations.base import Operation, OperationContext, dropped_summary
 from datatrainer.progress import progress_bar
-from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, make_sampler, sampler_class, sampler_names
+from datatrainer.sampling.base import (
+    DEFAULT_MODEL,
+    Sampler,
+    SamplerInputs,
+    Selection,
+    make_sampler,
+    sampler_class,
+    sampler_names,
+)
 from datatrainer.sampling.budget import BudgetField
 from datatrainer.scoring.configs import HIGHER_IS_BETTER
 from datatrainer.scoring.jobs import DENSITY
@@ -38,9 +46,6 @@ from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
     from datatrainer.workspace import Workspace
-
-DEFAULT_MODEL = "minilm"
-
 
 class SampleParams(BaseModel):
     """Extra keys are the sampler's own options (validated against its parameter model)."""
@@ -151,7 +156,6 @@ def dropped_table(ids: pa.ChunkedArray, selection: Selection, kept: np.ndarray, 
         .append_column("similarity", pa.array(np.round(duplicates.similarity[gone], 4), from_pandas=True))
 
 
-@register
 class SampleOperation(Operation[SampleParams]):
     """Keep `budget` records chosen by a sampler, as a new version."""
 
@@ -179,17 +183,7 @@ class SampleOperation(Operation[SampleParams]):
                     writer.write_part(sequence, pa.Table.from_batches([batch]).filter(pa.array(kept[start:stop])))
                     advance(batch.num_rows)
                     start = stop
-            writer.write_artifact("dropped", dropped)
-            reasons = pc.value_counts(dropped["reason"]).to_pylist()
-            stats = {"rows": source.num_rows, "budget": k, **selection.stats, "dropped": dropped.num_rows,
-                     "dropped_by_reason": {item["values"]: item["counts"] for item in reasons}}
-            info = writer.commit(
-                dataset=ctx.output_name,
-                operation=self.name,
-                params={"by": params.by, "budget": str(params.budget), "seed": params.seed,
-                        **resolved.sampler.describe(), **used},
-                parents=[source.info],
-                stats=stats,
-                base_schema=source.schema if writer.row_count == 0 else None,
-            )
-        return ctx.workspace.version(info.ref)
+            stats = {"rows": source.num_rows, "budget": k, **selection.stats, **dropped_summary(dropped)}
+            params_recorded = {"by": params.by, "budget": str(params.budget), "seed": params.seed,
+                               **resolved.sampler.describe(), **used}
+            return ctx.publish(writer, self.name, [source], params_recorded, stats, {"dropped": dropped})

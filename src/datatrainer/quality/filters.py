@@ -1,4 +1,4 @@
-"""`quality-filter`: drop records that fail the Gopher, C4 or language rules, keeping why each was dropped.
+"""The rules of the `quality-filter` operation: which records fail the Gopher, C4 or language checks, and why.
 
 Each rule is a list of checks of one signal against one threshold (`CHECKS`); a parameter named
 `min_<signal>` / `max_<signal>` holds each threshold, defaulting to the published value, and `None` turns a
@@ -20,12 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from datatrainer.errors import DatatrainerError
-from datatrainer.operations.base import BatchOperation, Filtered, register
 from datatrainer.quality.langid import DEFAULT_MAX_CHARS, detect_language
 from datatrainer.quality.repetition import DUP_NGRAMS, TOP_NGRAMS
 from datatrainer.quality.signals import heuristic_signals, quality_signals, repetition_signals
-from datatrainer.store.versions import DatasetVersion
 
 Rule = Literal["gopher-quality", "gopher-repetition", "c4", "lang"]
 RULES: tuple[Rule, ...] = ("gopher-quality", "gopher-repetition", "c4", "lang")
@@ -214,27 +211,21 @@ def _dropped(ids: pa.Array, failures: _Failures, rows: npt.NDArray[np.int64]) ->
     return pa.table({"id": ids.take(pa.array(rows)), "reason": reason, "reasons": reasons})
 
 
-@register
-class QualityFilterOperation(BatchOperation[QualityFilterParams]):
-    name = "quality-filter"
-    params_model = QualityFilterParams
+def filter_batch(batch: pa.RecordBatch, params: QualityFilterParams) -> tuple[pa.Table, pa.Table]:
+    """(kept rows, dropped rows): the dropped rows' `id`, first failing check with its value (`reason`) and
+    every failing check (`reasons`)."""
+    failures = evaluate(batch.column("text"), params)
+    bad = failures.failed.any(axis=1)
+    kept = pa.Table.from_batches([batch.filter(pa.array(~bad))], schema=batch.schema)
+    return kept, _dropped(batch.column("id"), failures, np.flatnonzero(bad))
 
-    def prepare(self, version: DatasetVersion, params: QualityFilterParams) -> None:
-        if "text" not in version.schema.names:
-            raise DatatrainerError(f"{version.ref} has no 'text' column to filter on")
 
-    def transform(self, batch: pa.RecordBatch, params: QualityFilterParams) -> Filtered:
-        failures = evaluate(batch.column("text"), params)
-        bad = failures.failed.any(axis=1)
-        kept = pa.Table.from_batches([batch.filter(pa.array(~bad))], schema=batch.schema)
-        return Filtered(kept, _dropped(batch.column("id"), failures, np.flatnonzero(bad)))
-
-    def summarize(self, dropped: pa.Table | None) -> dict[str, Any]:
-        """Dropped records per first failing check, and failures per check (a record can fail several)."""
-        if dropped is None or dropped.num_rows == 0:
-            return {"dropped": 0}
-        first = pc.value_counts(pc.list_element(dropped["reasons"], 0)).to_pylist()
-        every = pc.value_counts(pc.list_flatten(dropped["reasons"])).to_pylist()
-        return {"dropped": dropped.num_rows,
-                "dropped_by_reason": {item["values"]: item["counts"] for item in first},
-                "failed_by_check": {item["values"]: item["counts"] for item in every}}
+def failure_counts(dropped: pa.Table) -> dict[str, Any]:
+    """Dropped records per first failing check, and failures per check (a record can fail several)."""
+    if dropped.num_rows == 0:
+        return {"dropped": 0}
+    first = pc.value_counts(pc.list_element(dropped["reasons"], 0)).to_pylist()
+    every = pc.value_counts(pc.list_flatten(dropped["reasons"])).to_pylist()
+    return {"dropped": dropped.num_rows,
+            "dropped_by_reason": {item["values"]: item["counts"] for item in first},
+            "failed_by_check": {item["values"]: item["counts"] for item in every}}

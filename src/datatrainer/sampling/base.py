@@ -14,6 +14,7 @@ the output version keeps the input's order, so selection order carries nothing t
 
 from __future__ import annotations
 
+import importlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,8 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.params import validate_params
 
 Need = Literal["embeddings", "scores", "texts", "target_texts"]
+# The embedding model samplers and coverage reports read when none is named.
+DEFAULT_MODEL = "minilm"
 P = TypeVar("P", bound=BaseModel)
 
 
@@ -175,32 +178,45 @@ class Sampler(ABC, Generic[P]):
         return {"sampler": self.name, "sampler_params": self.params.model_dump(mode="json")}
 
 
-_SAMPLERS: dict[str, type[Sampler[Any]]] = {}
+# Built-in samplers by name, as "module:Class", imported on first use: this module never imports the
+# implementations (which import it), so there is no import cycle and listing names imports nothing.
+BUILTINS: dict[str, str] = {
+    "random": "datatrainer.sampling.uniform:RandomSampler",
+    "top-k": "datatrainer.sampling.ranked:TopKSampler",
+    "bottom-k": "datatrainer.sampling.ranked:BottomKSampler",
+    "band": "datatrainer.sampling.ranked:BandSampler",
+    "density": "datatrainer.sampling.propensity:DensitySampler",
+    "kcenter": "datatrainer.sampling.kcenter:KCenterSampler",
+    "semdedup": "datatrainer.sampling.semdedup:SemDeDupSampler",
+    "prototypes": "datatrainer.sampling.prototypes:PrototypesSampler",
+    "d4": "datatrainer.sampling.d4:D4Sampler",
+    "dsir": "datatrainer.sampling.dsir:DSIRSampler",
+}
+_REGISTERED: dict[str, type[Sampler[Any]]] = {}
 _LOCK = threading.Lock()
 
 
 def register_sampler(sampler: type[Sampler[Any]]) -> type[Sampler[Any]]:
-    """Class decorator: make a sampler available by name (`--by NAME`)."""
+    """Class decorator: make a sampler outside this package available by name (`--by NAME`)."""
     with _LOCK:
-        if sampler.name in _SAMPLERS:
+        if sampler.name in _REGISTERED or sampler.name in BUILTINS:
             raise ValueError(f"sampler {sampler.name!r} is registered twice")
-        _SAMPLERS[sampler.name] = sampler
+        _REGISTERED[sampler.name] = sampler
     return sampler
 
 
-def _load_builtins() -> None:
-    # Importing the modules registers their samplers.
-    from datatrainer.sampling import d4, dsir, kcenter, propensity, prototypes, ranked, semdedup, uniform  # noqa: F401
-
-
 def sampler_names() -> list[str]:
-    _load_builtins()
-    return sorted(_SAMPLERS)
+    return sorted({*BUILTINS, *_REGISTERED})
 
 
 def sampler_class(name: str) -> type[Sampler[Any]] | None:
-    _load_builtins()
-    return _SAMPLERS.get(name)
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name not in BUILTINS:
+        return None
+    module, _, attribute = BUILTINS[name].partition(":")
+    cls: type[Sampler[Any]] = getattr(importlib.import_module(module), attribute)
+    return cls
 
 
 def make_sampler(name: str, params: Mapping[str, Any] | None = None) -> Sampler[Any]:

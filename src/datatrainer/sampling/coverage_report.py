@@ -21,8 +21,8 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.quality.report import write_atomic
 from datatrainer.quality.report_html import CSS, fmt_count, fmt_rate, fmt_score, html_table
 from datatrainer.quality.report_plots import COLOR, PLOT_STYLE, new_figure, svg_text
+from datatrainer.sampling.base import DEFAULT_MODEL
 from datatrainer.sampling.coverage import DEFAULT_RADII, CoverageSummary, Projection, measure_coverage
-from datatrainer.sampling.operation import DEFAULT_MODEL
 from datatrainer.store.schema import ID
 from datatrainer.store.versions import DatasetVersion
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import Sampler, SamplerInputs, Selection
 from datatrainer.sampling.prototypes import hardest
 from datatrainer.sampling.semdedup import SemDeDupParams, dedup_stats, semantic_dedup
 
@@ -24,7 +24,6 @@ class D4Params(SemDeDupParams):
         None, ge=1, description="k-means clusters for the prototypes step (default: about sqrt(survivors))")
 
 
-@register_sampler
 class D4Sampler(Sampler[D4Params]):
     """Keeps the k least prototypical rows among those SemDeDup keeps."""
 

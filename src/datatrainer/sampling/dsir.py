@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import Sampler, SamplerInputs, Selection
 from datatrainer.sampling.ranked import band_indices
 
 _CHUNK = 8_192
@@ -57,7 +57,6 @@ def importance_log_weights(texts: pa.ChunkedArray, target: pa.ChunkedArray, buck
     return np.concatenate(weights) if weights else np.empty(0)
 
 
-@register_sampler
 class DSIRSampler(Sampler[DSIRParams]):
     """Keeps k texts resampled by importance weight toward a target dataset."""
 

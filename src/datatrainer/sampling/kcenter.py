@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import Sampler, SamplerInputs, Selection
 from datatrainer.sampling.clustering import unit_rows
 
 Metric = Literal["cosine", "l2"]
@@ -62,7 +62,6 @@ class KCenterParams(BaseModel):
     metric: Metric = Field("cosine", description="cosine (1 - cosine similarity) or l2 (Euclidean) distance")
 
 
-@register_sampler
 class KCenterSampler(Sampler[KCenterParams]):
     """Keeps a farthest-first traversal of the embeddings: the k rows that best cover the space."""
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from datatrainer.sampling.base import NoParams, Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import NoParams, Sampler, SamplerInputs, Selection
 from datatrainer.scoring.propensity import inverse_propensity_sample
 
 
-@register_sampler
 class DensitySampler(Sampler[NoParams]):
     """Keeps k rows drawn with probability proportional to 1 / density score."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from datatrainer.sampling.base import Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import Sampler, SamplerInputs, Selection
 from datatrainer.sampling.clustering import kmeans, unit_rows
 from datatrainer.sampling.ranked import band_indices
 
@@ -30,7 +30,6 @@ def hardest(unit: np.ndarray, k: int, clusters: int | None, seed: int) -> tuple[
                   "min_kept_distance": float(clustering.distance[kept].min()) if k else 0.0}
 
 
-@register_sampler
 class PrototypesSampler(Sampler[PrototypesParams]):
     """Keeps the k rows farthest from their k-means centroid (drops the most prototypical)."""
 

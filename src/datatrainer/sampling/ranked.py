@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from datatrainer.sampling.base import NoParams, P, Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import NoParams, P, Sampler, SamplerInputs, Selection
 
 Band = Literal["low", "middle", "high"]
 
@@ -53,7 +53,6 @@ class _RankSampler(Sampler[P]):
         return Selection(kept, {"min_kept_score": float(chosen.min()), "max_kept_score": float(chosen.max())})
 
 
-@register_sampler
 class BandSampler(_RankSampler[BandParams]):
     """Keeps the k rows whose scores form the low, middle or high band (perplexity bands)."""
 
@@ -64,7 +63,6 @@ class BandSampler(_RankSampler[BandParams]):
         return self.params.band
 
 
-@register_sampler
 class TopKSampler(_RankSampler[NoParams]):
     """Keeps the k highest-scoring rows (Ask-LLM, quality classifiers)."""
 
@@ -74,7 +72,6 @@ class TopKSampler(_RankSampler[NoParams]):
         return "high"
 
 
-@register_sampler
 class BottomKSampler(_RankSampler[NoParams]):
     """Keeps the k lowest-scoring rows (the perplexity-filtering baseline: least surprising text)."""
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from datatrainer.sampling.base import Duplicates, Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import Duplicates, Sampler, SamplerInputs, Selection
 from datatrainer.sampling.clustering import Clustering, kmeans, unit_rows
 
 _BLOCK_CELLS = 4_000_000  # similarity entries computed at once (16 MB of float32)
@@ -101,7 +101,6 @@ def semantic_dedup(embeddings: np.ndarray, clusters: int | None, eps: float, see
     return unit, find_duplicates(unit, clustering, eps), clustering
 
 
-@register_sampler
 class SemDeDupSampler(Sampler[SemDeDupParams]):
     """Keeps one row per group of semantic near-duplicates (at most k, drawn uniformly if more survive)."""
 

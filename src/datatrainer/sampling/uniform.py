@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from datatrainer.sampling.base import NoParams, Sampler, SamplerInputs, Selection, register_sampler
+from datatrainer.sampling.base import NoParams, Sampler, SamplerInputs, Selection
 
 
-@register_sampler
 class RandomSampler(Sampler[NoParams]):
     """Keeps k rows drawn uniformly without replacement."""
 
