@@ -151,6 +151,11 @@ class TransformersLM:
         nll = np.array([-float(lp.sum(dtype=np.float64)) for lp in per_token], dtype=np.float64)
         return nll, np.array([len(lp) for lp in per_token], dtype=np.float64)
 
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text with the tokenizer's special tokens (never two BOS), as prompts are encoded:
+        what multiple-choice scoring splits into context and continuation before `token_logprobs`."""
+        return self._encode_prompts(texts)
+
     def token_logprobs(self, token_ids: Sequence[Sequence[int]]) -> list[LogProbs]:
         """log P(ids[i] | ids[:i]) for i >= 1 of each row (len(row) - 1 values): what an OpenAI-compatible
         server returns for an echoed prompt. Causal models only."""
