@@ -12,7 +12,9 @@ from datatrainer._version import __version__
 from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores, serve
 from datatrainer.cli.context import CliState, console
 from datatrainer.cli.distill import distilled_command
+from datatrainer.cli.experiment import app as experiment_app
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
+from datatrainer.engine.select import ENV_ENGINE, ENV_RAY_ADDRESS
 from datatrainer.errors import DatatrainerError
 from datatrainer.workspace import Workspace
 
@@ -39,10 +41,15 @@ def _root(
     db_url: Annotated[str | None, typer.Option("--db-url", envvar=ENV_DB_URL,
                                                help="Catalog database URL (default: SQLite in the workspace).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+    engine: Annotated[str, typer.Option("--engine", envvar=ENV_ENGINE, help="Where work runs: local (this "
+                                        "process) or ray (a Ray cluster).")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", envvar=ENV_RAY_ADDRESS, help="With --engine "
+                                                    "ray: auto, host:6379 or ray://host:10001 (default: start "
+                                                    "a local Ray instance).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = CliState(workspace, db_url, progress)
+    ctx.obj = CliState(workspace, db_url, progress, engine, ray_address)
 
 
 @app.command("init")
@@ -77,6 +84,7 @@ app.add_typer(annotate.users_app, name="users")
 app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(annotate.audit_app, name="audit")
 app.command("serve")(serve.serve_command)
+app.add_typer(experiment_app, name="experiment")
 
 
 def main() -> None:

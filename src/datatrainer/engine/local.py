@@ -1,54 +1,88 @@
-"""The in-process engine: stream a version's record batches through a function, with progress."""
+"""The in-process engine: stream a version's record batches (or the driver's items) through a function."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from functools import partial
 
 import pyarrow as pa
 
+from datatrainer.engine.base import A, R, S, T, Written, merge_all, write_batch
 from datatrainer.progress import progress_bar
 from datatrainer.store.versions import DatasetVersion
-
-R = TypeVar("R")
+from datatrainer.store.writer import PartMeta, PartSink
 
 
 @dataclass
 class LocalEngine:
-    """Runs `fn` over every record batch of a version, keeping at most `max_in_flight` batches in memory.
+    """Runs functions over batches in this process, keeping at most `2 * threads` batches in memory.
 
     `threads` > 1 overlaps batches; Arrow, DuckDB and NumPy release the GIL, so functions built from them run
-    in parallel on all cores. Results come back in the version's order either way.
+    in parallel on all cores. Results come back in input order either way.
     """
 
     threads: int = 2
     batch_size: int = 65_536
     progress: bool = False
 
-    def map_batches(
-        self,
-        fn: Callable[[pa.RecordBatch], R],
-        version: DatasetVersion,
-        columns: Sequence[str] | None = None,
-        description: str = "processing",
-    ) -> Iterator[R]:
+    def with_batch_size(self, rows: int) -> LocalEngine:
+        return replace(self, batch_size=rows)
+
+    def map_batches(self, fn: Callable[[pa.RecordBatch], R], version: DatasetVersion,
+                    columns: Sequence[str] | None = None, description: str = "processing") -> Iterator[R]:
         batches = version.read_batches(columns, batch_size=self.batch_size)
         with progress_bar(description, version.num_rows, self.progress) as advance:
-            if self.threads <= 1:
-                for batch in batches:
-                    yield fn(batch)
-                    advance(batch.num_rows)
-                return
-            with ThreadPoolExecutor(self.threads) as pool:
-                pending: list[tuple[Future[R], int]] = []
-                for batch in batches:
-                    pending.append((pool.submit(fn, batch), batch.num_rows))
-                    if len(pending) >= self.threads * 2:
-                        future, rows = pending.pop(0)
-                        yield future.result()
-                        advance(rows)
-                for future, rows in pending:
-                    yield future.result()
-                    advance(rows)
+            for batch, result in self._ordered(fn, batches, self.threads):
+                yield result
+                advance(batch.num_rows)
+
+    def write_batches(self, fn: Callable[[pa.RecordBatch], Written[S]], version: DatasetVersion, sink: PartSink,
+                      columns: Sequence[str] | None = None,
+                      description: str = "processing") -> Iterator[tuple[PartMeta, S]]:
+        numbered = enumerate(version.read_batches(columns, batch_size=self.batch_size))
+        with progress_bar(description, version.num_rows, self.progress) as advance:
+            for (_, batch), result in self._ordered(lambda item: write_batch(fn, sink, *item), numbered,
+                                                    self.threads):
+                yield result
+                advance(batch.num_rows)
+
+    def map_items(self, fn: Callable[[T], R], items: Iterable[T], description: str = "processing",
+                  total: int | None = None) -> Iterator[R]:
+        with progress_bar(description, total, self.progress and total is not None, unit="items") as advance:
+            for _, result in self._ordered(fn, items, self.threads):
+                yield result
+                advance(1)
+
+    def map_actors(self, factory: Callable[[], Callable[[T], R]], items: Iterable[T], *,
+                   concurrency: int | None = None, num_gpus: float | None = None,
+                   description: str = "processing") -> Iterator[R]:
+        """One instance in this process (a model uses every core by itself), called on each item in turn."""
+        fn = factory()
+        for item in items:
+            yield fn(item)
+
+    def reduce(self, fn: Callable[[T], A], merge: Callable[[A, A], A], items: Iterable[T],
+               description: str = "processing") -> A | None:
+        return merge_all(self.map_items(fn, items, description), merge)
+
+    def close(self) -> None:
+        return None
+
+    @staticmethod
+    def _ordered(fn: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[tuple[T, R]]:
+        """(item, fn(item)) in input order, with up to `2 * threads` items in flight."""
+        if threads <= 1:
+            for item in items:
+                yield item, fn(item)
+            return
+        with ThreadPoolExecutor(threads) as pool:
+            pending: list[tuple[T, Future[R]]] = []
+            for item in items:
+                pending.append((item, pool.submit(partial(fn, item))))
+                if len(pending) >= threads * 2:
+                    done, future = pending.pop(0)
+                    yield done, future.result()
+            for done, future in pending:
+                yield done, future.result()

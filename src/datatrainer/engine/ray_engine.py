@@ -1,0 +1,267 @@
+"""`RayEngine`: the same work as `LocalEngine`, on a Ray cluster (the only module that imports Ray).
+
+A version's batches run as a Ray Data `map_batches` over its parts: one task per stored part, which the
+worker reads itself (local disk or object storage) and whose output rows it writes itself through the
+`PartSink`; the driver receives only pickled results or part metadata, in stored order. Items the driver
+hands out (`map_items`, `map_actors`, `reduce`) go through the object store to plain tasks or to a pool of
+actors that each build their function once (a scorer loading its model), a GPU each where the cluster has
+GPUs. Tasks and actors are retried when a worker dies; what still fails surfaces as one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
+
+import pyarrow as pa
+import ray
+import ray.data
+import ray.exceptions
+
+from datatrainer.engine.base import A, R, S, T, Written, merge_all, write_batch
+from datatrainer.errors import DatatrainerError
+from datatrainer.progress import progress_bar
+from datatrainer.store.versions import DatasetVersion
+from datatrainer.store.writer import PartMeta, PartSink
+
+#: Part numbers of a written version: batch j of input part i becomes part `i * PART_STRIDE + j`, so
+#: workers name their parts without asking the driver, and the order is the input's.
+PART_STRIDE = 1 << 20
+LOCAL_OBJECT_STORE_BYTES = 1 << 30  # the object store of a Ray instance started here (spills to disk beyond)
+CONNECT_TIMEOUT_S = 5.0
+TASK_RETRIES = 3
+_FORWARDED_ENV = ("AWS_", "DATATRAINER_", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@dataclass
+class RayEngine:
+    """Runs functions over batches on Ray; `address` None starts a private local Ray instance.
+
+    `address`: `auto` (the cluster this machine belongs to), `host:6379` (a head node's GCS) or
+    `ray://host:10001` (Ray Client).
+    """
+
+    address: str | None = None
+    batch_size: int = 65_536
+    progress: bool = False
+    num_cpus: int | None = None  # of a local instance (default: all cores)
+    _started: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._started = connect(self.address, self.num_cpus)
+
+    @property
+    def threads(self) -> int:
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def with_batch_size(self, rows: int) -> RayEngine:
+        return replace(self, batch_size=rows)
+
+    def map_batches(self, fn: Callable[[pa.RecordBatch], R], version: DatasetVersion,
+                    columns: Sequence[str] | None = None, description: str = "processing") -> Iterator[R]:
+        for _, result in self._run_parts(fn, version, columns, None, description):
+            yield cast(R, result)
+
+    def write_batches(self, fn: Callable[[pa.RecordBatch], Written[S]], version: DatasetVersion, sink: PartSink,
+                      columns: Sequence[str] | None = None,
+                      description: str = "processing") -> Iterator[tuple[PartMeta, S]]:
+        for _, result in self._run_parts(fn, version, columns, sink, description):
+            yield cast(tuple[PartMeta, S], result)
+
+    def map_items(self, fn: Callable[[T], R], items: Iterable[T], description: str = "processing",
+                  total: int | None = None) -> Iterator[R]:
+        task = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(_call)
+        fn_ref = ray.put(fn)
+        submit = lambda item: task.remote(fn_ref, item)  # noqa: E731
+        yield from self._stream(submit, items, 2 * self.threads, description, total)
+
+    def map_actors(self, factory: Callable[[], Callable[[T], R]], items: Iterable[T], *,
+                   concurrency: int | None = None, num_gpus: float | None = None,
+                   description: str = "processing") -> Iterator[R]:
+        gpus = float(ray.cluster_resources().get("GPU", 0))
+        per_actor = num_gpus if num_gpus is not None else (1.0 if gpus else 0.0)
+        size = concurrency or (max(1, int(gpus // per_actor)) if per_actor else self.threads)
+        actor_class = ray.remote(num_cpus=1, num_gpus=per_actor, max_restarts=2, max_task_retries=2)(_Actor)
+        actors = [actor_class.remote(factory) for _ in range(size)]
+        turn = iter(range(1 << 62))
+        submit = lambda item: actors[next(turn) % size].run.remote(item)  # noqa: E731
+        try:
+            yield from self._stream(submit, items, 2 * size, description, None)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+
+    def reduce(self, fn: Callable[[T], A], merge: Callable[[A, A], A], items: Iterable[T],
+               description: str = "processing") -> A | None:
+        return merge_all(self.map_items(fn, items, description), merge)
+
+    def close(self) -> None:
+        if self._started and ray.is_initialized():
+            ray.shutdown()
+        self._started = False
+
+    def _run_parts(self, fn: Callable[[pa.RecordBatch], Any], version: DatasetVersion,
+                   columns: Sequence[str] | None, sink: PartSink | None,
+                   description: str) -> Iterator[tuple[int, Any]]:
+        """(part number, result) of every batch of every part, computed and (with a sink) written on the
+        workers, in stored order."""
+        parts = len(version.files)
+        if parts == 0:
+            return
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        dataset = ray.data.from_items([{"part": index} for index in range(parts)], override_num_blocks=parts)
+        mapped = dataset.map_batches(
+            _run_units, batch_size=1, batch_format="pyarrow", zero_copy_batch=True,
+            fn_kwargs={"work": fn, "version": version, "columns": columns,
+                       "batch_size": self.batch_size, "sink": sink},
+        )
+        with _errors(description), progress_bar(description, version.num_rows, self.progress) as advance:
+            for block in mapped.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=1):
+                for sequence, rows, payload in zip(block["seq"].to_pylist(), block["rows"].to_pylist(),
+                                                   block["result"].to_pylist(), strict=True):
+                    yield sequence, pickle.loads(payload)
+                    advance(rows)
+
+    def _stream(self, submit: Callable[[T], Any], items: Iterable[T], in_flight: int, description: str,
+                total: int | None) -> Iterator[Any]:
+        """Submit items as earlier ones finish, keeping `in_flight` running; yield results in input order."""
+        pending: list[Any] = []
+        with _errors(description), progress_bar(description, total, self.progress and total is not None,
+                                                unit="items") as advance:
+            for item in items:
+                pending.append(submit(item))
+                if len(pending) >= in_flight:
+                    yield ray.get(pending.pop(0))
+                    advance(1)
+            for ref in pending:
+                yield ray.get(ref)
+                advance(1)
+
+
+class _Actor:
+    """One pool member: builds its function once (loading a model), then runs it on each item."""
+
+    def __init__(self, factory: Callable[[], Callable[[Any], Any]]) -> None:
+        self.fn = factory()
+
+    def run(self, item: Any) -> Any:
+        return self.fn(item)
+
+
+def _call(fn: Callable[[T], R], item: T) -> R:
+    return fn(item)
+
+
+def _run_units(units: pa.Table, *, work: Callable[[pa.RecordBatch], Any], version: DatasetVersion,
+               columns: Sequence[str] | None, batch_size: int, sink: PartSink | None) -> pa.Table:
+    """The Ray Data function: read each unit's part, run `work` on its batches, write them with `sink`."""
+    sequences: list[int] = []
+    rows: list[int] = []
+    payloads: list[bytes] = []
+    for part in units["part"].to_pylist():
+        for index, batch in enumerate(version.read_part_batches(part, columns, batch_size)):
+            sequence = part * PART_STRIDE + index
+            result = work(batch) if sink is None else write_batch(work, sink, sequence, batch)
+            sequences.append(sequence)
+            rows.append(batch.num_rows)
+            payloads.append(pickle.dumps(result, protocol=5))
+    return pa.table({"seq": pa.array(sequences, pa.int64()), "rows": pa.array(rows, pa.int64()),
+                     "result": pa.array(payloads, pa.large_binary())})
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> bool:
+    """Join the cluster at `address`, or start a local instance; returns whether one was started here.
+
+    Checks the address with a short TCP probe first, so an unreachable cluster is one line within seconds
+    instead of Ray's minute of retries.
+    """
+    if ray.is_initialized():
+        return False
+    logging.getLogger("ray").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING,
+                               "configure_logging": False}
+    if address is None:
+        folder = os.path.join(tempfile.gettempdir(), f"datatrainer-ray-{os.getuid()}")
+        options.update(num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES, _temp_dir=folder)
+    else:
+        _probe(address)
+        env = {key: value for key, value in os.environ.items() if key.startswith(_FORWARDED_ENV)}
+        options.update(address=address, runtime_env={"env_vars": env} if env else None)
+    try:
+        ray.init(**options)
+    except ConnectionError as exc:
+        raise DatatrainerError(f"cannot reach a Ray cluster at {address!r}: {_first_line(exc)}") from None
+    except RuntimeError as exc:
+        text = str(exc).lower()
+        if "version" in text and "mismatch" in text:
+            raise DatatrainerError(f"Ray version mismatch with the cluster at {address!r}: "
+                                   f"{_first_line(exc)}") from None
+        raise
+    return True
+
+
+def _probe(address: str) -> None:
+    """A TCP connection to `host:port` (or `ray://host:port`) within `CONNECT_TIMEOUT_S`; `auto` is not probed."""
+    target = address.removeprefix("ray://")
+    if address == "auto" or ":" not in target:
+        return
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            return
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise DatatrainerError(f"cannot reach a Ray cluster at {address!r}: {reason}") from None
+
+
+@contextmanager
+def _errors(description: str) -> Iterator[None]:
+    """Turn what a worker raised into one line: the user's own errors as they were raised, out-of-memory and
+    lost workers as a sentence naming the step."""
+    try:
+        yield
+    except DatatrainerError:
+        raise
+    except Exception as exc:
+        user = _cause(exc, DatatrainerError)
+        if user is not None:
+            raise DatatrainerError(str(user).splitlines()[0]) from None
+        if _cause(exc, ray.exceptions.OutOfMemoryError) is not None:
+            raise DatatrainerError(f"{description}: a Ray worker ran out of memory; use a smaller batch "
+                                   "(--batch-size) or give the workers more memory") from None
+        lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
+                ray.exceptions.NodeDiedError)
+        if _cause(exc, lost) is not None:
+            raise DatatrainerError(f"{description}: a Ray worker died and retries did not recover it "
+                                   f"({_first_line(exc)}); nothing was published") from None
+        raise
+
+
+def _cause(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of `kind` in the chain: causes, contexts and Ray's wrapped `cause`."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        inner = getattr(current, "cause", None)
+        if isinstance(current, kind):
+            original = inner if isinstance(inner, kind) else current
+            return original
+        current = inner if isinstance(inner, BaseException) else (current.__cause__ or current.__context__)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
