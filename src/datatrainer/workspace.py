@@ -73,6 +73,8 @@ class Workspace:
             stored = read_workspace_config(root).get("storage", {}).get("data_url")
             if (stored or str(root)) != data_url:
                 raise WorkspaceError(f"{root} already keeps its data at {stored or root}, not {data_url}")
+        if data_url is not None:
+            DataLocation(data_url).check()  # before anything is created: a typo leaves no half workspace
         try:
             folders = [root] if data_url is None or is_remote(data_url) else [root, Path(data_url).resolve()]
             for folder in folders:

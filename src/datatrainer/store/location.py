@@ -171,4 +171,6 @@ class DataLocation:
             return
         from fsspec.implementations.arrow import ArrowFSWrapper  # type: ignore[import-untyped]
 
-        con.register_filesystem(ArrowFSWrapper(self.filesystem))
+        wrapper = ArrowFSWrapper(self.filesystem)
+        if wrapper.protocol not in con.list_filesystems():
+            con.register_filesystem(wrapper)
