@@ -23,7 +23,7 @@ from datatrainer.store.writer import VERSIONS_DIR
 
 if TYPE_CHECKING:
     from datatrainer.annotation.service import AnnotationService
-    from datatrainer.engine.local import LocalEngine
+    from datatrainer.engine.base import Engine
     from datatrainer.io.ingest import IngestOptions
     from datatrainer.scoring import EmbeddingStore, ScoreStore
     from datatrainer.security.audit import AuditLog
@@ -140,21 +140,21 @@ class Workspace:
         return self.datasets.get(ref)
 
     def ingest(self, path: str | Path, name: str, options: IngestOptions | None = None,
-               engine: LocalEngine | None = None) -> DatasetVersion:
+               engine: Engine | None = None) -> DatasetVersion:
         """Read a file or folder into a new version of dataset `name` (see `datatrainer.io.ingest`)."""
         from datatrainer.io.ingest import IngestOptions, ingest
 
         return ingest(self, Path(path), name, options or IngestOptions(), engine)
 
     def apply(self, operation: str, inputs: Sequence[str | DatasetVersion], params: dict[str, Any],
-              name: str | None = None, engine: LocalEngine | None = None) -> DatasetVersion:
+              name: str | None = None, engine: Engine | None = None) -> DatasetVersion:
         """Run a registered operation on input versions and return the version it writes."""
         from datatrainer.operations import run_operation
 
         return run_operation(self, operation, [self.version(ref) for ref in inputs], params, name, engine)
 
     def export(self, ref: str | DatasetVersion, out: str | Path, format: str = "hf",
-               engine: LocalEngine | None = None, overwrite: bool = False) -> Path:
+               engine: Engine | None = None, overwrite: bool = False) -> Path:
         """Write a version for training code, with a dataset card (see `datatrainer.io.export`)."""
         from datatrainer.io.export import export_version
 

@@ -13,7 +13,7 @@ from datatrainer.cli.context import console, state
 from datatrainer.config import CONFIG_FILE
 from datatrainer.corpora import wikipedia_articles, write_jsonl
 from datatrainer.demo import crawl_records
-from datatrainer.engine.local import LocalEngine
+from datatrainer.engine.base import Engine
 from datatrainer.errors import DatatrainerError
 from datatrainer.io.ingest import IngestOptions
 from datatrainer.progress import progress_bar
@@ -113,7 +113,7 @@ def demo_command(
                   f"`datatrainer -w {root} datasets show {deduped.ref}`")
 
 
-def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, engine: LocalEngine) -> None:
+def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, engine: Engine) -> None:
     """FineWeb-Edu's recipe in small: the bundled 135M model answers the paper's Ask-LLM question for a random
     sample only, a ridge student on the embeddings learns its answers and scores every record, and the best
     half becomes a version. (With 135M parameters the teacher is weak: see the README's *Scoring quality*.)"""
@@ -189,7 +189,7 @@ def _annotation(ws: Workspace, version: DatasetVersion, root: Path) -> None:
                   f"`datatrainer -w {root} audit verify` checks the audit log")
 
 
-def _report(ws: Workspace, version: DatasetVersion, config: QualityConfig, engine: LocalEngine) -> None:
+def _report(ws: Workspace, version: DatasetVersion, config: QualityConfig, engine: Engine) -> None:
     report = build_report(ws, version, config, engine=engine)
     html, json_path = default_paths(ws, version)
     write_report(report, html, json_path)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import duckdb
 import pyarrow.parquet as pq
 
-from datatrainer.engine.local import LocalEngine
+from datatrainer.engine.base import Engine
 from datatrainer.errors import DatatrainerError
 from datatrainer.io.card import dataset_card
 from datatrainer.progress import progress_bar
@@ -30,7 +30,7 @@ EXPORT_FORMATS: tuple[str, ...] = ("hf", "parquet", "jsonl")
 
 
 def export_version(workspace: Workspace, version: DatasetVersion, out: Path, fmt: str,
-                   engine: LocalEngine | None = None, overwrite: bool = False) -> Path:
+                   engine: Engine | None = None, overwrite: bool = False) -> Path:
     writers: dict[str, Callable[[DatasetVersion, Path, bool], None]] = {
         "hf": _write_hf, "parquet": _write_parquet, "jsonl": _write_jsonl,
     }

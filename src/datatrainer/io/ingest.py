@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
-from datatrainer.engine.local import LocalEngine
+from datatrainer.engine.base import Engine
 from datatrainer.errors import InputError
 from datatrainer.io.chunks import Chunk
 from datatrainer.io.errors import ErrorSink, ProblemLog
@@ -63,7 +63,7 @@ class IngestParams(IngestOptions):
 
 
 def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
-           engine: LocalEngine | None = None) -> DatasetVersion:
+           engine: Engine | None = None) -> DatasetVersion:
     validate_dataset_name(name)
     started = time.perf_counter()
     reader = open_reader(path, options.format, text_field=options.text_field, id_field=options.id_field,

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from datatrainer.engine.local import LocalEngine
+from datatrainer.engine.base import Engine
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.store.writer import VersionWriter
@@ -34,7 +34,7 @@ class OperationContext:
     """What an operation runs with: the workspace, the engine that runs its batches, the output's name."""
 
     workspace: Workspace
-    engine: LocalEngine
+    engine: Engine
     output_name: str
 
     def publish(self, writer: VersionWriter, operation: str, parents: Sequence[DatasetVersion],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from datatrainer.engine.base import Engine
 from datatrainer.engine.local import LocalEngine
 from datatrainer.errors import DatatrainerError
 from datatrainer.operations.base import OperationContext
@@ -22,7 +23,7 @@ def run_operation(
     inputs: Sequence[DatasetVersion],
     params: dict[str, Any],
     output_name: str | None = None,
-    engine: LocalEngine | None = None,
+    engine: Engine | None = None,
 ) -> DatasetVersion:
     """Validate everything before any work starts (inputs count, parameters), then run."""
     operation = get_operation(name)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from datatrainer.engine.local import LocalEngine
+from datatrainer.engine.base import Engine
 from datatrainer.quality.metrics import QualityConfig, QualitySummary, measure_and_store
 from datatrainer.quality.metrics.examples import ProblemExamples, worst_examples
 from datatrainer.quality.metrics.history import TrendPoint, trend
@@ -34,7 +34,7 @@ class QualityReport(BaseModel):
 
 
 def build_report(workspace: Workspace, version: DatasetVersion, config: QualityConfig | None = None,
-                 engine: LocalEngine | None = None, examples_per_problem: int = 5,
+                 engine: Engine | None = None, examples_per_problem: int = 5,
                  compute_missing: bool = False) -> QualityReport:
     """Measure (and store) `version`, then gather the trend and the worst examples.
 

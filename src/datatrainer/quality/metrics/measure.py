@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datatrainer.engine.base import Engine
 from datatrainer.engine.local import LocalEngine
 from datatrainer.quality.dedup import NearDuplicateFinder
 from datatrainer.quality.metrics import coherence, completeness, errors, freshness, label_errors
@@ -117,7 +118,7 @@ class _Run:
         return config.runs("coherence") and "label_conflict" in config.coherence_components \
             and config.label_field in self.names and config.label_field not in self.violations
 
-    def stream(self, engine: LocalEngine, finder: NearDuplicateFinder | None) -> None:
+    def stream(self, engine: Engine, finder: NearDuplicateFinder | None) -> None:
         """The one pass over the stored batches: per-record columns, and near-duplicate sketches."""
         per_batch = partial(_batch_columns, config=self.config, reference=self.reference,
                             violations=self.violations)
@@ -195,7 +196,7 @@ class _Run:
         return QualityResult(summary=summary, records=records, problems=problems)
 
 
-def measure(version: DatasetVersion, config: QualityConfig | None = None, engine: LocalEngine | None = None,
+def measure(version: DatasetVersion, config: QualityConfig | None = None, engine: Engine | None = None,
             now: datetime | None = None, spill_folder: Path | None = None) -> QualityResult:
     """Compute every configured metric for one version (nothing is stored; see `measure_and_store`).
 
@@ -233,7 +234,7 @@ def _problems(config: QualityConfig, violations: dict[str, str], fields: list[st
 
 
 def measure_and_store(workspace: Workspace, version: DatasetVersion, config: QualityConfig | None = None,
-                      engine: LocalEngine | None = None) -> QualityResult:
+                      engine: Engine | None = None) -> QualityResult:
     """Measure and record the summary in the catalog under (version, "quality", config hash), replacing an
     earlier measurement with the same settings, so reports can show the trend across versions."""
     result = measure(version, config, engine, spill_folder=workspace.root / "tmp")
