@@ -81,12 +81,11 @@ def test_exact_dedup_and_its_reason(sqlite_workspace: Workspace, corpus: Planted
     assert set(result.artifact("dropped")["similarity"].to_pylist()) == {1.0}
 
 
-def test_same_result_whatever_the_threads_batches_cache_and_spill(sqlite_workspace: Workspace,
+def test_same_result_whatever_the_threads_batches_and_spill(sqlite_workspace: Workspace,
                                                                   corpus: PlantedCorpus, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     source = _ingest(sqlite_workspace, corpus.table, tmp_path)
     expected = sqlite_workspace.apply("dedup", [source], {"threshold": 0.8, "seed": 7})
-    monkeypatch.setattr(dedup_operation, "CACHE_BUDGET", 0)  # read the input twice
     monkeypatch.setattr(spool, "DEFAULT_MEMORY_BUDGET", 1024)  # sketches go through temporary files
     monkeypatch.setattr(dedup_operation, "_MIN_BATCH_ROWS", 100)
     spilled: list[str] = []

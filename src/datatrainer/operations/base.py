@@ -83,8 +83,8 @@ class Operation(ABC, Generic[P]):
     @classmethod
     def example_params(cls, records: Path) -> list[dict[str, Any]]:
         """Small parameter sets the conformance suite runs the operation with. An operation with inputs runs
-        on a version of the example records (columns `id`, `text`, `n`); one without inputs (ingest) gets
-        them as the JSONL file `records`. Default: the parameters' defaults."""
+        on the version `example@1` of the example records (columns `id`, `text`, `n`); one without inputs
+        (ingest) gets them as the JSONL file `records`. Default: the parameters' defaults."""
         return [{}]
 
 
@@ -99,6 +99,11 @@ class Filtered:
 
     kept: pa.Table
     dropped: pa.Table
+
+
+def _split(result: pa.Table | Filtered) -> tuple[pa.Table, pa.Table | None]:
+    """(rows to store, dropped rows or None) of what a `transform` returned."""
+    return (result.kept, result.dropped) if isinstance(result, Filtered) else (result, None)
 
 
 class BatchOperation(Operation[P]):
@@ -122,13 +127,13 @@ class BatchOperation(Operation[P]):
         self.prepare(source, params)
         dropped: list[pa.Table] = []
         with ctx.workspace.datasets.new_version() as writer:
-            results = ctx.engine.map_batches(lambda batch: self.transform(batch, params), source,
-                                             description=self.name)
-            for sequence, result in enumerate(results):
-                if isinstance(result, Filtered):
-                    dropped.append(result.dropped)
-                    result = result.kept
-                writer.write_part(sequence, result)
+            # The workers write the kept rows as parts themselves; only the dropped rows come back.
+            results = ctx.engine.write_batches(lambda batch: _split(self.transform(batch, params)), source,
+                                               writer.sink(), description=self.name)
+            for meta, dropped_part in results:
+                writer.adopt([meta])
+                if dropped_part is not None:
+                    dropped.append(dropped_part)
             dropped_table = pa.concat_tables(dropped, promote_options="permissive") if dropped else None
             return ctx.publish(writer, self.name, [source], params.model_dump(mode="json"),
                                self.summarize(dropped_table), {"dropped": dropped_table})

@@ -16,8 +16,8 @@ parameters, the seed and which stored scores or embeddings were used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,8 +26,8 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.operations.base import Operation, OperationContext, dropped_summary
-from datatrainer.progress import progress_bar
+from datatrainer.operations.base import OperationContext, dropped_summary
+from datatrainer.operations.staged import Decision, StagedOperation
 from datatrainer.sampling.base import (
     DEFAULT_MODEL,
     Sampler,
@@ -156,14 +156,13 @@ def dropped_table(ids: pa.ChunkedArray, selection: Selection, kept: np.ndarray, 
         .append_column("similarity", pa.array(np.round(duplicates.similarity[gone], 4), from_pandas=True))
 
 
-class SampleOperation(Operation[SampleParams]):
+class SampleOperation(StagedOperation[SampleParams]):
     """Keep `budget` records chosen by a sampler, as a new version."""
 
     name = "sample"
     params_model = SampleParams
 
-    def run(self, ctx: OperationContext, inputs: Sequence[DatasetVersion], params: SampleParams) -> DatasetVersion:
-        (source,) = inputs
+    def fit(self, ctx: OperationContext, source: DatasetVersion, params: SampleParams) -> Decision:
         resolved = plan(ctx.workspace, params)
         k = params.budget.resolve(source.num_rows)
         if k:
@@ -173,17 +172,13 @@ class SampleOperation(Operation[SampleParams]):
         selection = resolved.sampler.select(sampler_inputs, k, params.seed)
         kept = np.zeros(source.num_rows, bool)
         kept[selection.indices] = True
-        dropped = dropped_table(pa.chunked_array(sampler_inputs.ids), selection, kept, resolved.sampler.name)
-        with ctx.workspace.datasets.new_version() as writer:
-            start = 0
-            with progress_bar(f"sample ({resolved.sampler.name}): writing", source.num_rows,
-                              ctx.engine.progress) as advance:
-                for sequence, batch in enumerate(source.read_batches(batch_size=ctx.engine.batch_size)):
-                    stop = start + batch.num_rows
-                    writer.write_part(sequence, pa.Table.from_batches([batch]).filter(pa.array(kept[start:stop])))
-                    advance(batch.num_rows)
-                    start = stop
-            stats = {"rows": source.num_rows, "budget": k, **selection.stats, **dropped_summary(dropped)}
-            params_recorded = {"by": params.by, "budget": str(params.budget), "seed": params.seed,
-                               **resolved.sampler.describe(), **used}
-            return ctx.publish(writer, self.name, [source], params_recorded, stats, {"dropped": dropped})
+        ids = pa.chunked_array(sampler_inputs.ids)
+        dropped = dropped_table(ids, selection, kept, resolved.sampler.name)
+        stats = {"rows": source.num_rows, "budget": k, **selection.stats, **dropped_summary(dropped)}
+        recorded = {"by": params.by, "budget": str(params.budget), "seed": params.seed,
+                    **resolved.sampler.describe(), **used}
+        return Decision(dropped, ids.take(pa.array(selection.indices)).combine_chunks(), recorded, stats)
+
+    @classmethod
+    def example_params(cls, records: Path) -> list[dict[str, Any]]:
+        return [{"by": "random", "budget": "40%", "seed": 3}, {"by": "dsir", "budget": 10, "target": "example@1"}]

@@ -73,9 +73,9 @@ class StagedOperation(Operation[P]):
         (source,) = inputs
         decision = self.fit(ctx, source, params)
         with ctx.workspace.datasets.new_version() as writer:
-            parts = ctx.engine.map_batches(lambda batch: self.apply(batch, decision), source,
-                                           description=f"{self.name}: writing")
-            for sequence, part in enumerate(parts):
-                writer.write_part(sequence, part)
+            # The decision travels to the workers, which write the kept rows as parts themselves.
+            written = ctx.engine.write_batches(lambda batch: (self.apply(batch, decision), None), source,
+                                               writer.sink(), description=f"{self.name}: writing")
+            writer.adopt(meta for meta, _ in written)
             return ctx.publish(writer, self.name, [source], decision.params, decision.stats,
                                {"dropped": decision.dropped, **decision.artifacts})
