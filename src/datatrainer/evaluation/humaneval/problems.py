@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrainer.errors import DatatrainerError
+from datatrainer.evaluation.generation import cut_at
 
 STOP_SEQUENCES = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
 INSTRUCTION = "Complete the following Python function. Answer with the whole function in one code block.\n\n" \
@@ -53,8 +54,7 @@ def instruction(problem: Problem) -> str:
 
 def completion_from_continuation(text: str) -> str:
     """A base model's continuation of the prompt, up to the first stop sequence."""
-    cut = min((index for stop in STOP_SEQUENCES if (index := text.find(stop)) >= 0), default=len(text))
-    return text[:cut]
+    return cut_at(text, STOP_SEQUENCES)
 
 
 def completion_from_answer(problem: Problem, answer: str) -> str:
