@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from datatrainer.io.ingest import IngestOptions
     from datatrainer.scoring import EmbeddingStore, ScoreStore
     from datatrainer.security.audit import AuditLog
+    from datatrainer.training.registry import ModelRegistry
 
 CODE_VERSION = f"datatrainer {__version__}"
 _DEFAULT_CONFIG = """\
@@ -135,6 +136,13 @@ class Workspace:
         from datatrainer.annotation.service import AnnotationService
 
         return AnnotationService(self)
+
+    @cached_property
+    def models(self) -> ModelRegistry:
+        """Trained models with their lineage (dataset version, base model, config) and evaluations."""
+        from datatrainer.training.registry import ModelRegistry
+
+        return ModelRegistry(self)
 
     def version(self, ref: str | DatasetVersion) -> DatasetVersion:
         return self.datasets.get(ref)

@@ -13,6 +13,8 @@ from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, oper
 from datatrainer.cli.context import CliState, console
 from datatrainer.cli.distill import distilled_command
 from datatrainer.cli.experiment import app as experiment_app
+from datatrainer.cli.models import app as models_app
+from datatrainer.cli.train import train_command
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.engine.select import ENV_ENGINE, ENV_RAY_ADDRESS
 from datatrainer.errors import DatatrainerError
@@ -84,6 +86,8 @@ app.add_typer(annotate.users_app, name="users")
 app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(annotate.audit_app, name="audit")
 app.command("serve")(serve.serve_command)
+app.command("train")(train_command)
+app.add_typer(models_app, name="models")
 app.add_typer(experiment_app, name="experiment")
 
 
