@@ -1,7 +1,7 @@
 """How well each Ask-LLM variant and each label-free method built on it ranks real text above junk, and what
 it costs: the README's quality table.
 
-Data: the two parts of `datatrainer.scoring.devset` (real Wikipedia and news paragraphs against 13 families
+Data: the two parts of `datatrainer.evaluation.fixtures.devset` (real Wikipedia and news paragraphs against 13 families
 of junk; source documents split between `dev` and `pool`), scored with the bundled SmolLM2-135M-Instruct
 through the real Ask-LLM and perplexity jobs in the backend's default dtype (`auto`: bfloat16 on a CPU with
 bf16 units), plus every dev pass in float32 for the dtype comparison (`--no-float32` skips it). Every pass
@@ -41,7 +41,7 @@ from datatrainer.models.lm.base import LanguageModel
 from datatrainer.models.lm.hf import resolve_dtype
 from datatrainer.scoring.ask_llm import ASK_LLM, AskLLMParams
 from datatrainer.scoring.configs import HIGHER_IS_BETTER, config_hash
-from datatrainer.scoring.devset import LabelledSet, labelled_set
+from datatrainer.evaluation.fixtures.devset import LabelledSet, labelled_set
 from datatrainer.scoring.distilled import DistillParams, TeacherSignal, conjunction, distill
 from datatrainer.scoring.evaluate import Evaluation, auc_draws, evaluate, markdown_table, paired_table
 from datatrainer.scoring.jobs import ensure_embeddings

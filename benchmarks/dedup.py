@@ -44,9 +44,9 @@ import pyarrow.parquet as pq
 import rensa
 from datasketch import MinHash, MinHashLSH
 
-from datatrainer.quality import dupeval
+from datatrainer.evaluation.fixtures import dupeval
+from datatrainer.evaluation.fixtures.dupcorpus import planted_corpus
 from datatrainer.quality.dedup import find_near_duplicates
-from datatrainer.quality.dupcorpus import planted_corpus
 from datatrainer.workspace import Workspace
 
 NUM_PERM = 128

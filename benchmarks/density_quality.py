@@ -30,12 +30,19 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import spearmanr
 
+from datatrainer.evaluation.fixtures.planted import (
+    CLUSTER,
+    ISOLATED,
+    NEAR_DUPLICATE,
+    PlantedCorpus,
+    auc,
+    planted_real_corpus,
+)
 from datatrainer.models.embedders import Embedder, load_embedder
 from datatrainer.paragraphs import real_texts
 from datatrainer.scoring.density import density_scores
 from datatrainer.scoring.jobs import embed_version
 from datatrainer.scoring.kernels import collision_kernel, exact_kernel_sums, gaussian, laplace, pstable_collision
-from datatrainer.scoring.planted import CLUSTER, ISOLATED, NEAR_DUPLICATE, PlantedCorpus, auc, planted_real_corpus
 from datatrainer.scoring.race import RaceParams
 from datatrainer.workspace import Workspace
 

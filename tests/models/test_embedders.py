@@ -7,9 +7,9 @@ import pyarrow as pa
 import pytest
 
 from datatrainer.errors import DatatrainerError
+from datatrainer.evaluation.fixtures.planted import planted_real_corpus
 from datatrainer.models.embedders import MINILM, Embedder, load_embedder
 from datatrainer.paragraphs import real_texts
-from datatrainer.scoring.planted import planted_real_corpus
 from tests.scoring.test_density_real import FIXTURE
 
 pytest.importorskip("sentence_transformers")

@@ -9,9 +9,9 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.quality import dupeval
+from datatrainer.evaluation.fixtures import dupeval
+from datatrainer.evaluation.fixtures.dupcorpus import PlantedCorpus, planted_corpus
 from datatrainer.quality.dedup import exact_duplicate_clusters, find_near_duplicates, near_duplicate_clusters
-from datatrainer.quality.dupcorpus import PlantedCorpus, planted_corpus
 from datatrainer.quality.textnorm import normalize_text_arrow
 
 

@@ -15,10 +15,10 @@ import pytest
 
 from datatrainer.engine.local import LocalEngine
 from datatrainer.errors import DatatrainerError
+from datatrainer.evaluation.fixtures.dupcorpus import PlantedCorpus, planted_corpus
 from datatrainer.operations import dedup as dedup_operation
 from datatrainer.quality import spool
 from datatrainer.quality.dedup import exact_duplicate_clusters, near_duplicate_clusters
-from datatrainer.quality.dupcorpus import PlantedCorpus, planted_corpus
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
 

@@ -11,7 +11,7 @@ from datasketch.lsh import _optimal_param
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datatrainer.quality import dupeval
+from datatrainer.evaluation.fixtures import dupeval
 from datatrainer.quality.clusters import component_labels
 from datatrainer.quality.jaccard import pair_jaccard
 from datatrainer.quality.kernels import kernels

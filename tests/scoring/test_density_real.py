@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from datatrainer.evaluation.fixtures.planted import ISOLATED, NEAR_DUPLICATE, PlantedCorpus, auc, planted_real_corpus
 from datatrainer.scoring.density import density_scores
 from datatrainer.scoring.kernels import collision_kernel, exact_kernel_sums
-from datatrainer.scoring.planted import ISOLATED, NEAR_DUPLICATE, PlantedCorpus, auc, planted_real_corpus
 from datatrainer.scoring.race import RaceParams
 
 FIXTURE = Path(__file__).parent / "data" / "planted-minilm.npz"

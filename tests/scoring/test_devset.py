@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from datatrainer.scoring.devset import FAMILIES, GOOD, LabelledSet, labelled_set, split_documents
+from datatrainer.evaluation.fixtures.devset import FAMILIES, GOOD, LabelledSet, labelled_set, split_documents
 
 SIZE = 65  # five of each of the 13 junk families: small, quick, and every family present
 

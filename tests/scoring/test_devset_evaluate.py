@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from datatrainer.scoring.devset import GOOD, LabelledSet
+from datatrainer.evaluation.fixtures.devset import GOOD, LabelledSet
 from datatrainer.scoring.evaluate import auc, auc_draws, evaluate, markdown_table, paired_table
 
 

@@ -19,8 +19,8 @@ from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from datatrainer.errors import DatatrainerError
+from datatrainer.evaluation.fixtures.devset import labelled_set
 from datatrainer.scoring.configs import HIGHER_IS_BETTER, StoredConfig
-from datatrainer.scoring.devset import labelled_set
 from datatrainer.scoring.distilled import DistillParams, TeacherSignal, distill, training_sample
 from datatrainer.scoring.evaluate import auc
 from datatrainer.scoring.jobs import ensure_embeddings

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from datatrainer.scoring.devset import GOOD, LabelledSet
+from datatrainer.evaluation.fixtures.devset import GOOD, LabelledSet
 
 Scores = np.ndarray[Any, np.dtype[np.float64]]
 
