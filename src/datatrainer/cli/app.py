@@ -70,6 +70,7 @@ def init_command(
 app.command("ingest")(ingest.ingest_command)
 app.add_typer(datasets.app, name="datasets")
 app.command("export")(datasets.export_command)
+app.command("apply")(operations.apply_command)
 app.command("filter")(operations.filter_command)
 app.command("dedup")(dedup.dedup_command)
 app.command("operations")(operations.list_command)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from datatrainer.engine.local import LocalEngine
+from datatrainer.engine.base import Engine
 from datatrainer.operations.base import OperationContext
 from datatrainer.operations.staged import Decision, StagedOperation
 from datatrainer.quality.dedup import Clusters, Method, MinHashSettings, make_finder
@@ -47,20 +46,20 @@ class DedupParams(MinHashSettings):
         return self.model_dump(mode="json")
 
 
-def _batch_rows(version: DatasetVersion, engine: LocalEngine) -> int:
+def _batch_rows(version: DatasetVersion, engine: Engine) -> int:
     """Batches small enough that every thread has work on a small version, and no larger than the engine's."""
     per_thread = math.ceil(version.num_rows / (2 * max(engine.threads, 1)))
     return max(_MIN_BATCH_ROWS, min(engine.batch_size, per_thread))
 
 
-def find_clusters(version: DatasetVersion, params: DedupParams, engine: LocalEngine,
+def find_clusters(version: DatasetVersion, params: DedupParams, engine: Engine,
                   spill_folder: Path | None = None) -> tuple[Clusters, pa.ChunkedArray]:
     """Stream a version's texts through the finder for `params.method`: the clusters, and every row's id
     in the same (version) order."""
     finder = make_finder(params.method, params, spill_folder)
     ids: list[pa.Array] = []
     try:
-        streaming = replace(engine, batch_size=_batch_rows(version, engine))
+        streaming = engine.with_batch_size(_batch_rows(version, engine))
         for sketch, batch_ids in streaming.map_batches(
                 lambda batch: (finder.sketch(batch.column(TEXT)), batch.column(ID)), version, columns=[ID, TEXT],
                 description=f"dedup ({params.method}): hashing"):
@@ -120,4 +119,4 @@ class DedupOperation(StagedOperation[DedupParams]):
 
     @classmethod
     def example_params(cls, records: Path) -> list[dict[str, Any]]:
-        return [{"method": "exact"}, {"method": "minhash", "threshold": 0.5, "num_perm": 64}]
+        return [{"method": "exact"}, {"method": "minhash", "threshold": 0.8, "num_perm": 64}]

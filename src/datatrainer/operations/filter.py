@@ -32,6 +32,9 @@ def _split(batch: pa.RecordBatch | pa.Table, where: str) -> tuple[pa.Table, pa.T
 
 
 class FilterOperation(BatchOperation[FilterParams]):
+    """Keep the records for which a SQL condition over their columns is true; the others are dropped with
+    the condition as their reason."""
+
     name = "filter"
     params_model = FilterParams
 

@@ -21,7 +21,7 @@ class IngestOperation(Operation[IngestParams]):
 
     def run(self, ctx: OperationContext, inputs: Sequence[DatasetVersion], params: IngestParams) -> DatasetVersion:
         options = IngestOptions(**params.model_dump(exclude={"path"}))
-        return ingest(ctx.workspace, Path(params.path), ctx.output_name, options, ctx.engine)
+        return ingest(ctx.workspace, params.path, ctx.output_name, options, ctx.engine)
 
     def default_output_name(self, inputs: Sequence[DatasetVersion], params: IngestParams) -> str:
         stem = Path(params.path).stem or "dataset"

@@ -14,6 +14,9 @@ from datatrainer.store.versions import DatasetVersion
 
 
 class QualityFilterOperation(BatchOperation[QualityFilterParams]):
+    """Drop records failing the Gopher quality and repetition rules, C4's rules or a language check; each
+    dropped record keeps its first failing check, with its value, as the reason."""
+
     name = "quality-filter"
     params_model = QualityFilterParams
 
