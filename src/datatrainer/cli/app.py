@@ -12,6 +12,7 @@ from datatrainer._version import __version__
 from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores, serve
 from datatrainer.cli.context import CliState, console
 from datatrainer.cli.distill import distilled_command
+from datatrainer.cli.evaluate import eval_command
 from datatrainer.cli.experiment import app as experiment_app
 from datatrainer.cli.models import app as models_app
 from datatrainer.cli.train import train_command
@@ -87,6 +88,7 @@ app.add_typer(annotate.users_app, name="users")
 app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(annotate.audit_app, name="audit")
 app.command("serve")(serve.serve_command)
+app.command("eval")(eval_command)
 app.command("train")(train_command)
 app.add_typer(models_app, name="models")
 app.add_typer(experiment_app, name="experiment")
