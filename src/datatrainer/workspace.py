@@ -152,7 +152,7 @@ class Workspace:
         """Read a file or folder into a new version of dataset `name` (see `datatrainer.io.ingest`)."""
         from datatrainer.io.ingest import IngestOptions, ingest
 
-        return ingest(self, Path(path), name, options or IngestOptions(), engine)
+        return ingest(self, path, name, options or IngestOptions(), engine)
 
     def apply(self, operation: str, inputs: Sequence[str | DatasetVersion], params: dict[str, Any],
               name: str | None = None, engine: Engine | None = None) -> DatasetVersion:

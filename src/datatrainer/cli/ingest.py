@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,7 +13,8 @@ from datatrainer.params import validate_params
 
 def ingest_command(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="JSONL/CSV/Parquet file, folder of .txt/.md, or saved HF dataset.")],
+    path: Annotated[str, typer.Argument(help="JSONL/CSV/Parquet/WARC file (compressed or not), folder or glob of "
+                                             "shards, s3:// URL, folder of .txt/.md, or saved HF dataset.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name; each ingest adds a new version.")],
     text_field: Annotated[str, typer.Option(help="Input field holding the text.")] = "text",
     id_field: Annotated[str | None, typer.Option(help="Input field holding a stable id "
@@ -24,7 +24,7 @@ def ingest_command(
     collected_at_field: Annotated[str | None, typer.Option(
         help="Input field with the collection time (ISO-8601, date, or epoch seconds).")] = None,
     on_error: Annotated[str, typer.Option(help="fail: stop at the first bad record; skip: skip and count.")] = "fail",
-    format: Annotated[str, typer.Option("--format", help="auto|jsonl|csv|parquet|text|hf")] = "auto",
+    format: Annotated[str, typer.Option("--format", help="auto|jsonl|csv|parquet|text|hf|warc")] = "auto",
     encoding: Annotated[str, typer.Option(help="Text encoding of the input.")] = "utf-8",
     split: Annotated[str | None, typer.Option(help="Split of a saved HF DatasetDict.")] = None,
 ) -> None:

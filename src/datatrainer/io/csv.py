@@ -25,6 +25,7 @@ from datatrainer.errors import InputError
 from datatrainer.io.chunks import LoadedChunk
 from datatrainer.io.encoding import check_bom, first_invalid_utf8, is_utf8
 from datatrainer.io.errors import ErrorSink
+from datatrainer.io.fs import InputFile
 
 _HEADER_BYTES = 1 << 20
 _CONVERSION_RE = re.compile(r"In CSV column #(\d+): CSV conversion error to [^:]+: invalid value '(.*)'$", re.S)
@@ -47,16 +48,18 @@ class TableChunk:
 class CsvReader:
     unit = "rows"
 
-    def __init__(self, path: Path, encoding: str, chunk_bytes: int, text_columns: list[str],
+    def __init__(self, source: InputFile | Path, encoding: str, chunk_bytes: int, text_columns: list[str],
                  delimiter: str = ",") -> None:
-        self.path = str(path)
-        self._file = path
+        if isinstance(source, Path):
+            source = InputFile(str(source), source.stat().st_size)
+        self.path = source.url
+        self._source = source
         self._encoding = encoding
         self._chunk_bytes = chunk_bytes
         self._text_columns = text_columns
         self._delimiter = delimiter
         self.total = 0  # unknown row count: the bar shows a spinner-style count
-        with open(path, "rb") as handle:
+        with source.open() as handle:
             check_bom(self.path, handle.read(4), encoding)
         self._names = self._header()
         repeated = sorted({name for name in self._names if self._names.count(name) > 1})
@@ -68,7 +71,7 @@ class CsvReader:
 
     def _header(self) -> list[str]:
         """Column names from the header record alone: Arrow would parse (and could reject) a whole block."""
-        with open(self._file, "rb") as handle:
+        with self._source.open() as handle:
             head = handle.read(_HEADER_BYTES)
         text = head.decode("utf-8-sig" if is_utf8(self._encoding) else self._encoding, errors="replace")
         return next(csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter), [])
@@ -80,13 +83,15 @@ class CsvReader:
                                   invalid_row_handler=on_invalid_row)
         # UTF-8 is checked per record in `_CsvChunk.load`, so one bad byte costs one record, not the file.
         convert = pcsv.ConvertOptions(column_types=column_types, strings_can_be_null=False, check_utf8=False)
-        return pcsv.open_csv(self._file, read_options=read, parse_options=parse, convert_options=convert)
+        # A plain local file by path (Arrow reads it natively); anything else as the decompressed stream.
+        source = self.path if self._source.seekable else self._source.open()
+        return pcsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
 
     def _column_types(self) -> dict[str, pa.DataType]:
         """Text and id columns are strings; other columns keep Arrow's inference, widened where a later
         block holds a value that does not fit the type inferred from the first block."""
         types: dict[str, pa.DataType] = {name: pa.string() for name in self._text_columns if name in self._names}
-        if self._file.stat().st_size <= self._chunk_bytes:
+        if self._source.seekable and self._source.size <= self._chunk_bytes:
             return types  # one block: Arrow's inference saw every value
         for _attempt in range(3 * len(self._names) + 1):  # each retry widens one column one step
             try:

@@ -25,11 +25,13 @@ from datatrainer.engine.base import Engine
 from datatrainer.errors import InputError
 from datatrainer.io.chunks import Chunk
 from datatrainer.io.errors import ErrorSink, ProblemLog
+from datatrainer.io.fs import has_glob
 from datatrainer.io.normalize import FieldMapping, NormalizedChunk, normalize
 from datatrainer.io.seen import HashSet64
 from datatrainer.io.sources import InputFormat, open_reader
 from datatrainer.progress import progress_bar
 from datatrainer.store.catalog import validate_dataset_name
+from datatrainer.store.location import is_remote
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
@@ -62,12 +64,13 @@ class IngestParams(IngestOptions):
     path: str
 
 
-def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
+def ingest(workspace: Workspace, path: str | Path, name: str, options: IngestOptions,
            engine: Engine | None = None) -> DatasetVersion:
     validate_dataset_name(name)
     started = time.perf_counter()
     reader = open_reader(path, options.format, text_field=options.text_field, id_field=options.id_field,
-                         encoding=options.encoding, chunk_bytes=options.chunk_bytes, split=options.split)
+                         encoding=options.encoding, chunk_bytes=options.chunk_bytes, split=options.split,
+                         threads=options.threads)
     fields = reader.field_names()
     id_field = options.id_field or ("id" if "id" in fields else None)
     mapping = FieldMapping(options.text_field, id_field, options.source, options.license,
@@ -128,7 +131,7 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
             # The first problem usually says it all (a wrong --text-field skips every record).
             detail = f" ({sink.count} bad records skipped; the first: {sink.examples[0]})" if sink.count else ""
             raise InputError(reader.path, f"no records to ingest{detail}")
-        params = IngestParams(path=str(path.resolve()), **options.model_dump()).model_dump(mode="json")
+        params = IngestParams(path=_input_name(path), **options.model_dump()).model_dump(mode="json")
         info = writer.commit(
             dataset=name,
             operation="ingest",
@@ -137,11 +140,22 @@ def ingest(workspace: Workspace, path: Path, name: str, options: IngestOptions,
                 "records": writer.row_count,
                 "skipped": sink.count,
                 "skipped_examples": sink.examples,
-                "input_bytes": path.stat().st_size if path.is_file() else None,
+                "input_bytes": reader.total if reader.unit == "bytes" else _file_size(path),
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )
     return workspace.version(info.ref)
+
+
+def _input_name(path: str | Path) -> str:
+    """How the input is recorded in the version's parameters: an absolute path, or the URL/glob as given."""
+    text = str(path)
+    return text if is_remote(text) or has_glob(text) else str(Path(text).resolve())
+
+
+def _file_size(path: str | Path) -> int | None:
+    local = Path(path)
+    return local.stat().st_size if not is_remote(str(path)) and local.is_file() else None
 
 
 def _check_collected_at_field(location: str, name: str | None, input_fields: set[str]) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import pyarrow as pa
@@ -28,6 +28,7 @@ from datatrainer.errors import InputError
 from datatrainer.io.chunks import LoadedChunk
 from datatrainer.io.encoding import check_bom, first_invalid_utf8, is_utf8
 from datatrainer.io.errors import ErrorSink
+from datatrainer.io.fs import InputFile
 
 _FIELD_SCAN_LINES = 1_000  # how many lines `field_names` looks at
 _ROW_RE = re.compile(r"in row (\d+)")
@@ -39,11 +40,12 @@ class LineIndex:
 
     Counting newlines while reading would cost a pass over every byte holding the GIL on the reading
     thread; errors are rare, so the count runs (once per offset, resuming from the nearest offset already
-    counted) only when a chunk has something to report.
+    counted) only when a chunk has something to report. Offsets are in decompressed bytes: a compressed
+    shard is decompressed again up to the offset.
     """
 
-    def __init__(self, path: str) -> None:
-        self._path = path
+    def __init__(self, source: InputFile) -> None:
+        self._source = source
         self._lock = threading.Lock()
         self._offsets = [0]
         self._lines = [1]
@@ -53,8 +55,11 @@ class LineIndex:
         with self._lock:
             nearest = bisect_right(self._offsets, offset) - 1
             start, line = self._offsets[nearest], self._lines[nearest]
-            with open(self._path, "rb") as handle:
-                handle.seek(start)
+            with self._source.open() as handle:
+                if self._source.seekable:
+                    handle.seek(start)
+                else:
+                    _skip(handle, start)
                 remaining = offset - start
                 while remaining > 0:
                     block = handle.read(min(remaining, 16 << 20))
@@ -65,6 +70,14 @@ class LineIndex:
             self._offsets.insert(nearest + 1, offset)
             self._lines.insert(nearest + 1, line)
             return line
+
+
+def _skip(handle: BinaryIO, count: int) -> None:
+    while count > 0:
+        block = handle.read(min(count, 16 << 20))
+        if not block:
+            return
+        count -= len(block)
 
 
 @dataclass
@@ -300,13 +313,15 @@ def _a(kind: str) -> str:
 class JsonlReader:
     unit = "bytes"
 
-    def __init__(self, path: Path, encoding: str, chunk_bytes: int, text_field: str = "text") -> None:
-        self.path = str(path)
+    def __init__(self, source: InputFile | Path, encoding: str, chunk_bytes: int, text_field: str = "text") -> None:
+        if isinstance(source, Path):
+            source = InputFile(str(source), source.stat().st_size)
+        self.path = source.url
+        self._source = source
         self._text_field = text_field
-        self._file = path
         self._encoding = encoding
         self._chunk_bytes = chunk_bytes
-        self.total = path.stat().st_size
+        self.total = source.size  # stored bytes: progress follows the compressed input of a shard
 
     def field_names(self) -> list[str]:
         """Fields of the records at the start of the file, in order of appearance.
@@ -315,39 +330,45 @@ class JsonlReader:
         the `id` field must not decide the field mapping, or every later `id` would be a conflicting column.
         """
         names: dict[str, None] = {}
-        with open(self._file, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if number == 1:
-                    line = check_bom(self.path, line, self._encoding)
-                if number > _FIELD_SCAN_LINES:
-                    break
-                if not line.strip():
-                    continue
-                if not is_utf8(self._encoding):
-                    line = line.decode(self._encoding, errors="replace").encode()
-                try:
-                    value = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(value, dict):
-                    names.update(dict.fromkeys(value))
+        with self._source.open() as handle:
+            head = handle.read(min(self._chunk_bytes, 8 << 20))
+        lines = head.split(b"\n")[:_FIELD_SCAN_LINES]
+        for number, line in enumerate(lines, start=1):
+            if number == 1:
+                line = check_bom(self.path, line, self._encoding)
+            if not line.strip():
+                continue
+            if not is_utf8(self._encoding):
+                line = line.decode(self._encoding, errors="replace").encode()
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                names.update(dict.fromkeys(value))
         return list(names)
 
     def chunks(self) -> Iterator[JsonlChunk]:
         """Cut each block after its last newline; the cut-off tail starts the next block."""
-        lines = LineIndex(self.path)
-        with open(self._file, "rb") as handle:
+        lines = LineIndex(self._source)
+        with self._source.open() as handle:
             head = handle.read(4)
-            handle.seek(len(head) - len(check_bom(self.path, head, self._encoding)))
+            pending = check_bom(self.path, head, self._encoding)
+            start = len(head) - len(pending)  # offset of `pending` in the (decompressed) file
+            consumed = 0  # stored bytes already counted as progress
             while True:
-                start = handle.tell()
                 block = handle.read(self._chunk_bytes)
-                if not block:
+                data = pending + block
+                if not data:
                     return
-                cut = block.rfind(b"\n") + 1
-                if cut == 0:  # a line longer than a chunk, or a last line without a newline
-                    block += handle.readline()
-                    cut = len(block)
-                handle.seek(start + cut)
-                data = block[:cut]
-                yield JsonlChunk(self.path, data, start, lines, self._encoding, cut, self._text_field)
+                cut = data.rfind(b"\n") + 1 if block else len(data)  # at the end: the last line, too
+                if cut == 0:  # a line longer than a chunk: read on until it ends
+                    pending = data
+                    continue
+                position = getattr(handle, "raw_position", None)
+                done = int(position) if position is not None else start + cut
+                yield JsonlChunk(self.path, data[:cut], start, lines, self._encoding, done - consumed,
+                                 self._text_field)
+                consumed = done
+                pending = data[cut:]
+                start += cut

@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 
 from datatrainer.errors import InputError
 from datatrainer.io.csv import TableChunk
+from datatrainer.io.fs import InputFile
+from datatrainer.store.location import filesystem_for
 
 BATCH_ROWS = 65_536
 
@@ -17,10 +19,16 @@ BATCH_ROWS = 65_536
 class ParquetReader:
     unit = "rows"
 
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
+    def __init__(self, source: InputFile | Path) -> None:
+        if isinstance(source, Path):
+            source = InputFile(str(source), source.stat().st_size)
+        self.path = source.url
         try:
-            self._file = pq.ParquetFile(path)
+            if source.is_remote:
+                filesystem, path = filesystem_for(source.url)
+                self._file = pq.ParquetFile(path, filesystem=filesystem, pre_buffer=True)
+            else:
+                self._file = pq.ParquetFile(source.url)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(self.path, f"not a readable Parquet file: {exc}") from None
         self.total = self._file.metadata.num_rows
