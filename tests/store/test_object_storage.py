@@ -91,7 +91,7 @@ def test_commit_refuses_a_version_with_a_missing_part(s3_workspace: Workspace) -
         writer.adopt([meta])
         assert meta.path is not None
         ws.data.filesystem.delete_file(meta.path)  # a worker's upload lost
-        with pytest.raises(DatatrainerError, match="part-000000.parquet of the new version is missing"):
+        with pytest.raises(DatatrainerError, match=r"part-000000\.parquet of the new version is missing"):
             writer.commit(dataset="lost", operation="test", params={})
     assert ws.datasets.names() == [] and _objects(ws) == []
 
@@ -112,10 +112,9 @@ def test_gc_removes_unpublished_versions_on_object_storage(s3_workspace: Workspa
 
 def test_init_stores_the_data_url_but_no_secret(tmp_path: Path, s3_bucket: str, pg_url: str) -> None:
     url = f"s3://{s3_bucket}/prefix"
-    with Workspace.init(tmp_path / "ws", db_url=pg_url, data_url=url) as ws:
-        with ws.datasets.new_version() as writer:
-            writer.write_part(0, pa.table({"id": ["a"], "text": ["x"]}))
-            writer.commit(dataset="shared", operation="test", params={})
+    with Workspace.init(tmp_path / "ws", db_url=pg_url, data_url=url) as ws, ws.datasets.new_version() as writer:
+        writer.write_part(0, pa.table({"id": ["a"], "text": ["x"]}))
+        writer.commit(dataset="shared", operation="test", params={})
     text = (tmp_path / "ws" / "datatrainer.toml").read_text()
     settings = tomllib.loads(text)
     assert settings["storage"]["data_url"] == url
@@ -146,7 +145,7 @@ def test_storage_errors_are_one_line_and_fast(tmp_path: Path, s3_bucket: str,
     assert pafs.LocalFileSystem().get_file_info(str(tmp_path / "c" / "datatrainer.toml")).type.name == "NotFound"
 
 
-class socketless_port:  # noqa: N801 - used as a context manager like a function
+class socketless_port:
     """A port nothing listens on (bound, never listening), released afterwards."""
 
     def __enter__(self) -> int:

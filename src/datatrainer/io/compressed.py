@@ -8,7 +8,8 @@ is. A truncated or corrupt shard fails with one line naming the file and how far
 
 from __future__ import annotations
 
-from typing import BinaryIO, Literal, cast
+import io
+from typing import Any, BinaryIO, Literal, cast
 
 import pyarrow as pa
 
@@ -38,13 +39,14 @@ def strip_compression_suffix(name: str) -> str:
     return name
 
 
-class DecompressingReader:
+class DecompressingReader(io.RawIOBase):
     """A file-like view of decompressed bytes that turns codec failures into one-line input errors.
 
     `raw_position` is how many compressed bytes were consumed so far (for progress in input bytes).
     """
 
     def __init__(self, location: str, raw: pa.NativeFile, compression: Compression) -> None:
+        super().__init__()
         self._location = location
         self._raw = raw
         self._stream = pa.CompressedInputStream(raw, compression)
@@ -68,6 +70,11 @@ class DecompressingReader:
         self._offset += len(data)
         return data
 
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
     def tell(self) -> int:
         """Position in the decompressed bytes (WARC parsers report record offsets with it)."""
         return self._offset
@@ -79,14 +86,10 @@ class DecompressingReader:
         return False
 
     def close(self) -> None:
-        self._stream.close()
-        self._raw.close()
-
-    def __enter__(self) -> DecompressingReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        if not self.closed:
+            self._stream.close()
+            self._raw.close()
+        super().close()
 
 
 def as_binary_io(stream: DecompressingReader) -> BinaryIO:

@@ -3,6 +3,7 @@ by extension (compression suffixes looked through) and, where the name does not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -85,6 +86,12 @@ def _is_shard(name: str) -> bool:
     return _BY_SUFFIX.get(_suffix(name)) in SHARD_FORMATS
 
 
+def _may_be(fmt: str) -> Callable[[str], bool]:
+    """With --format given, a folder's files in that format: named so, or named nothing known (Spark's
+    `part-00000`); a README.txt beside the shards is left out."""
+    return lambda name: _BY_SUFFIX.get(_suffix(name), fmt) == fmt
+
+
 def open_reader(path: str | Path, fmt: InputFormat, *, text_field: str, id_field: str | None, encoding: str,
                 chunk_bytes: int, split: str | None, threads: int = 2) -> Reader:
     """Open an input for streaming; missing and empty inputs are reported here, before any work starts.
@@ -117,7 +124,7 @@ def open_reader(path: str | Path, fmt: InputFormat, *, text_field: str, id_field
     if fmt == "auto" and local.is_dir() and not any(_is_shard(p.name) for p in local.rglob("*") if p.is_file()):
         raise InputError(spec, "folder holds neither a saved Hugging Face dataset nor .txt/.md files nor shards "
                                "(.jsonl, .csv, .parquet, .warc, compressed or not)")
-    files = expand_inputs(spec, _is_shard if fmt == "auto" else None)
+    files = expand_inputs(spec, _is_shard if fmt == "auto" else _may_be(fmt))
 
     def open_one(file: InputFile) -> Reader:
         return open_file_reader(file, format_of(file) if fmt == "auto" else fmt, text_field=text_field,
