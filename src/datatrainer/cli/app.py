@@ -61,10 +61,12 @@ def init_command(
     path: Annotated[Path | None, typer.Argument(help="Folder to create (default: --workspace or here).")] = None,
     data_url: Annotated[str | None, typer.Option("--data-url", help="Keep the data at this URL, e.g. "
                                                  "s3://bucket/prefix (default: in the workspace folder).")] = None,
+    db_url: Annotated[str | None, typer.Option("--db-url", help="Catalog database URL, kept in the settings "
+                                               "without its password (default: SQLite in the workspace).")] = None,
 ) -> None:
     """Create a workspace: a folder with the catalog database and the data files."""
     cli = ctx.find_root().obj
-    with Workspace.init(path or cli.workspace, cli.db_url, data_url) as ws:
+    with Workspace.init(path or cli.workspace, db_url or cli.db_url, data_url) as ws:
         console.print(f"workspace ready at [bold]{ws.root}[/] (catalog: {ws.catalog.url.split('://')[0]})")
 
 
