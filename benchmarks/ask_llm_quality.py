@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
+from datatrainer.evaluation.fixtures.devset import LabelledSet, labelled_set
 from datatrainer.models.embedders import load_embedder
 from datatrainer.models.lm.base import LanguageModel
 from datatrainer.models.lm.hf import resolve_dtype
 from datatrainer.scoring.ask_llm import ASK_LLM, AskLLMParams
 from datatrainer.scoring.configs import HIGHER_IS_BETTER, config_hash
-from datatrainer.evaluation.fixtures.devset import LabelledSet, labelled_set
 from datatrainer.scoring.distilled import DistillParams, TeacherSignal, conjunction, distill
 from datatrainer.scoring.evaluate import Evaluation, auc_draws, evaluate, markdown_table, paired_table
 from datatrainer.scoring.jobs import ensure_embeddings
