@@ -14,6 +14,7 @@ option with the same name, so a user still reads what the field does.
 
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 import types
@@ -37,8 +38,19 @@ _CONSTRAINTS = (("ge", "≥ {}"), ("gt", "> {}"), ("le", "≤ {}"), ("lt", "< {}
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+class Raw(str):
+    """Markdown or HTML already safe for a table cell (not escaped again)."""
+
+
+def code(text: str) -> Raw:
+    """Inline code for a table cell: HTML, because Markdown keeps `\\|` literally inside backticks."""
+    return Raw("<code>" + html.escape(text).replace("|", "&#124;") + "</code>")
+
+
 def cell(text: object) -> str:
     """Text safe inside a Markdown table cell: one line, pipes and angle brackets escaped."""
+    if isinstance(text, Raw):
+        return " ".join(text.split())
     flat = " ".join(str(text).split())
     return flat.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -212,7 +224,7 @@ def model_rows(model: type[BaseModel], fallback_help: Mapping[str, str] | None =
         meaning = info.description or (fallback_help or {}).get(name, "")
         if limits:
             meaning = f"{meaning} ({', '.join(limits)})" if meaning else ", ".join(limits)
-        rows.append((f"`{name}`", f"`{type_name(info.annotation)}`", default, meaning))
+        rows.append((f"`{name}`", code(type_name(info.annotation)), default, meaning))
     return rows
 
 
