@@ -460,3 +460,40 @@ def _number(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return f"{value:,}"
+
+
+def machine_description() -> str:
+    """The CPU model and core count, as result files name the machine (Linux `/proc/cpuinfo`; else the
+    platform's processor string)."""
+    import os
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical cores"
+
+
+def write_result(path: Path, *, title: str, script: str, command: str, peer: str, peer_version: str,
+                 columns: list[str], rows: list[list[object]], notes: str = "", machine: str | None = None) -> None:
+    """Write a benchmark result file the documentation renders (`<!-- benchmark: NAME -->` on a page).
+
+    Benchmark scripts call this with their table; the machine (unless given) and today's date are filled in,
+    so every published number carries where and when it was measured and against which peer version.
+    """
+    from datetime import UTC, datetime
+
+    data = {"title": title, "script": script, "command": command, "machine": machine or machine_description(),
+            "date": datetime.now(UTC).date().isoformat(), "peer": peer, "peer_version": peer_version,
+            "columns": columns, "rows": rows, "notes": notes}
+    for index, row in enumerate(rows):
+        if len(row) != len(columns):
+            raise DatatrainerError(f"{path}: row {index} has {len(row)} values for {len(columns)} columns")
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    temporary.replace(path)

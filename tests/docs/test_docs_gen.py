@@ -93,3 +93,17 @@ def test_published_benchmark_results_are_valid() -> None:
     for path in results:
         data = docs_gen.load_result(path)
         assert data["machine"] and data["date"] and data["command"]
+
+
+def test_written_results_load_back_with_machine_and_date(tmp_path: Path) -> None:
+    path = tmp_path / "dedup.json"
+    docs_gen.write_result(path, title="t", script="benchmarks/dedup.py", command="python benchmarks/dedup.py",
+                          peer="rensa", peer_version="0.5.0", columns=["method", "docs/s"],
+                          rows=[["ours", 174739], ["rensa", 107373]])
+    data = docs_gen.load_result(path)
+    assert data["rows"] == [["ours", 174739], ["rensa", 107373]] and data["peer_version"] == "0.5.0"
+    assert data["machine"].endswith("logical cores") and len(data["date"]) == 10
+    assert "| ours | 174,739 |" in docs_gen.result_markdown(data)
+    with pytest.raises(DatatrainerError, match="row 1 has 1 values"):
+        docs_gen.write_result(path, title="t", script="s", command="c", peer="", peer_version="",
+                              columns=["a", "b"], rows=[[1, 2], [3]])
