@@ -118,7 +118,7 @@ def test_classification_matches_scikit_learn(ws: Workspace, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_cli_evaluates_stores_reports_and_fails_in_one_line(tmp_path: Path, tiny_gpt2: Path,
+def test_cli_evaluates_stores_and_reports(tmp_path: Path, tiny_gpt2: Path,
                                                            hellaswag_file: Path) -> None:
     root = Workspace.init(tmp_path / "ws").root
     done = _cli("-w", root, "eval", tiny_gpt2, "--suite", "multiple-choice", "--data", hellaswag_file,
@@ -128,25 +128,40 @@ def test_cli_evaluates_stores_reports_and_fails_in_one_line(tmp_path: Path, tiny
     report = next((root / "reports").glob("eval-*.html")).read_text(encoding="utf-8")
     assert "<svg" in report and "multiple-choice" in report and "http" not in report.split("<svg")[0]
 
+
+
+def test_bad_input_fails_in_one_line(tmp_path: Path, tiny_gpt2: Path, hellaswag_file: Path,
+                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    root = Workspace.init(tmp_path / "ws").root
     texts = write_jsonl(tmp_path / "texts.jsonl", [{"id": "a", "text": "Some text."}])
-    unknown = _one_line_error(_cli("-w", root, "eval", "no-such-model", "--suite", "perplexity", "--data", texts))
+    unknown = _main_error(monkeypatch, capsys, "-w", root, "eval", "no-such-model", "--suite", "perplexity",
+                          "--data", texts)
     assert "unknown model 'no-such-model'" in unknown and "nothing downloads" in unknown
-    missing = _one_line_error(_cli("-w", root, "eval", tiny_gpt2, "--suite", "perplexity", "--data",
-                                   hellaswag_file))
+    missing = _main_error(monkeypatch, capsys, "-w", root, "eval", tiny_gpt2, "--suite", "perplexity", "--data",
+                          hellaswag_file)
     assert "lacks the field text" in missing
+    no_data = _main_error(monkeypatch, capsys, "-w", root, "eval", tiny_gpt2, "--suite", "ner")
+    assert "needs --data" in no_data
+
+
+def _main_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str | Path) -> str:
+    """The CLI's entry point in this process (the subprocess test above covers the real executable)."""
+    from datatrainer.cli.app import main
+
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["datatrainer", "--no-progress", *map(str, args)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "datatrainer", "--no-progress", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=300)
-
-
-def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def _char_bio(text: str, spans: list[tuple[int, int, str]]) -> list[str]:

@@ -29,7 +29,7 @@ def load_scorer(ws: Workspace | None, model: str, dtype: Dtype = "float32") -> T
     try:
         return TransformersLM(folder, dtype=dtype)
     except DatatrainerError as exc:
-        raise _unknown(model, exc) from None
+        raise exc if trained is not None else _unknown(model, exc) from None
 
 
 def load_hf(ws: Workspace | None, model: str) -> tuple[Any, Any, dict[str, Any]]:
@@ -39,11 +39,11 @@ def load_hf(ws: Workspace | None, model: str) -> tuple[Any, Any, dict[str, Any]]
 
     if ws is None:
         raise DatatrainerError("evaluating a transformers model needs a workspace (datatrainer init)")
+    trained = ws.models.find(model)
     try:
         loaded, tokenizer = load_trained(ws, model)
     except DatatrainerError as exc:
-        raise _unknown(model, exc) from None
-    trained = ws.models.find(model)
+        raise exc if trained is not None else _unknown(model, exc) from None
     description = {"name": trained.name if trained else Path(model).name or model, "model": model,
                    "config_hash": trained.config_hash if trained else None}
     return loaded, tokenizer, description
@@ -59,6 +59,6 @@ def _merged_folder(ws: Workspace, name: str, config_hash: str) -> Path:
 
 
 def _unknown(model: str, exc: DatatrainerError) -> DatatrainerError:
-    if Path(model).expanduser().exists() or "registered" in str(exc):
+    if Path(model).expanduser().exists():
         return exc
     return DatatrainerError(f"unknown model {model!r}: {GUIDANCE} ({str(exc).splitlines()[0][:200]})")
