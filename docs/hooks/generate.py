@@ -3,7 +3,7 @@
 - `reference/cli.md` from the Typer app, `reference/rest-api.md` (and `openapi.json`) from the FastAPI app,
   `reference/operations/*.md` from each operation's parameter model; the operation pages are added to the nav
   under the operations index, so a new operation gets its page without editing mkdocs.yml.
-- `<!-- benchmark: NAME -->` in a page is replaced by the table of `docs/benchmarks/NAME.json`; a result file
+- `<!-- benchmark: NAME -->` on a line of its own in a page is replaced by the table of `docs/benchmarks/NAME.json`; a result file
   no page shows is a warning, so `mkdocs build --strict` fails on it.
 """
 
@@ -21,7 +21,7 @@ from datatrainer import docs_gen
 from datatrainer.operations import operation_names
 
 log = logging.getLogger("mkdocs.plugins.datatrainer")
-_BENCHMARK = re.compile(r"<!--\s*benchmark:\s*([\w.-]+)\s*-->")
+_BENCHMARK = re.compile(r"^<!--\s*benchmark:\s*([\w.-]+)\s*-->[ \t]*$", re.MULTILINE)  # on a line of its own
 _shown: set[str] = set()
 
 
