@@ -15,6 +15,7 @@ option with the same name, so a user still reads what the field does.
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import tempfile
 import types
@@ -240,16 +241,22 @@ def operation_markdown(name: str) -> str:
               else f"{operation.min_inputs} to {operation.max_inputs}")
     example = ", ".join(f'"{field}": ...' for field, info in model.model_fields.items() if info.is_required())
     parts = [f"# Operation `{name}`", ""]
-    doc = (type(operation).__doc__ or "").strip()
+    doc = inspect.cleandoc(type(operation).__doc__ or "")
     if doc:
         parts += [doc, ""]
     parts += [f"Input versions: {inputs}. Parameter model: `{model.__module__}.{model.__qualname__}`.", ""]
-    model_doc = (model.__doc__ or "").strip()
+    model_doc = inspect.cleandoc(model.__doc__ or "")
     if model_doc and not model_doc.startswith(("Usage docs:", "!!! abstract")):
         parts += [model_doc, ""]
     parts += ["```python",
               f'ws.apply("{name}", [{"" if operation.max_inputs == 0 else "version"}], {{{example}}})',
-              "```", "", "## Parameters", "",
+              "```", ""]
+    if ("apply",) in dict((tuple(p), c) for p, c in cli_commands()):
+        required = " ".join(f"-p {field}=..." for field, info in model.model_fields.items() if info.is_required())
+        inputs_arg = "" if operation.max_inputs == 0 else " VERSION"
+        parts += ["```bash", f"datatrainer apply {name}{inputs_arg} {required}".rstrip()
+                  + "    # -p KEY=VALUE per parameter, or --params JSON", "```", ""]
+    parts += ["## Parameters", "",
               "Generated from the parameter model when the site is built. Unknown parameters are refused; a "
               "value outside its limits is a one-line error naming the parameter.", ""]
     rows = model_rows(model, fallback)
