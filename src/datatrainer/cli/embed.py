@@ -21,9 +21,10 @@ from rich.progress import (
 from rich.text import Text
 
 from datatrainer.cli.context import console, state
+from datatrainer.engine.base import Engine
 from datatrainer.models.embedders import BATCH_SIZE, Backend, Embedder
 from datatrainer.progress import Advance
-from datatrainer.scoring.jobs import SHARD_ROWS, embed_version
+from datatrainer.scoring.jobs import SHARD_ROWS, EmbedderRequest, embed_version
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
 
@@ -86,25 +87,26 @@ def embed_command(
 
     Finished batches are stored as they complete: Ctrl-C keeps them, and the same command continues.
     """
-    from datatrainer.models.embedders import load_embedder
-
     cli = state(ctx)
     with cli.open() as ws:
         version = ws.version(ref)
-        embedder = load_embedder(model, backend_option(backend), batch_size)
-        done = embed_with_progress(ws, version, embedder, cli.progress, shard_rows)
+        request = EmbedderRequest(model, backend_option(backend), batch_size)
+        embedder = request.load()
+        done = embed_with_progress(ws, version, embedder, cli.progress, shard_rows, cli.engine(), request)
     console.print(f"[green]embedded[/] {done:,} texts of {version.ref} with {embedder.model_id} ({backend}, "
                   f"config {embedder.config_hash()}); {version.num_rows:,} records in all")
 
 
 def embed_with_progress(ws: Workspace, version: DatasetVersion, embedder: Embedder, progress: bool,
-                        shard_rows: int = SHARD_ROWS) -> int:
-    """Embed what is missing with a docs/s bar; on Ctrl-C say what was kept and exit 130."""
+                        shard_rows: int = SHARD_ROWS, engine: Engine | None = None,
+                        request: EmbedderRequest | None = None) -> int:
+    """Embed what is missing with a docs/s bar; on Ctrl-C say what was kept and exit 130. With `engine` and
+    `request`, the shards run on the engine's workers (see `embed_version`)."""
     todo = len(ws.embeddings.missing(version, embedder.name, embedder.config_hash()))
     counter = _Counter()
     try:
         with docs_progress("embedding", todo, progress) as bar:
-            embed_version(ws, version, embedder, counter.wrap(bar), shard_rows)
+            embed_version(ws, version, embedder, counter.wrap(bar), shard_rows, engine, request)
     except KeyboardInterrupt:
         console.print(f"interrupted: {counter.done:,} of {todo:,} new embeddings are stored; run the same "
                       "command to continue", markup=False, highlight=False)

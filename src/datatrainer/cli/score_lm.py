@@ -126,7 +126,7 @@ def _score(ctx: typer.Context, ref: str, task: LMTask, request: ModelRequest, sh
         counter = _Counter()
         try:
             with docs_progress(task.scorer, scoring.todo, cli.progress) as bar:
-                run_lm_scoring(scoring, counter.wrap(bar), shard_rows)
+                run_lm_scoring(scoring, counter.wrap(bar), shard_rows, cli.engine())
         except KeyboardInterrupt:
             console.print(f"interrupted: {counter.done:,} of {scoring.todo:,} new scores are stored; run the same "
                           "command to continue", markup=False, highlight=False)

@@ -41,8 +41,7 @@ def density_command(
     Embeddings are computed first where missing. High scores: near-duplicates and tight clusters; low:
     isolated records. Export with `datatrainer scores export VERSION --scorer density --out FILE`.
     """
-    from datatrainer.models.embedders import load_embedder
-    from datatrainer.scoring.jobs import DENSITY, complete_embeddings, score_density
+    from datatrainer.scoring.jobs import DENSITY, EmbedderRequest, complete_embeddings, score_density
 
     settings = {"family": family, "rows": rows, "buckets": buckets, "concat": concat, "bandwidth": bandwidth,
                 "seed": seed}
@@ -52,10 +51,11 @@ def density_command(
         version = ws.version(ref)
         embedding = complete_embeddings(ws, version, model, backend_option(backend))
         if embedding is None:
-            embedder = load_embedder(model, backend_option(backend))
-            embed_with_progress(ws, version, embedder, cli.progress)
+            request = EmbedderRequest(model, backend_option(backend))
+            embedder = request.load()
+            embed_with_progress(ws, version, embedder, cli.progress, engine=cli.engine(), request=request)
             embedding = ws.embeddings.resolve(version, embedder)
-        hash_ = score_density(ws, version, embedding, sketch)
+        hash_ = score_density(ws, version, embedding, sketch, cli.engine())
         scores = ws.scores.scores_for(version, DENSITY, hash_)["score"].to_numpy()
     low, median, high = np.quantile(scores, [0.0, 0.5, 1.0]) if len(scores) else (0.0, 0.0, 0.0)
     console.print(f"[green]scored[/] {len(scores):,} records of {version.ref}: density config {hash_} "

@@ -19,7 +19,7 @@ input order, so both engines give the same output for the same input.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import pyarrow as pa
 
@@ -30,6 +30,7 @@ R = TypeVar("R")
 S = TypeVar("S")
 T = TypeVar("T")
 A = TypeVar("A")
+M = TypeVar("M")
 
 #: What a writing function returns for one batch: the rows to store, and a small side result (e.g. the
 #: dropped ids) that goes back to the driver.
@@ -106,3 +107,21 @@ def write_batch(fn: Callable[[pa.RecordBatch], Written[S]], sink: PartSink, sequ
     """Run a writing function on one batch and store its rows as part `sequence` (on whichever worker)."""
     table, side = fn(batch)
     return sink.write(sequence, table), side
+
+
+class Reusable(Generic[M]):
+    """A model for `map_actors` factories: the instance already loaded in this process is reused here (the
+    local engine loads nothing twice), and a worker elsewhere loads its own with `load`; the loaded model
+    itself never travels (pickling drops it)."""
+
+    def __init__(self, load: Callable[[], M], loaded: M | None = None) -> None:
+        self.load = load
+        self._loaded = loaded
+
+    def get(self) -> M:
+        if self._loaded is None:
+            self._loaded = self.load()
+        return self._loaded
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"load": self.load, "_loaded": None}

@@ -15,6 +15,7 @@ import os
 import pickle
 import socket
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -52,10 +53,11 @@ class RayEngine:
     batch_size: int = 65_536
     progress: bool = False
     num_cpus: int | None = None  # of a local instance (default: all cores)
+    object_store_bytes: int = LOCAL_OBJECT_STORE_BYTES  # of a local instance
     _started: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._started = connect(self.address, self.num_cpus)
+        self._started = connect(self.address, self.num_cpus, self.object_store_bytes)
 
     @property
     def threads(self) -> int:
@@ -120,16 +122,21 @@ class RayEngine:
         context.enable_progress_bars = False
         context.print_on_execution_start = False
         dataset = ray.data.from_items([{"part": index} for index in range(parts)], override_num_blocks=parts)
-        mapped = dataset.map_batches(
-            _run_units, batch_size=1, batch_format="pyarrow", zero_copy_batch=True,
-            fn_kwargs={"work": fn, "version": version, "columns": columns,
-                       "batch_size": self.batch_size, "sink": sink},
-        )
+        with warnings.catch_warnings():  # Ray Data retries a task whose worker died forever unless told
+            warnings.simplefilter("ignore", DeprecationWarning)
+            mapped = dataset.map_batches(
+                _run_units, batch_size=1, batch_format="pyarrow", zero_copy_batch=True, max_retries=TASK_RETRIES,
+                fn_kwargs={"work": fn, "version": version, "columns": columns,
+                           "batch_size": self.batch_size, "sink": sink},
+            )
         with _errors(description), progress_bar(description, version.num_rows, self.progress) as advance:
             for block in mapped.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=1):
                 for sequence, rows, payload in zip(block["seq"].to_pylist(), block["rows"].to_pylist(),
                                                    block["result"].to_pylist(), strict=True):
-                    yield sequence, pickle.loads(payload)
+                    result = pickle.loads(payload)
+                    if isinstance(result, _Failure):
+                        raise DatatrainerError(result.message)
+                    yield sequence, result
                     advance(rows)
 
     def _stream(self, submit: Callable[[T], Any], items: Iterable[T], in_flight: int, description: str,
@@ -146,6 +153,13 @@ class RayEngine:
             for ref in pending:
                 yield ray.get(ref)
                 advance(1)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A user error raised by a worker's function, returned instead of raised so its message survives."""
+
+    message: str
 
 
 class _Actor:
@@ -171,31 +185,39 @@ def _run_units(units: pa.Table, *, work: Callable[[pa.RecordBatch], Any], versio
     for part in units["part"].to_pylist():
         for index, batch in enumerate(version.read_part_batches(part, columns, batch_size)):
             sequence = part * PART_STRIDE + index
-            result = work(batch) if sink is None else write_batch(work, sink, sequence, batch)
+            try:
+                result = work(batch) if sink is None else write_batch(work, sink, sequence, batch)
+            except DatatrainerError as exc:  # Ray Data drops the cause of what a task raises: carry it back
+                result = _Failure(str(exc))
             sequences.append(sequence)
             rows.append(batch.num_rows)
             payloads.append(pickle.dumps(result, protocol=5))
+            if isinstance(result, _Failure):
+                break
     return pa.table({"seq": pa.array(sequences, pa.int64()), "rows": pa.array(rows, pa.int64()),
                      "result": pa.array(payloads, pa.large_binary())})
 
 
-def connect(address: str | None, num_cpus: int | None = None) -> bool:
-    """Join the cluster at `address`, or start a local instance; returns whether one was started here.
+def connect(address: str | None, num_cpus: int | None = None,
+            object_store_bytes: int = LOCAL_OBJECT_STORE_BYTES) -> bool:
+    """Join the cluster at `address`, or start a local instance; returns whether one was started here (a
+    process already connected to Ray keeps its connection).
 
     Checks the address with a short TCP probe first, so an unreachable cluster is one line within seconds
     instead of Ray's minute of retries.
     """
+    if address is not None:
+        _probe(address)
     if ray.is_initialized():
         return False
     logging.getLogger("ray").setLevel(logging.WARNING)
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # failures surface as our one line
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING,
                                "configure_logging": False}
     if address is None:
         folder = os.path.join(tempfile.gettempdir(), f"datatrainer-ray-{os.getuid()}")
-        options.update(num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES, _temp_dir=folder)
+        options.update(num_cpus=num_cpus, object_store_memory=object_store_bytes, _temp_dir=folder)
     else:
-        _probe(address)
         env = {key: value for key, value in os.environ.items() if key.startswith(_FORWARDED_ENV)}
         options.update(address=address, runtime_env={"env_vars": env} if env else None)
     try:

@@ -1,21 +1,29 @@
 """Workspace-level runs: embed a version's records, and score its density, through the stores.
 
 Both are resumable by construction: they ask the store what is missing, compute only that, and store each
-finished batch as a shard before starting the next.
+finished batch as a shard before starting the next. Both run on an engine: embedding as a pool of workers
+that each load the model once (`Engine.map_actors`), density's hashing (nearly all of its work) as tasks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from datatrainer.models.embedders import Backend, Embedder, load_embedder
+from datatrainer.engine.base import Engine, Reusable
+from datatrainer.engine.local import LocalEngine
+from datatrainer.errors import DatatrainerError
+from datatrainer.models.embedders import BATCH_SIZE, Backend, Embedder, Vectors, load_embedder
 from datatrainer.progress import Advance
 from datatrainer.scoring.configs import StoredConfig, config_hash
-from datatrainer.scoring.density import density_scores
-from datatrainer.scoring.race import RaceParams
+from datatrainer.scoring.density import CHUNK_ROWS, ID_CACHE_BYTES, Scores, bucket_ids, density_scores
+from datatrainer.scoring.race import BucketIds, Matrix, RaceParams, RaceSketch
 from datatrainer.store.schema import CONTENT_HASH, TEXT
 from datatrainer.store.versions import DatasetVersion
 
@@ -24,20 +32,50 @@ if TYPE_CHECKING:
 
 DENSITY = "density"
 SHARD_ROWS = 1024  # about 10 s of MiniLM on 2 cores: what an interruption can lose
+DENSITY_TASK_ROWS = 65_536  # vectors per density hashing task: 48 MB of float16 in, 32 MB of bucket ids out
+
+
+@dataclass(frozen=True)
+class EmbedderRequest:
+    """An embedding model as the user names it: what each worker of an engine loads."""
+
+    model: str = "minilm"
+    backend: Backend = "st"
+    batch_size: int = BATCH_SIZE
+
+    def load(self) -> Embedder:
+        return load_embedder(self.model, self.backend, self.batch_size)
 
 
 def embed_version(ws: Workspace, version: DatasetVersion, embedder: Embedder, advance: Advance | None = None,
-                  shard_rows: int = SHARD_ROWS) -> int:
-    """Embed every distinct text of the version not embedded yet with this model config; returns how many."""
+                  shard_rows: int = SHARD_ROWS, engine: Engine | None = None,
+                  request: EmbedderRequest | None = None) -> int:
+    """Embed every distinct text of the version not embedded yet with this model config; returns how many.
+
+    The shards run on `engine` (default: in this process, with `embedder`); workers elsewhere load their
+    own copy of the model from `request`. Each finished shard is stored by the driver as it arrives.
+    """
     name, hash_ = embedder.name, embedder.config_hash()
+    load = request.load if request is not None else partial(_not_reloadable, name)
     computed = 0
-    for batch in ws.embeddings.pending(version, name, hash_, (CONTENT_HASH, TEXT), shard_rows):
-        ws.embeddings.add(name, hash_, batch[CONTENT_HASH], embedder.embed(batch[TEXT].combine_chunks()),
-                          embedder.config())
-        computed += batch.num_rows
+    shards = ws.embeddings.pending(version, name, hash_, (CONTENT_HASH, TEXT), shard_rows)
+    for hashes, vectors in (engine or LocalEngine()).map_actors(
+            partial(_embedding, Reusable(load, embedder)), shards, description="embedding"):
+        ws.embeddings.add(name, hash_, hashes, vectors, embedder.config())
+        computed += len(hashes)
         if advance is not None:
-            advance(batch.num_rows)
+            advance(len(hashes))
     return computed
+
+
+def _embedding(model: Reusable[Embedder]) -> Callable[[pa.Table], tuple[pa.Array, Vectors]]:
+    """A worker's function: (content hashes, vectors) of one shard of records."""
+    embedder = model.get()
+    return lambda shard: (shard[CONTENT_HASH].combine_chunks(), embedder.embed(shard[TEXT].combine_chunks()))
+
+
+def _not_reloadable(name: str) -> Embedder:
+    raise DatatrainerError(f"embedder {name!r} was given without the request to load it on other workers")
 
 
 def complete_embeddings(ws: Workspace, version: DatasetVersion, model: str, backend: Backend) -> StoredConfig | None:
@@ -54,14 +92,15 @@ def complete_embeddings(ws: Workspace, version: DatasetVersion, model: str, back
 
 
 def ensure_embeddings(ws: Workspace, version: DatasetVersion, model: str, backend: Backend,
-                      advance: Advance | None = None) -> StoredConfig:
+                      advance: Advance | None = None, engine: Engine | None = None) -> StoredConfig:
     """Stored embeddings of every record with this model: the complete ones if any, else the model is
     loaded and only the missing texts are embedded."""
     complete = complete_embeddings(ws, version, model, backend)
     if complete is not None:
         return complete
-    embedder = load_embedder(model, backend)
-    embed_version(ws, version, embedder, advance)
+    request = EmbedderRequest(model, backend)
+    embedder = request.load()
+    embed_version(ws, version, embedder, advance, engine=engine, request=request)
     return ws.embeddings.resolve(version, embedder)
 
 
@@ -72,7 +111,8 @@ def density_config(version: DatasetVersion, embedding: StoredConfig, sketch: Rac
             "sketch": sketch.model_dump(mode="json", exclude=ignored), "version": version.info.storage_key}
 
 
-def score_density(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, sketch: RaceParams) -> str:
+def score_density(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, sketch: RaceParams,
+                  engine: Engine | None = None) -> str:
     """Compute and store density scores for every record; returns the scores' config hash.
 
     The scores are a property of the whole version, so they are stored scoped to it, once per distinct text
@@ -83,8 +123,36 @@ def score_density(ws: Workspace, version: DatasetVersion, embedding: StoredConfi
     if not len(ws.scores.missing(version, DENSITY, hash_)):
         return hash_
     _, vectors = ws.embeddings.embeddings_for(version, embedding.config_hash, dtype=np.float16)
-    scores = density_scores(vectors, sketch)
+    scores = density_scores(vectors, sketch) if engine is None else density_on(engine, vectors, sketch)
     hashes = version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks()
     first = pc.index_in(pc.unique(hashes), value_set=hashes).to_numpy()
     ws.scores.add(DENSITY, hash_, hashes.take(first), scores[first], params, scope=version)
     return hash_
+
+
+def density_on(engine: Engine, vectors: Matrix, params: RaceParams) -> Scores:
+    """`density_scores` with the hashing on the engine: workers compute bucket ids chunk by chunk, the driver
+    counts them (a bincount per row) and answers pass 2 from the same ids when all fit `ID_CACHE_BYTES`;
+    beyond that it drops them and the workers hash again. Same counters, hence the same scores."""
+    count, dim = vectors.shape
+    sketch = RaceSketch(params, dim)
+    hashing = partial(_bucket_ids, params, dim)
+    keep = count * params.rows * np.dtype(params.id_dtype).itemsize <= ID_CACHE_BYTES
+    kept: list[BucketIds] = []
+    tasks = -(-count // DENSITY_TASK_ROWS)
+    for ids in engine.map_items(hashing, _chunks(vectors), "density: counting", tasks):
+        sketch.add_ids(ids)
+        if keep:
+            kept.append(ids)
+    again = kept if keep else engine.map_items(hashing, _chunks(vectors), "density: scoring", tasks)
+    parts = [sketch.query_ids(ids) for ids in again]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+
+
+def _chunks(vectors: Matrix) -> Iterator[Matrix]:
+    for start in range(0, vectors.shape[0], DENSITY_TASK_ROWS):
+        yield np.ascontiguousarray(vectors[start:start + DENSITY_TASK_ROWS])
+
+
+def _bucket_ids(params: RaceParams, dim: int, vectors: Matrix) -> BucketIds:
+    return bucket_ids(RaceSketch(params, dim), vectors, CHUNK_ROWS)

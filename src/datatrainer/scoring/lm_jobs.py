@@ -17,8 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+import pyarrow as pa
+
+from datatrainer.engine.base import Engine, Reusable
+from datatrainer.engine.local import LocalEngine
+from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm import Backend
 from datatrainer.models.lm.base import FloatArray, LanguageModel
 from datatrainer.progress import Advance
@@ -135,6 +141,7 @@ class LMScoring:
     metas: list[dict[str, Any]]
     todo: int
     model: LanguageModel | None
+    request: ModelRequest | None = None  # how a worker elsewhere loads the model
 
     def hash_of(self, settings: Mapping[str, Any]) -> str:
         """The config hash of the output whose settings include these items (e.g. `{"score": "pyes"}`)."""
@@ -161,32 +168,47 @@ def plan_lm_scoring(ws: Workspace, version: DatasetVersion, task: LMTask, reques
              zip(hashed, outputs, strict=True)]
     hashes = [config_hash(params) for params in hashed]
     todo = len(ws.scores.missing(version, task.scorer, hashes[-1]))
-    return LMScoring(ws, version, task, hashes, metas, todo, model)
+    return LMScoring(ws, version, task, hashes, metas, todo, model, request)
 
 
-def run_lm_scoring(scoring: LMScoring, advance: Advance | None = None, shard_rows: int = SHARD_ROWS) -> int:
-    """Compute and store what is missing, shard by shard; returns how many distinct texts were scored."""
+def run_lm_scoring(scoring: LMScoring, advance: Advance | None = None, shard_rows: int = SHARD_ROWS,
+                   engine: Engine | None = None) -> int:
+    """Compute and store what is missing, shard by shard; returns how many distinct texts were scored.
+
+    Shards run on `engine` (default: in this process, with the loaded model); workers elsewhere load their
+    own copy from the plan's request. The driver stores each finished shard as it arrives."""
     if scoring.model is None:
         return 0
     ws, scorer = scoring.ws, scoring.task.scorer
-    compute = scoring.task.bind(scoring.model)
+    load = scoring.request.load if scoring.request is not None else partial(_not_reloadable, scorer)
+    factory = partial(_scoring, scoring.task, Reusable(load, scoring.model))
+    shards = ws.scores.pending(scoring.version, scorer, scoring.hashes[-1], (CONTENT_HASH, TEXT), shard_rows)
     done = 0
-    for batch in ws.scores.pending(scoring.version, scorer, scoring.hashes[-1], (CONTENT_HASH, TEXT), shard_rows):
-        values = compute(batch[TEXT].to_pylist())
+    for hashes, values in (engine or LocalEngine()).map_actors(factory, shards, description=scorer):
         for hash_, meta, scores in zip(scoring.hashes, scoring.metas, values, strict=True):
-            ws.scores.add(scorer, hash_, batch[CONTENT_HASH], scores, meta)
-        done += batch.num_rows
+            ws.scores.add(scorer, hash_, hashes, scores, meta)
+        done += len(hashes)
         if advance is not None:
-            advance(batch.num_rows)
+            advance(len(hashes))
     return done
+
+
+def _scoring(task: LMTask, model: Reusable[LanguageModel]) -> Callable[[pa.Table], tuple[pa.Array, list[FloatArray]]]:
+    """A worker's function: (content hashes, one score array per output) of one shard of records."""
+    compute = task.bind(model.get())
+    return lambda shard: (shard[CONTENT_HASH].combine_chunks(), compute(shard[TEXT].to_pylist()))
+
+
+def _not_reloadable(scorer: str) -> LanguageModel:
+    raise DatatrainerError(f"{scorer}: the model was given without the request to load it on other workers")
 
 
 def score_with_lm(ws: Workspace, version: DatasetVersion, task: LMTask, request: ModelRequest,
                   model: LanguageModel | None = None, advance: Advance | None = None,
-                  shard_rows: int = SHARD_ROWS) -> LMScoring:
+                  shard_rows: int = SHARD_ROWS, engine: Engine | None = None) -> LMScoring:
     """Plan and run in one call (the Python API); the returned plan names the stored config hashes."""
     scoring = plan_lm_scoring(ws, version, task, request, model)
-    run_lm_scoring(scoring, advance, shard_rows)
+    run_lm_scoring(scoring, advance, shard_rows, engine)
     return scoring
 
 
