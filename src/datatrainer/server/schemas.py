@@ -1,5 +1,8 @@
 """The JSON the API speaks, validated at the edge; the service layer's frozen values convert into these.
 
+Response models read the service's dataclasses by attribute (`Out.of(value)`: pydantic's `from_attributes`),
+so a field is named once, in the dataclass, and the API model only says which of them it shows.
+
 Request models forbid unknown fields, so a typo in a client is a 422 naming the field rather than a value
 silently ignored. Results stay free-form objects here: their shape depends on the project's task type, and
 the service validates them against the label schema with a message that names the field.
@@ -7,24 +10,13 @@ the service validates them against the label schema with a message that names th
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
-from datatrainer.annotation.types import (
-    AnnotationInfo,
-    LabelAcceptance,
-    Member,
-    ProjectInfo,
-    ProjectProgress,
-    ReviewInfo,
-    SuggestionInfo,
-    TaskDetail,
-    TaskInfo,
-    UserInfo,
-)
-from datatrainer.security.audit import AuditEntry, AuditReport
+from datatrainer.annotation.types import TaskDetail
 
 NO_NUL = r"^[^\x00]*$"
 
@@ -46,6 +38,21 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Out(BaseModel):
+    """A response read from a service value's attributes (nested values too)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, value: object) -> Self:
+        return cls.model_validate(value)
+
+
+def _attributes(value: Any) -> dict[str, Any]:
+    """A dataclass's fields, one level deep, to validate together with values it does not hold."""
+    return {field.name: getattr(value, field.name) for field in fields(value)}
+
+
 class LoginIn(Request):
     username: Text = Field(min_length=1, max_length=100)
     password: Text = Field(min_length=1, max_length=1000)
@@ -57,28 +64,24 @@ class UserIn(Request):
     is_admin: bool = False
 
 
-class UserOut(BaseModel):
+class UserOut(Out):
     id: int | None
     username: str
     is_admin: bool
-
-    @classmethod
-    def of(cls, user: UserInfo) -> UserOut:
-        return cls(id=user.id, username=user.username, is_admin=user.is_admin)
 
 
 class TokenIn(Request):
     name: Text = Field(min_length=1, max_length=100)
 
 
-class TokenOut(BaseModel):
+class TokenOut(Out):
     id: int
     name: str
     username: str
     token: str = Field(description="The bearer token; shown only in this response.")
 
 
-class TokenInfoOut(BaseModel):
+class TokenInfoOut(Out):
     id: int
     name: str
     username: str
@@ -100,13 +103,13 @@ class ProjectIn(Request):
     fields: dict[Text, Text] = Field(default_factory=dict)
 
 
-class LabelSchemaOut(BaseModel):
+class LabelSchemaOut(Out):
     labels: list[str]
     multi_label: bool
     allow_overlap: bool
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(Out):
     id: int
     name: str
     task_type: str
@@ -120,12 +123,9 @@ class ProjectOut(BaseModel):
     role: str | None = Field(description="The caller's role in the project (`admin` for administrators).")
 
     @classmethod
-    def of(cls, project: ProjectInfo, role: str | None) -> ProjectOut:
-        schema = LabelSchemaOut(**project.label_schema.as_json())
-        return cls(id=project.id, name=project.name, task_type=project.task_type, label_schema=schema,
-                   guidelines=project.guidelines, source_ref=project.source_ref, overlap=project.overlap,
-                   ordering=project.ordering, created_by=project.created_by, created_at=project.created_at,
-                   role=role)
+    def of(cls, value: object, role: str | None = None) -> Self:
+        """The project as `role` (the caller's) sees it."""
+        return cls.model_validate({**_attributes(value), "role": role})
 
 
 class MemberIn(Request):
@@ -133,31 +133,23 @@ class MemberIn(Request):
     role: Literal["annotator", "reviewer", "admin"]
 
 
-class MemberOut(BaseModel):
+class MemberOut(Out):
     username: str
     role: str
 
-    @classmethod
-    def of(cls, member: Member) -> MemberOut:
-        return cls(username=member.username, role=member.role)
 
-
-class TaskOut(BaseModel):
+class TaskOut(Out):
     id: int
     project_id: int
     record_id: str
     position: int
     state: str
     priority: float
-    data: dict[str, Any] = Field(description="What the annotator sees: text, or prompt/responses.")
-
-    @classmethod
-    def of(cls, task: TaskInfo) -> TaskOut:
-        return cls(id=task.id, project_id=task.project_id, record_id=task.record_id, position=task.position,
-                   state=task.state, priority=task.priority, data=task.payload)
+    data: dict[str, Any] = Field(validation_alias="payload",
+                                 description="What the annotator sees: text, or prompt/responses.")
 
 
-class AnnotationOut(BaseModel):
+class AnnotationOut(Out):
     id: int
     username: str
     result: dict[str, Any]
@@ -165,24 +157,15 @@ class AnnotationOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, a: AnnotationInfo) -> AnnotationOut:
-        return cls(id=a.id, username=a.username, result=a.result, suggestion_id=a.suggestion_id,
-                   created_at=a.created_at, updated_at=a.updated_at)
 
-
-class SuggestionOut(BaseModel):
+class SuggestionOut(Out):
     id: int
     source: str
     result: dict[str, Any]
     scores: dict[str, Any]
 
-    @classmethod
-    def of(cls, s: SuggestionInfo) -> SuggestionOut:
-        return cls(id=s.id, source=s.source, result=s.result, scores=s.scores)
 
-
-class ReviewOut(BaseModel):
+class ReviewOut(Out):
     id: int
     task_id: int
     reviewer: str
@@ -190,11 +173,6 @@ class ReviewOut(BaseModel):
     final_result: dict[str, Any] | None
     comment: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, r: ReviewInfo) -> ReviewOut:
-        return cls(id=r.id, task_id=r.task_id, reviewer=r.reviewer, decision=r.decision,
-                   final_result=r.final_result, comment=r.comment, created_at=r.created_at)
 
 
 class TaskDetailOut(TaskOut):
@@ -205,11 +183,8 @@ class TaskDetailOut(TaskOut):
 
     @classmethod
     def of_detail(cls, detail: TaskDetail) -> TaskDetailOut:
-        base = TaskOut.of(detail.task).model_dump()
-        return cls(**base, assignment_state=detail.assignment_state,
-                   annotations=[AnnotationOut.of(a) for a in detail.annotations],
-                   suggestions=[SuggestionOut.of(s) for s in detail.suggestions],
-                   reviews=[ReviewOut.of(r) for r in detail.reviews])
+        """The task's own fields at the top level, beside what is known about it."""
+        return cls.model_validate({**_attributes(detail.task), **_attributes(detail)})
 
 
 class SubmitIn(Request):
@@ -226,28 +201,25 @@ class ReviewIn(Request):
     comment: Text = Field(default="", max_length=10_000)
 
 
-class AnnotatorProgressOut(BaseModel):
+class AnnotatorProgressOut(Out):
     assigned: int
     submitted: int
     skipped: int
 
 
-class ProgressOut(BaseModel):
+class ProgressOut(Out):
     project: str
     total: int
-    done: int = Field(description="Tasks annotated by all their annotators, in review, or accepted.")
     by_state: dict[str, int]
     per_annotator: dict[str, AnnotatorProgressOut]
 
-    @classmethod
-    def of(cls, p: ProjectProgress) -> ProgressOut:
-        done = sum(p.by_state.get(state, 0) for state in ("annotated", "in_review", "accepted"))
-        per = {name: AnnotatorProgressOut(assigned=a.assigned, submitted=a.submitted, skipped=a.skipped)
-               for name, a in p.per_annotator.items()}
-        return cls(project=p.project, total=p.total, done=done, by_state=p.by_state, per_annotator=per)
+    @computed_field(description="Tasks annotated by all their annotators, in review, or accepted.")  # type: ignore[prop-decorator]
+    @property
+    def done(self) -> int:
+        return sum(self.by_state.get(state, 0) for state in ("annotated", "in_review", "accepted"))
 
 
-class AcceptanceOut(BaseModel):
+class AcceptanceOut(Out):
     source: str
     label: str
     suggested: int
@@ -255,11 +227,6 @@ class AcceptanceOut(BaseModel):
     changed: int
     deleted: int
     acceptance_rate: float | None
-
-    @classmethod
-    def of(cls, a: LabelAcceptance) -> AcceptanceOut:
-        return cls(source=a.source, label=a.label, suggested=a.suggested, accepted=a.accepted, changed=a.changed,
-                   deleted=a.deleted, acceptance_rate=a.acceptance_rate)
 
 
 class AgreementOut(BaseModel):
@@ -278,19 +245,19 @@ class ExportIn(Request):
     include_unannotated: bool = False
 
 
-class ImportOut(BaseModel):
+class ImportOut(Out):
     suggestions: int
     annotations: int
     unannotated: int = Field(description="Documents in the file with no spans or labels (nothing stored).")
 
 
-class VersionOut(BaseModel):
+class VersionOut(Out):
     ref: str
     num_rows: int
     parents: list[str]
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(Out):
     seq: int
     at: datetime
     actor: str
@@ -302,18 +269,10 @@ class AuditEntryOut(BaseModel):
     prev_hash: str
     hash: str
 
-    @classmethod
-    def of(cls, e: AuditEntry) -> AuditEntryOut:
-        return cls(seq=e.seq, at=e.at, actor=e.actor, action=e.action, entity=e.entity, entity_id=e.entity_id,
-                   before=e.before, after=e.after, prev_hash=e.prev_hash, hash=e.hash)
 
-
-class AuditVerifyOut(BaseModel):
+class AuditVerifyOut(Out):
     ok: bool
     entries: int
     broken_seq: int | None
     reason: str
 
-    @classmethod
-    def of(cls, r: AuditReport) -> AuditVerifyOut:
-        return cls(ok=r.ok, entries=r.entries, broken_seq=r.broken_seq, reason=r.reason)

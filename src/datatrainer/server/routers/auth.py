@@ -74,13 +74,12 @@ async def me(api: Authenticated) -> UserOut:
 async def create_token(body: TokenIn, api: Authenticated) -> TokenOut:
     """A bearer token for scripts; the token is shown only in this response."""
     issued = await api.run(lambda user: api.svc.create_api_token(user, body.name))
-    return TokenOut(id=issued.id, name=issued.name, username=issued.username, token=issued.token)
+    return TokenOut.of(issued)
 
 
 @router.get("/tokens", response_model=list[TokenInfoOut])
 async def list_tokens(api: Authenticated) -> list[TokenInfoOut]:
-    return [TokenInfoOut(id=t.id, name=t.name, username=t.username, created_at=t.created_at,
-                         last_used=t.last_used, revoked=t.revoked) for t in await api.run(api.svc.list_tokens)]
+    return [TokenInfoOut.of(t) for t in await api.run(api.svc.list_tokens)]
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

@@ -54,4 +54,4 @@ def _import(svc: AnnotationService, user: UserInfo, project_id: int, fmt: str, b
         report = svc.import_docs(user, project_id, docs, as_annotations, source)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return ImportOut(suggestions=report.suggestions, annotations=report.annotations, unannotated=report.unannotated)
+    return ImportOut.of(report)
