@@ -14,6 +14,7 @@ import io
 import os
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,16 @@ from datatrainer.training.config import TINY_GPT, TrainConfig
 
 ENV_CACHE = "DATATRAINER_CACHE_DIR"
 DEFAULT_TOKENIZER = "smollm2"
+
+
+def offline() -> None:
+    """Nothing downloads at run time. huggingface_hub reads HF_HUB_OFFLINE once, when it is imported; where
+    something imported it before the variable was set (transformers' callbacks, a test session), a missing model
+    would otherwise be looked up online and fail only after the network timeouts (~50 s here)."""
+    hub_offline()
+    constants: Any = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
 
 
 def cache_root() -> Path:
@@ -78,7 +89,7 @@ def _gguf_folder(source: ModelSource, original: str) -> Path:
 
 def model_folder(model: str) -> str:
     """What `from_pretrained` is given for a base model: a folder, or a hub id found in the local cache."""
-    hub_offline()
+    offline()
     source = resolve(model)
     if source.gguf_file is not None:
         return str(_gguf_folder(source, model))
@@ -101,7 +112,7 @@ def load_causal_lm(model: str, dtype: torch.dtype = torch.float32) -> Any:
 
 def load_tokenizer(spec: str) -> Any:
     """A tokenizer from a folder, a `tokenizer.json` file or a model reference (alias, GGUF, id)."""
-    hub_offline()
+    offline()
     path = Path(spec).expanduser()
     auto = transformers_module()
     try:

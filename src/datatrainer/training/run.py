@@ -24,12 +24,11 @@ import torch
 
 from datatrainer.errors import DatatrainerError, NotFoundError
 from datatrainer.models.lm.hf_tokenizer import transformers_module
-from datatrainer.models.lm.sources import hub_offline
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.training.callbacks import GracefulInterrupt, History, RichProgress
 from datatrainer.training.config import TINY_GPT, TrainConfig
 from datatrainer.training.data import check_fields, instruction_table, split_batches, token_blocks
-from datatrainer.training.loading import base_model_and_tokenizer
+from datatrainer.training.loading import base_model_and_tokenizer, offline
 from datatrainer.training.registry import TrainedModel, validate_model_name
 
 if TYPE_CHECKING:
@@ -41,6 +40,7 @@ RUNS_DIR = "runs"
 RUN_FILE = "run.json"
 LINEAGE_FILE = "training.json"
 KEEP_CHECKPOINTS = 2
+CHECKPOINT_PREFIX = "checkpoint"  # transformers names checkpoints checkpoint-<step>
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,11 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
     if eval_source is not None:
         check_fields(eval_source, config)
     folder = run_folder(ws, name)
-    checkpoint = _prepare_run(folder, name, version, config, resume)
+    checkpoint = _resume_point(folder, name, version, config) if resume else None
+    if not resume:
+        _fresh_run(folder, name)
 
-    hub_offline()
+    offline()
     transformers = transformers_module()
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
@@ -87,6 +89,8 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
     if config.method == "lora":
         model = _with_lora(model, config)
     trainer, tokens_per_step = _build_trainer(model, tokenizer, version, eval_source, config, folder)
+    if not resume:
+        _record_run(folder, version, config)
     trainer.remove_callback(transformers.PrinterCallback)  # it prints every log dict; the bar shows them
     history = History(tokens_per_step, checkpoint)
     trainer.add_callback(history)
@@ -99,10 +103,12 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
         trainer.add_callback(interrupt)
         try:
             output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        except (torch.OutOfMemoryError, MemoryError) as exc:
-            raise _out_of_memory(config) from exc
-        except RuntimeError as exc:
-            if "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower():
+        except BaseException as exc:
+            if not any(folder.glob(f"{CHECKPOINT_PREFIX}-*")):
+                shutil.rmtree(folder, ignore_errors=True)  # nothing to resume: a retry starts afresh
+            if isinstance(exc, torch.OutOfMemoryError | MemoryError) or (
+                    isinstance(exc, RuntimeError) and ("can't allocate memory" in str(exc)
+                                                       or "out of memory" in str(exc).lower())):
                 raise _out_of_memory(config) from exc
             raise
     if interrupt.requested:
@@ -115,28 +121,36 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
                        history.records)
 
 
-def _prepare_run(folder: Path, name: str, version: DatasetVersion, config: TrainConfig,
-                 resume: bool) -> Path | None:
-    """Create the run folder (or check the one being resumed) and return the checkpoint to resume from."""
-    wanted = {"version": version.ref, "config": config.to_dict(), "config_hash": config.config_hash()}
+def _run_record(version: DatasetVersion, config: TrainConfig) -> dict[str, Any]:
+    return {"version": version.ref, "config": config.to_dict(), "config_hash": config.config_hash()}
+
+
+def _resume_point(folder: Path, name: str, version: DatasetVersion, config: TrainConfig) -> Path | None:
+    """The checkpoint an interrupted run continues from, after checking it is the same run."""
     recorded = folder / RUN_FILE
-    if resume:
-        if not recorded.is_file():
-            runs = sorted(p.name for p in folder.parent.glob("*") if (p / RUN_FILE).is_file())
-            raise NotFoundError(f"no interrupted training run named {name!r} to resume (interrupted runs: "
-                                f"{', '.join(runs) or 'none'})")
-        previous = orjson.loads(recorded.read_bytes())
-        if previous["version"] != version.ref or previous["config_hash"] != wanted["config_hash"]:
-            raise DatatrainerError(f"run {name!r} was started on {previous['version']} with config "
-                                   f"{previous['config_hash']}; resume it with the same version and flags")
-        last = transformers_module().trainer_utils.get_last_checkpoint(str(folder))
-        return Path(last) if last else None
-    if recorded.is_file():
+    if not recorded.is_file():
+        runs = sorted(p.name for p in folder.parent.glob("*") if (p / RUN_FILE).is_file())
+        raise NotFoundError(f"no interrupted training run named {name!r} to resume (interrupted runs: "
+                            f"{', '.join(runs) or 'none'})")
+    previous = orjson.loads(recorded.read_bytes())
+    if previous["version"] != version.ref or previous["config_hash"] != config.config_hash():
+        raise DatatrainerError(f"run {name!r} was started on {previous['version']} with config "
+                               f"{previous['config_hash']}; resume it with the same version and flags")
+    last = transformers_module().trainer_utils.get_last_checkpoint(str(folder))
+    return Path(last) if last else None
+
+
+def _fresh_run(folder: Path, name: str) -> None:
+    if (folder / RUN_FILE).is_file():
         raise DatatrainerError(f"an interrupted run named {name!r} exists: add --resume to continue it, or remove "
                                f"{folder} to start over")
+    shutil.rmtree(folder, ignore_errors=True)  # a run that failed before training started left nothing useful
+
+
+def _record_run(folder: Path, version: DatasetVersion, config: TrainConfig) -> None:
+    """Written once the model, data and trainer are ready: from here on, an interruption is resumable."""
     folder.mkdir(parents=True, exist_ok=True)
-    recorded.write_bytes(orjson.dumps(wanted, option=orjson.OPT_INDENT_2))
-    return None
+    (folder / RUN_FILE).write_bytes(orjson.dumps(_run_record(version, config), option=orjson.OPT_INDENT_2))
 
 
 def _with_lora(model: Any, config: TrainConfig) -> Any:
