@@ -116,7 +116,7 @@ def demo_command(
 def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, engine: Engine) -> None:
     """FineWeb-Edu's recipe in small: the bundled 135M model answers the paper's Ask-LLM question for a random
     sample only, a ridge student on the embeddings learns its answers and scores every record, and the best
-    half becomes a version. (With 135M parameters the teacher is weak: see the README's *Scoring quality*.)"""
+    half becomes a version. (With 135M parameters the teacher is weak: see docs/commands/scoring.md.)"""
     from datatrainer.scoring.ask_llm import AskLLMParams
     from datatrainer.scoring.distilled import DistillParams, distill, teacher_sample
     from datatrainer.scoring.lm_jobs import ModelRequest, run_lm_scoring

@@ -23,7 +23,7 @@ from datatrainer.scoring.perplexity import PERPLEXITY
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
 
-DEFAULT_TEACHER_PROMPTS = ("paper", "strict")  # with perplexity: the teacher measured best (README)
+DEFAULT_TEACHER_PROMPTS = ("paper", "strict")  # with perplexity: the teacher measured best (docs)
 
 
 def distilled_command(
@@ -42,8 +42,8 @@ def distilled_command(
                                                           "repeat for several teachers, combined by their lowest "
                                                           "rank (default: paper and strict).")] = None,
     teacher_score: Annotated[str, typer.Option(help="ask-llm teacher: the score kind it teaches with (pyes: "
-                                                    "with SmolLM2 it teaches better than normalized, see the "
-                                                    "README).")] = "pyes",
+                                                    "with SmolLM2 it teaches better than normalized, see "
+                                                    "docs/commands/scoring.md).")] = "pyes",
     perplexity: Annotated[bool, typer.Option(help="Score every record's perplexity (one LLM pass each): it joins "
                                                   "the teachers, and its NLL band is a student feature.")] = True,
     student: Annotated[str, typer.Option(help="self-training (logistic regression on the teacher's confident "

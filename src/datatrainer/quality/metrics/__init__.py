@@ -2,7 +2,7 @@
 
 `measure(version, QualityConfig(...))` computes them per record and per dataset; `measure_and_store` also
 records the dataset-level summary in the catalog, which is where the report's trend across versions comes
-from. Each metric's precise definition is its module's docstring (and README, "Quality metrics").
+from. Each metric's precise definition is its module's docstring (and docs/commands/quality.md).
 """
 
 from datatrainer.quality.metrics.config import QualityConfig

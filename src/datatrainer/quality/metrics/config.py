@@ -45,7 +45,7 @@ GOPHER_REPETITION_LIMITS: dict[str, float] = {
 
 
 class QualityConfig(BaseModel):
-    """How to measure a dataset. Every metric's definition (README, "Quality metrics") refers to these."""
+    """How to measure a dataset. Every metric's definition (docs/commands/quality.md, "Definitions") refers to these."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
