@@ -35,7 +35,7 @@ def data_command(
     junk: Annotated[float, typer.Option(help="Share of the pool that is crawl junk (13 kinds).")] = 0.30,
     near_duplicates: Annotated[float, typer.Option(help="Share that are edited copies of clean paragraphs.")] = 0.15,
     exact_duplicates: Annotated[float, typer.Option(help="Share that are exact copies.")] = 0.05,
-    validation: Annotated[int, typer.Option(help="Clean held-out paragraphs (other documents).")] = 200,
+    validation: Annotated[int, typer.Option(help="Clean held-out paragraphs (other documents).")] = 100,
     target: Annotated[int, typer.Option(help="Clean paragraphs for DSIR's target (yet other documents).")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the mixture.")] = 0,
 ) -> None:
@@ -54,8 +54,9 @@ def data_command(
 @app.command("samplers")
 def samplers_command(
     ctx: typer.Context,
-    ref: Annotated[str | None, typer.Argument(help="The pool to sample (default: the default mixture, built if "
-                                                   f"missing, as `experiment data` builds {DEFAULT_NAME}).")] = None,
+    ref: Annotated[str | None, typer.Argument(help=f"The pool to sample (default: the latest {DEFAULT_NAME}, which "
+                                                   "`experiment data` builds; built with its defaults if "
+                                                   "missing).")] = None,
     valid: Annotated[str | None, typer.Option(help="Clean held-out version to evaluate on (default: "
                                                    f"POOL{VALID_SUFFIX}).")] = None,
     target: Annotated[str | None, typer.Option(help=f"DSIR's target version (default: POOL{TARGET_SUFFIX}).")] = None,
@@ -79,6 +80,8 @@ def samplers_command(
                                               "records, the recommended scorer) or direct (`score ask-llm` on "
                                               "every record).")] = "distilled",
     train_size: Annotated[int, typer.Option(help="distilled: records the Ask-LLM teachers score.")] = 300,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch CPU threads (default: torch's; 1 is much "
+                                                           "faster when other jobs keep the cores busy).")] = None,
     out: Annotated[Path | None, typer.Option(help="HTML report (JSON and PNG beside it; default: in the "
                                                   "experiment's folder).")] = None,
 ) -> None:
@@ -88,6 +91,13 @@ def samplers_command(
     Scores, samples and finished runs are stored in the workspace: a rerun only trains what is missing, and
     an interrupted experiment continues where it stopped.
     """
+    import torch
+
+    from datatrainer.training.run import TrainingInterrupted  # torch: only when an experiment runs
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+
     if scale not in SCALES:
         raise DatatrainerError(f"--scale: unknown scale {scale!r}; use {' or '.join(SCALES)}")
     overrides = {"steps": steps, "eval_every": eval_every, "batch_size": batch_size, "seq_len": seq_len,
@@ -107,7 +117,7 @@ def samplers_command(
                                        say=lambda line: console.print(line, markup=False, highlight=False))
         try:
             results = experiment.run()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, TrainingInterrupted):
             done = len(experiment.results())
             console.print(f"interrupted: {done} of {len(experiment.keys())} runs are stored in "
                           f"{experiment.runs.folder}; run the same command to continue", markup=False,
@@ -126,9 +136,10 @@ def samplers_command(
 def _versions(ws: Workspace, ref: str | None, valid: str | None, target: str | None,
               dsir: bool) -> tuple[str, str, str | None]:
     """Pool, validation and DSIR target refs: given, else the default mixture's, else POOL-valid/-target."""
-    if ref is None:
-        mixture = ensure_mixture(ws, MixtureParams())
-        ref = mixture.pool.ref
+    if ref is None:  # the mixture `experiment data` made last, else the default one
+        names = ws.datasets.names()
+        ref = ws.datasets.versions(DEFAULT_NAME)[-1].ref if DEFAULT_NAME in names else \
+            ensure_mixture(ws, MixtureParams()).pool.ref
     dataset = ws.version(ref).info.dataset
     names = ws.datasets.names()
     if valid is None:

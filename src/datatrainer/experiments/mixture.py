@@ -3,7 +3,7 @@
 Everything is real text from the gensim wheel (Wikipedia paragraphs and Lee news paragraphs, as the scoring
 dev set cuts them) plus what a web crawl adds to it, in shares the user sets:
 
-- `clean`: real paragraphs from the *pool* half of the source documents (`scoring.devset.split_documents`);
+- `clean`: real paragraphs from the *pool* half of the source documents (`evaluation.fixtures.devset.split_documents`);
 - `junk`: the dev set's 13 junk families (navigation menus, cookie banners, spam, keyword stuffing, product
   listings, log dumps, ...), each built around a pool paragraph the way boilerplate sits on a real page,
   with lengths drawn from the clean lengths so length alone does not give them away;
@@ -25,8 +25,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.scoring.devset import FAMILIES, Paragraph, _part_paragraphs
-from datatrainer.scoring.planted import _near_copy
+from datatrainer.evaluation.fixtures.devset import FAMILIES, Paragraph, _part_paragraphs
+from datatrainer.evaluation.fixtures.planted import _near_copy
 
 CLEAN, NEAR_DUPLICATE, EXACT_DUPLICATE = "clean", "near-duplicate", "exact-duplicate"
 JUNK = "junk"  # kinds of junk records are "junk:<family>"
@@ -41,7 +41,7 @@ class MixtureParams(BaseModel):
     junk: float = Field(0.30, ge=0, lt=1, description="share of the pool that is crawl junk")
     near_duplicates: float = Field(0.15, ge=0, lt=1, description="share that are edited copies of clean records")
     exact_duplicates: float = Field(0.05, ge=0, lt=1, description="share that are exact copies of clean records")
-    validation: int = Field(200, ge=1, description="clean held-out paragraphs every model is evaluated on")
+    validation: int = Field(100, ge=1, description="clean held-out paragraphs every model is evaluated on")
     target: int = Field(200, ge=1, description="clean paragraphs for DSIR's target (other documents)")
     seed: int = Field(0, description="seed of every choice")
 

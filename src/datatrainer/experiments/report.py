@@ -70,6 +70,7 @@ class SamplerReport(BaseModel):
     rows: list[Row]
     curves: list[Curve]
     train_seconds: float
+    train_cpu_seconds: float
     generated_at: datetime
 
     def best(self) -> Row | None:
@@ -112,6 +113,7 @@ def build_report(experiment: str, pool: str, validation: str, setup: dict[str, f
                          samplers=sorted({r.key.sampler for r in results if r.key.sampler != FULL}),
                          budgets=sorted({r.key.budget for r in results}), targets=[targets[s] for s in seeds],
                          rows=rows, curves=curves, train_seconds=sum(r.seconds for r in results),
+                         train_cpu_seconds=sum(r.cpu_seconds for r in results),
                          generated_at=datetime.now(UTC))
 
 
@@ -198,7 +200,8 @@ def render(report: SamplerReport) -> str:
             f"<p class='meta'>validation on {escape(report.validation)} · tiny GPT ({setup['n_layer']} layers, "
             f"{setup['n_embd']} wide, {setup['vocab_size']:,}-token BPE), {setup['steps']:,} steps of "
             f"{setup['batch_size']} x {setup['seq_len']} tokens, evaluated every {setup['eval_every']} · seeds "
-            f"{', '.join(map(str, report.seeds))} · {report.train_seconds / 60:.1f} min of training · generated "
+            f"{', '.join(map(str, report.seeds))} · {report.train_seconds / 60:.1f} min of training "
+            f"({report.train_cpu_seconds / 60:.1f} CPU min) · generated "
             f"{report.generated_at:%Y-%m-%d %H:%M} UTC</p><p>{verdict}.</p>"
             "<h2 id='curves'>Validation loss during training</h2><p>Mean over seeds; the band spans the lowest "
             "and highest seed. Dashed: the full-data run; dotted: its final loss (the target).</p>"

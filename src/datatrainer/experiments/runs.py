@@ -8,7 +8,6 @@ file + rename).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -39,8 +38,8 @@ class RunResult(BaseModel):
     eval_losses: list[float]
     train_steps: list[int]
     train_losses: list[float]
-    seconds: float
-    extra: dict[str, Any] = {}
+    seconds: float  # wall-clock time of training and evaluation
+    cpu_seconds: float = 0.0  # CPU time of this process meanwhile (all threads)
 
 
 class RunStore:

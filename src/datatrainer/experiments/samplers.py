@@ -53,7 +53,7 @@ Scale = Literal["cpu", "gpu"]
 SCALES: dict[str, TrainingSetup] = {
     # ~0.9M parameters (half of them the 4k embedding): about 0.1 s a step on 2 cores
     "cpu": TrainingSetup(n_layer=2, n_head=4, n_embd=128, seq_len=64, batch_size=16, learning_rate=3e-3,
-                         steps=150, eval_every=10, vocab_size=4096),
+                         steps=120, eval_every=10, vocab_size=4096),
     # ~11M parameters, 16x the tokens per step and 10x the steps: minutes per run on one GPU
     "gpu": TrainingSetup(n_layer=6, n_head=6, n_embd=384, seq_len=256, batch_size=64, learning_rate=1e-3,
                          steps=1500, eval_every=50, vocab_size=8192),
@@ -141,7 +141,7 @@ class SamplerExperiment:
                 result = self.train(key, tokenizer)
                 self.runs.put(result)
                 self.say(f"[{number}/{len(todo)}] {key.name}: {result.records:,} records, final validation loss "
-                         f"{result.eval_losses[-1]:.4f} ({result.seconds:.0f} s)")
+                         f"{result.eval_losses[-1]:.4f} ({result.seconds:.0f} s, {result.cpu_seconds:.0f} CPU s)")
         return self.results()
 
     def sample(self, key: RunKey) -> DatasetVersion:
@@ -170,6 +170,7 @@ class SamplerExperiment:
 
     def train(self, key: RunKey, tokenizer: Path) -> RunResult:
         from datatrainer.training import TrainConfig, train
+        from datatrainer.training.run import RUN_FILE, run_folder
 
         setup = self.params.setup
         sample = self.sample(key)
@@ -178,20 +179,28 @@ class SamplerExperiment:
                              tokenizer=str(tokenizer), seq_len=setup.seq_len, packing=True,
                              batch_size=setup.batch_size, learning_rate=setup.learning_rate,
                              max_steps=setup.steps, eval_version=self.validation.ref, eval_every=setup.eval_every,
-                             save_every=setup.steps, seed=key.seed, device="auto")
-        started = time.perf_counter()
+                             eval_fraction=0.0, warmup_steps=setup.steps // 10, save_every=setup.steps,
+                             seed=key.seed, device="auto",
+                             extra={"experiment": self.folder.name, "sampler": key.sampler, "budget": key.budget})
+        started, cpu = time.perf_counter(), time.process_time()
         model = f"{self.folder.name}-{key.name}"
-        result = train(self.ws, sample.ref, config, model, resume=False, progress=self.progress)
-        seconds = time.perf_counter() - started
-        evals = [row for row in result.history if row.get("eval_loss") is not None]
-        trains = [row for row in result.history if row.get("train_loss") is not None]
+        registered = self.ws.models.find(model)
+        if registered is not None:  # trained, but stopped before its result file was written
+            history = registered.history
+        else:  # a run stopped by Ctrl-C left a checkpoint: continue it
+            resume = (run_folder(self.ws, model) / RUN_FILE).is_file()
+            history = train(self.ws, sample.ref, config, model, resume=resume, progress=self.progress).history
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        evals = [row for row in history if row.get("eval_loss") is not None]
+        trains = [row for row in history if row.get("train_loss") is not None]
         if not evals:
             raise DatatrainerError(f"{key.name}: training reported no validation loss")
         return RunResult(key=key, sample=sample.ref, records=sample.num_rows, composition=_composition(sample),
                          model=model, eval_steps=[int(r["step"]) for r in evals],
                          eval_losses=[float(r["eval_loss"]) for r in evals],
                          train_steps=[int(r["step"]) for r in trains],
-                         train_losses=[float(r["train_loss"]) for r in trains], seconds=seconds)
+                         train_losses=[float(r["train_loss"]) for r in trains], seconds=seconds,
+                         cpu_seconds=cpu)
 
 
 def _composition(version: DatasetVersion) -> dict[str, int]:
