@@ -4,6 +4,7 @@ and the registered model loads back and computes what the trained one did."""
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 from datatrainer.training import TrainingInterrupted, export_model, load_trained, train
 from datatrainer.training.run import run_folder
 from datatrainer.workspace import Workspace
-from tests.training.conftest import tiny_config
+from tests.training.conftest import ingest_records, lee_articles, tiny_config
 
 
 def _train_losses(history: list[dict[str, Any]]) -> list[float]:
@@ -76,3 +77,20 @@ def test_resume_of_an_unknown_run_is_one_line(text_ws: tuple[Workspace, str], sm
     ws, ref = text_ws
     with pytest.raises(Exception, match="no interrupted training run named 'ghost' to resume"):
         train(ws, ref, tiny_config(small_tokenizer), "ghost", resume=True, progress=False)
+
+
+@pytest.mark.slow
+def test_early_stopping_on_an_external_eval_version_keeps_the_best_model(text_ws: tuple[Workspace, str],
+                                                                          small_tokenizer: str,
+                                                                          tmp_path: Path) -> None:
+    ws, ref = text_ws
+    clean = ingest_records(ws, "clean", [{"id": f"c{i}", "text": t} for i, t in enumerate(lee_articles(70)[60:])],
+                           tmp_path)
+    # A learning rate far too large: the held-out loss gets worse after the first steps, and training stops.
+    config = tiny_config(small_tokenizer, max_steps=30, eval_every=1, eval_version=clean, learning_rate=1.0,
+                         early_stopping_patience=2)
+    result = train(ws, ref, config, "stopped", progress=False)
+    evals = [entry["eval_loss"] for entry in result.history if "eval_loss" in entry]
+    assert result.model.metrics["steps"] < 30
+    assert result.model.metrics["eval_loss"] == pytest.approx(min(evals), rel=1e-5)  # the best checkpoint came back
+    assert evals.index(min(evals)) < len(evals) - 2

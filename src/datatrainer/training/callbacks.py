@@ -36,11 +36,12 @@ class History(TrainerCallback):
         if checkpoint is not None and (checkpoint / self.FILE).is_file():
             self.records = orjson.loads((checkpoint / self.FILE).read_bytes())
         self._offset = self.records[-1]["elapsed"] if self.records else 0.0
+        self.recording = True
         self._started = time.perf_counter()
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                logs: dict[str, float] | None = None, **kwargs: Any) -> None:
-        if not logs:
+        if not logs or not self.recording:
             return
         base = {"step": state.global_step, "tokens": state.global_step * self.tokens_per_step,
                 "elapsed": round(self._offset + time.perf_counter() - self._started, 3)}

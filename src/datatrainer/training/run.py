@@ -115,6 +115,7 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
         raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step} of {trainer.state.max_steps}; "
                                   f"a checkpoint is saved in {folder}: run the same command with --resume to "
                                   "continue")
+    history.recording = False  # the closing evaluation (of the best checkpoint, with early stopping) is a metric
     metrics = _final_metrics(trainer, output.training_loss, history.records, tokens_per_step,
                              time.perf_counter() - started)
     return TrainResult(_publish(ws, trainer, tokenizer, version, config, name, metrics, history.records),
