@@ -13,7 +13,8 @@ from datatrainer.engine.local import LocalEngine
 from datatrainer.operations import Operation, get_operation, operation_names
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
-from tests.operations.test_conformance import cases, contents, records, run, source  # noqa: F401
+from tests.operations.conftest import records, source  # noqa: F401
+from tests.operations.test_conformance import cases, contents, run
 
 BATCH = 7
 

@@ -16,7 +16,7 @@ from datatrainer.scoring.density import density_scores
 from datatrainer.scoring.jobs import DENSITY, EmbedderRequest, density_on, embed_version, score_density
 from datatrainer.scoring.race import RaceParams
 from datatrainer.workspace import Workspace
-from tests.operations.test_conformance import example_records
+from tests.operations.examples import example_records
 
 pytestmark = pytest.mark.slow
 VECTOR_TOLERANCE = 2e-3  # float16 storage

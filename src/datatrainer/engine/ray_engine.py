@@ -32,7 +32,7 @@ from datatrainer.progress import progress_bar
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.store.writer import PartMeta, PartSink
 
-#: Part numbers of a written version: batch j of input part i becomes part `i * PART_STRIDE + j`, so
+#: Part numbers of a written version: batch j of unit of work u becomes part `u * PART_STRIDE + j`, so
 #: workers name their parts without asking the driver, and the order is the input's.
 PART_STRIDE = 1 << 20
 LOCAL_OBJECT_STORE_BYTES = 1 << 30  # the object store of a Ray instance started here (spills to disk beyond)
@@ -114,14 +114,15 @@ class RayEngine:
                    description: str) -> Iterator[tuple[int, Any]]:
         """(part number, result) of every batch of every part, computed and (with a sink) written on the
         workers, in stored order."""
-        parts = len(version.files)
-        if parts == 0:
+        units = _units(version, 2 * self.threads)
+        if not units:
             return
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
         context.print_on_execution_start = False
-        dataset = ray.data.from_items([{"part": index} for index in range(parts)], override_num_blocks=parts)
+        dataset = ray.data.from_items([{"unit": index, "part": part, "row_groups": groups}
+                                       for index, (part, groups) in enumerate(units)], override_num_blocks=len(units))
         with warnings.catch_warnings():  # Ray Data retries a task whose worker died forever unless told
             warnings.simplefilter("ignore", DeprecationWarning)
             mapped = dataset.map_batches(
@@ -182,9 +183,10 @@ def _run_units(units: pa.Table, *, work: Callable[[pa.RecordBatch], Any], versio
     sequences: list[int] = []
     rows: list[int] = []
     payloads: list[bytes] = []
-    for part in units["part"].to_pylist():
-        for index, batch in enumerate(version.read_part_batches(part, columns, batch_size)):
-            sequence = part * PART_STRIDE + index
+    for unit, part, groups in zip(units["unit"].to_pylist(), units["part"].to_pylist(),
+                                  units["row_groups"].to_pylist(), strict=True):
+        for index, batch in enumerate(version.read_part_batches(part, columns, batch_size, groups)):
+            sequence = unit * PART_STRIDE + index
             try:
                 result = work(batch) if sink is None else write_batch(work, sink, sequence, batch)
             except DatatrainerError as exc:  # Ray Data drops the cause of what a task raises: carry it back
@@ -196,6 +198,16 @@ def _run_units(units: pa.Table, *, work: Callable[[pa.RecordBatch], Any], versio
                 break
     return pa.table({"seq": pa.array(sequences, pa.int64()), "rows": pa.array(rows, pa.int64()),
                      "result": pa.array(payloads, pa.large_binary())})
+
+
+def _units(version: DatasetVersion, wanted: int) -> list[tuple[int, list[int] | None]]:
+    """Units of work, in stored order: (part, row groups or None for all). Whole parts when there are
+    `wanted` of them; otherwise parts are split by row group (65,536 rows each), so that a version stored as
+    one big part still spreads over the workers."""
+    parts = len(version.files)
+    if parts >= wanted:
+        return [(part, None) for part in range(parts)]
+    return [(part, [group]) for part in range(parts) for group in range(version.open_part(part).num_row_groups)]
 
 
 def connect(address: str | None, num_cpus: int | None = None,

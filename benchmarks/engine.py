@@ -1,0 +1,207 @@
+"""Benchmark: the same pipeline on `LocalEngine` and on `RayEngine` (a local Ray instance), one run.
+
+Pipeline, per engine, on one ingested version: quality-filter (the default Gopher/C4 rules, English) ->
+MinHash dedup (threshold 0.8) -> RACE density of every surviving record's vector. Records are generated from
+real English text (the gensim test corpora: the Lee news corpus and the para2para texts, ~400 kB of
+prose) by cutting windows of 20-400 words out of the word stream at random offsets, with 10% near
+copies (up to 10% of words replaced), 2% exact copies and 5% junk (too short, or symbol soup) that the
+quality rules drop. Density runs on 384-d vectors made from the text by feature hashing + a fixed random
+projection, standing in for MiniLM embeddings: embedding 1M records with MiniLM on 2 cores would take ~100
+minutes and is the same actor-pool path on both engines; what differs between engines is the hashing
+(~95% of a density run).
+
+Reported: seconds per stage per engine, the Ray/local ratio, the time to start Ray and to warm its workers
+up on 2,000 records (once per cluster and job; not counted in the ratio), whether both engines kept the
+same ids and gave the same density scores, and the peak RSS of every process (the driver, and each Ray
+worker, sampled with psutil every 0.2 s).
+
+Usage: nice -n 10 python benchmarks/engine.py [--records N] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from datatrainer.engine.base import Engine
+from datatrainer.engine.local import LocalEngine
+from datatrainer.engine.ray_engine import RayEngine
+from datatrainer.scoring.jobs import density_on
+from datatrainer.scoring.race import RaceParams
+from datatrainer.store.versions import DatasetVersion
+from datatrainer.workspace import Workspace
+
+CORPORA = ("lee_background.cor", "lee.cor", "para2para_text1.txt", "para2para_text2.txt")
+DIM = 384
+
+
+def word_stream() -> list[str]:
+    import gensim
+
+    folder = Path(gensim.__file__).parent / "test" / "test_data"
+    words: list[str] = []
+    for name in CORPORA:
+        words += (folder / name).read_text(encoding="utf-8", errors="replace").split()
+    return words
+
+
+def generate(records: int, seed: int = 0) -> list[dict[str, str]]:
+    """Windows of real text with planted near copies, exact copies and junk."""
+    rng = np.random.default_rng(seed)
+    words = np.array(word_stream(), dtype=object)
+    lengths = rng.integers(20, 400, records)
+    starts = rng.integers(0, len(words) - 400, records)
+    kinds = rng.random(records)
+    texts: list[str] = []
+    for i in range(records):
+        if kinds[i] < 0.10 and i > 0:  # near copy of an earlier record: some words replaced
+            source = texts[int(rng.integers(0, i))].split()
+            edits = rng.random(len(source)) < rng.uniform(0, 0.10)
+            replacement = words[rng.integers(0, len(words), int(edits.sum()))]
+            source = np.array(source, dtype=object)
+            source[edits] = replacement
+            texts.append(" ".join(source))
+        elif kinds[i] < 0.12 and i > 0:
+            texts.append(texts[int(rng.integers(0, i))])
+        elif kinds[i] < 0.17:
+            texts.append("#### $$$ " * int(lengths[i] // 10 + 1) if i % 2 else " ".join(words[starts[i]:starts[i] + 5]))
+        else:
+            texts.append(" ".join(words[starts[i]:starts[i] + lengths[i]]) + ".")
+    return [{"id": f"doc{i:08d}", "text": text} for i, text in enumerate(texts)]
+
+
+def vectors_of(version: DatasetVersion) -> np.ndarray[Any, np.dtype[np.float16]]:
+    """Unit 384-d vectors from hashed word counts and a fixed projection (a stand-in for embeddings)."""
+    hasher = HashingVectorizer(n_features=4096, alternate_sign=False, norm=None)
+    projection = np.random.default_rng(1).standard_normal((4096, DIM)).astype(np.float32)
+    chunks = []
+    for batch in version.read_batches(["text"], batch_size=65_536):
+        dense = hasher.transform(batch.column("text").to_pylist()) @ projection
+        dense /= np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-6)
+        chunks.append(dense.astype(np.float16))
+    return np.concatenate(chunks) if chunks else np.zeros((0, DIM), np.float16)
+
+
+class PeakRss:
+    """Peak resident memory of this process and of every Ray worker process, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, tuple[str, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            for process in psutil.process_iter(["pid", "cmdline", "memory_info"]):
+                cmdline = process.info["cmdline"] or []
+                name = "driver" if process.info["pid"] == me else (cmdline[0] if cmdline else "")
+                if name != "driver" and not (name.startswith("ray::") or "default_worker.py" in " ".join(cmdline)):
+                    continue
+                rss = process.info["memory_info"].rss if process.info["memory_info"] else 0
+                label = "driver" if name == "driver" else name.split("(")[0].split(" ")[0]
+                if rss > self.peaks.get(process.info["pid"], ("", 0))[1]:
+                    self.peaks[process.info["pid"]] = (label, rss)
+            self._stop.wait(0.2)
+
+    def summary(self) -> dict[str, Any]:
+        driver = max((rss for label, rss in self.peaks.values() if label == "driver"), default=0)
+        workers = sorted((rss for label, rss in self.peaks.values() if label != "driver"), reverse=True)
+        return {"driver_mb": round(driver / 2**20), "workers": len(workers),
+                "largest_worker_mb": round(workers[0] / 2**20) if workers else 0,
+                "workers_mb": [round(rss / 2**20) for rss in workers[:8]]}
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def pipeline(ws: Workspace, source: DatasetVersion, engine: Engine, label: str) -> dict[str, Any]:
+    seconds: dict[str, float] = {}
+    with PeakRss() as memory:
+        seconds["quality-filter"], filtered = timed(lambda: ws.apply(
+            "quality-filter", [source], {"lang": "en"}, name=f"{label}-filtered", engine=engine))
+        seconds["dedup"], deduped = timed(lambda: ws.apply(
+            "dedup", [filtered], {"method": "minhash", "threshold": 0.8}, name=f"{label}-deduped", engine=engine))
+        vectors = vectors_of(deduped)  # not timed: the stand-in for stored embeddings
+        seconds["density"], scores = timed(lambda: density_on(engine, vectors, RaceParams()))
+    seconds["total"] = sum(seconds.values())
+    return {"seconds": {k: round(v, 2) for k, v in seconds.items()}, "memory": memory.summary(),
+            "rows": {"source": source.num_rows, "filtered": filtered.num_rows, "deduped": deduped.num_rows},
+            "ids": deduped.to_table(["id"])["id"], "scores": scores}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    with tempfile.TemporaryDirectory(prefix="engine-bench-") as folder:
+        root = Path(folder)
+        seconds, rows = timed(lambda: generate(args.records))
+        print(f"generated {len(rows):,} records in {seconds:.1f} s; CPU: {cpu}, {os.cpu_count()} cores")
+        source_file = root / "records.jsonl"
+        with source_file.open("w") as out:
+            for row in rows:
+                out.write(json.dumps(row) + "\n")
+        del rows
+        ws = Workspace.init(root / "ws")
+        seconds, source = timed(lambda: ws.ingest(source_file, "bench", engine=LocalEngine()))
+        print(f"ingested in {seconds:.1f} s: {source.num_rows:,} records, {len(source.files)} parts")
+        # Both engines first run the pipeline on 2,000 records, untimed: imports, and on Ray the worker
+        # processes (a long-lived cluster keeps them; each new driver job starts its own).
+        warm = ws.apply("filter", [source], {"where": "id < 'doc00002000'"}, name="warm")
+        pipeline(ws, warm, LocalEngine(), "warm-local")
+        local = pipeline(ws, source, LocalEngine(), "local")
+        startup, ray_engine = timed(lambda: RayEngine())
+        warmup, _ = timed(lambda: pipeline(ws, warm, ray_engine, "warm-ray"))
+        ray = pipeline(ws, source, ray_engine, "ray")
+        ray_engine.close()
+        ws.close()
+    same_ids = ray["ids"].equals(local["ids"])
+    same_scores = bool(np.array_equal(ray["scores"], local["scores"]))
+    report = {"records": args.records, "cpu": cpu, "cores": os.cpu_count(), "ray_startup_s": round(startup, 1),
+              "ray_warmup_s": round(warmup, 1),
+              "same_ids": same_ids, "same_density": same_scores,
+              **{name: {k: v for k, v in run.items() if k not in ("ids", "scores")}
+                 for name, run in (("local", local), ("ray", ray))}}
+    report["ratio"] = {stage: round(ray["seconds"][stage] / max(local["seconds"][stage], 1e-9), 2)
+                       for stage in local["seconds"]}
+    print(f"{'stage':<16}{'local s':>10}{'ray s':>10}{'ray/local':>11}")
+    for stage in local["seconds"]:
+        print(f"{stage:<16}{local['seconds'][stage]:>10.2f}{ray['seconds'][stage]:>10.2f}"
+              f"{report['ratio'][stage]:>11.2f}")
+    print(f"rows: {local['rows']}; Ray start {startup:.1f} s, warm-up on 2,000 records {warmup:.1f} s (neither "
+          f"counted); same ids kept: {same_ids}; "
+          f"same density: {same_scores}")
+    print(f"peak RSS local: {local['memory']}; ray: {ray['memory']}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
