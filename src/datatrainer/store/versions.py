@@ -73,13 +73,15 @@ class DatasetVersion:
             yield from self.read_part_batches(index, columns, batch_size)
 
     def read_part_batches(
-        self, index: int, columns: Sequence[str] | None = None, batch_size: int = 65_536
+        self, index: int, columns: Sequence[str] | None = None, batch_size: int = 65_536,
+        row_groups: Sequence[int] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """Stream one stored part, conformed to the version schema."""
+        """Stream one stored part (or some of its row groups: units of work for an engine), conformed to the
+        version schema."""
         target = self._target(columns)
         part = self.open_part(index)
         present = [name for name in target.names if name in part.schema_arrow.names]
-        for batch in part.iter_batches(batch_size=batch_size, columns=present):
+        for batch in part.iter_batches(batch_size=batch_size, columns=present, row_groups=row_groups):
             yield conform_batch(batch, target)
 
     def _target(self, columns: Sequence[str] | None) -> pa.Schema:
