@@ -187,12 +187,27 @@ class Workspace:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        for folder in orphans:
+        companions = self._orphan_companions(cutoff)
+        for folder in [*orphans, *companions]:
             if isinstance(folder, Path):
                 shutil.rmtree(folder, ignore_errors=True) if folder.is_dir() else folder.unlink(missing_ok=True)
             else:
                 self.data.delete(str(folder))
-        return [*stale_tmp, *orphans]
+        return [*stale_tmp, *orphans, *companions]
+
+    def _orphan_companions(self, cutoff: float) -> list[PurePath]:
+        """On object storage, cache shards are uploaded companion first (`.npy`), index last: a run killed
+        between the two leaves a companion no index names. (Locally those stay in `tmp/`.)"""
+        if self.data.is_local:
+            return []
+        found: list[PurePath] = []
+        for top in ("scores", "embeddings"):
+            entries = [e for e in self.data.list(self.data.path(top), recursive=True) if e.is_file]
+            indexed = {e.path[: -len(".parquet")] for e in entries if e.path.endswith(".parquet")}
+            found += [PurePosixPath(e.path) for e in entries if e.path.endswith(".npy")
+                      and e.path[: -len(".npy")] not in indexed and e.mtime is not None
+                      and e.mtime.timestamp() <= cutoff]
+        return found
 
     def _version_folders(self, cutoff: float) -> list[PurePath]:
         """Version folders last written before `cutoff`. A prefix on object storage has no time of its own:

@@ -9,6 +9,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from pyarrow import fs as pafs
@@ -157,3 +158,36 @@ class socketless_port:
 
     def __exit__(self, *exc: object) -> None:
         self._socket.close()
+
+
+def test_score_and_embedding_stores_on_object_storage_match_local_disk(tmp_path: Path, s3_bucket: str) -> None:
+    source = tmp_path / "texts.jsonl"
+    texts = [f"text number {i % 23}" for i in range(60)]  # repeated texts share a content hash
+    source.write_text("".join(f'{{"id": "r{i}", "text": "{text}"}}\n' for i, text in enumerate(texts)))
+    results = []
+    for data_url in (None, f"s3://{s3_bucket}/stores"):
+        with Workspace.init(tmp_path / f"ws-{bool(data_url)}", data_url=data_url) as ws:
+            version = ws.ingest(source, "t")
+            first = ws.scores.missing(version, "toy", "abc")
+            ws.scores.add("toy", "abc", first[:10], np.arange(10, dtype=np.float64), {"k": 1})
+            rest = ws.scores.missing(version, "toy", "abc")
+            ws.scores.add("toy", "abc", rest, np.arange(len(rest), dtype=np.float64) + 100, {"k": 1})
+            hashes = ws.embeddings.missing(version, "emb", "e1")
+            vectors = np.random.default_rng(0).normal(size=(len(hashes), 4))
+            ws.embeddings.add("emb", "e1", hashes, vectors, {"model": "toy"})
+            ids, matrix = ws.embeddings.embeddings_for(version, "toy")
+            results.append((ws.scores.scores_for(version, "toy").to_pylist(), ids.to_pylist(), matrix,
+                            [c.params for c in ws.scores.configs()], len(ws.scores.missing(version, "toy", "abc"))))
+            if data_url:
+                assert not (tmp_path / "ws-True" / "scores").exists()
+                stored = [i.path for i in ws.data.list(ws.data.base, recursive=True) if i.is_file]
+                assert any(path.endswith(".npy") for path in stored)
+                assert any(path.endswith("/scores/toy/abc/config.json") for path in stored)
+                stray = ws.data.path("embeddings", "emb", "e1", "00000000000000000001-killed.npy")
+                with ws.data.filesystem.open_output_stream(stray) as out:  # killed before its index
+                    out.write(b"half")
+                assert [path.name for path in ws.collect_garbage(min_age=0)] == ["00000000000000000001-killed.npy"]
+    (local_scores, local_ids, local_matrix, local_configs, _), remote = results[0], results[1]
+    assert remote[0] == local_scores and remote[1] == local_ids and remote[3] == local_configs == [{"k": 1}]
+    np.testing.assert_array_equal(remote[2], local_matrix)
+    assert remote[4] == 0 and len(set(texts)) == 23

@@ -1,21 +1,42 @@
-"""`CacheRoot`: the folders of one kind of cached per-record value (scores, embeddings), one per config.
+"""`ContentStore`: the one base of the score and embedding stores, values cached by record content.
 
 Layout: `<root>/<name>/<config hash>/` holding `config.json` (what the hash means) and the Parquet shards of
-`ShardFolder`. Shared by `ScoreStore` and `EmbeddingStore`, which differ only in what a shard carries.
+`ShardFolder`, under the workspace's data location (local disk, or object storage shared by a cluster).
+`ScoreStore` and `EmbeddingStore` differ only in what a shard carries (a score column; an index beside a
+`.npy` matrix) and in how values are read back; finding what is missing, streaming it, registering a
+config, listing configs and coverage, and choosing among configs live here once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from pyarrow import fs as pafs
 
 from datatrainer.errors import DatatrainerError, NotFoundError
-from datatrainer.scoring.configs import CONFIG_FILE, SECONDARY, StoredConfig, read_config, write_config_once
-from datatrainer.scoring.shards import ShardFolder
+from datatrainer.scoring.configs import (
+    CONFIG_FILE,
+    SECONDARY,
+    StoredConfig,
+    config_bytes,
+    new_config,
+    parse_config,
+    read_config,
+    write_config_once,
+)
+from datatrainer.scoring.shards import ShardFolder, pending_records, put_file
+from datatrainer.store.location import DataLocation, storage_error
+from datatrainer.store.schema import CONTENT_HASH, TEXT
 from datatrainer.store.versions import DatasetVersion
+
+if TYPE_CHECKING:
+    from datatrainer.workspace import Workspace
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _HASH_RE = re.compile(r"^[0-9a-f]{1,64}$")
@@ -35,8 +56,11 @@ class Computed:
 
 
 class CacheRoot:
-    def __init__(self, root: Path, tmp_dir: Path) -> None:
-        self.root = root
+    """The folders of one kind of cached value, one per (name, config hash)."""
+
+    def __init__(self, root: Path | str, tmp_dir: Path, data: DataLocation | None = None) -> None:
+        self.data = data or DataLocation(str(root))
+        self.root = str(root)
         self._tmp_dir = tmp_dir
 
     def shards(self, name: str, hash_: str) -> ShardFolder:
@@ -44,19 +68,52 @@ class CacheRoot:
             raise DatatrainerError(f"invalid cache name {name!r}: use letters, digits, '.', '_' or '-'")
         if not _HASH_RE.match(hash_):
             raise DatatrainerError(f"invalid config hash {hash_!r}: expected lower-case hex digits")
-        return ShardFolder(self.root / name / hash_, self._tmp_dir)
+        return ShardFolder(f"{self.root}/{name}/{hash_}", self._tmp_dir, self.data)
 
     def register(self, name: str, hash_: str, params: dict[str, Any], scope: str | None) -> StoredConfig:
         """Write `config.json` for a config the first time values are stored under it."""
         folder = self.shards(name, hash_).path
-        stored = write_config_once(folder, self._tmp_dir, name, hash_, params, scope)
+        if self.data.is_local:
+            stored = write_config_once(Path(folder), self._tmp_dir, name, hash_, params, scope)
+        else:
+            stored = self._read(f"{folder}/{CONFIG_FILE}") or self._write_config(folder, name, hash_, params, scope)
         if stored.scope != scope:
             raise DatatrainerError(f"{name} config {hash_} was stored with scope {stored.scope!r}, not {scope!r}")
         return stored
 
+    def _write_config(self, folder: str, name: str, hash_: str, params: dict[str, Any],
+                      scope: str | None) -> StoredConfig:
+        stored = new_config(name, hash_, params, scope)
+        self._tmp_dir.mkdir(parents=True, exist_ok=True)
+        local = self._tmp_dir / f"config-{uuid.uuid4().hex}.json"
+        try:
+            local.write_bytes(config_bytes(stored))
+            put_file(self.data, local, f"{folder}/{CONFIG_FILE}")
+        finally:
+            local.unlink(missing_ok=True)
+        return stored
+
+    def _read(self, path: str) -> StoredConfig | None:
+        try:
+            with self.data.filesystem.open_input_stream(path, compression=None) as handle:
+                return parse_config(handle.read())
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise storage_error(self.data.uri(path), exc) from None
+
     def configs(self, name: str | None = None) -> list[StoredConfig]:
-        pattern = f"{name}/*/{CONFIG_FILE}" if name is not None else f"*/*/{CONFIG_FILE}"
-        return [read_config(path.parent) for path in sorted(self.root.glob(pattern))]
+        if self.data.is_local:
+            pattern = f"{name}/*/{CONFIG_FILE}" if name is not None else f"*/*/{CONFIG_FILE}"
+            return [read_config(path.parent) for path in sorted(Path(self.root).glob(pattern))]
+        depth = len(self.root.rstrip("/").split("/"))
+        found = []
+        for entry in self.data.list(self.root, recursive=True):
+            parts = entry.path.split("/")[depth:]
+            if (entry.type == pafs.FileType.File and len(parts) == 3 and parts[2] == CONFIG_FILE
+                    and (name is None or parts[0] == name)):
+                found.append(entry.path)
+        return [config for config in (self._read(path) for path in sorted(found)) if config is not None]
 
     def applicable(self, version: DatasetVersion) -> list[StoredConfig]:
         """Configs whose values mean something for this version: per-record ones, and those scoped to it."""
@@ -86,6 +143,47 @@ class CacheRoot:
         if covered == 0:
             raise NotFoundError(f"no {what} stored for {version.ref} ({hint})")
         return best
+
+
+class ContentStore:
+    """Values computed once per distinct record content and config, resumable batch by batch.
+
+    Keys are content hashes, not ids: two versions sharing a text share its value, and a later version
+    never recomputes it. Each finished batch becomes one shard, so an interrupted run keeps every batch it
+    finished and a re-run computes only `missing`.
+    """
+
+    folder_name: str  # the top folder of this kind of value in the data location
+
+    def __init__(self, ws: Workspace) -> None:
+        data = ws.data
+        tmp = Path(data.path("tmp")) if data.is_local else ws.root / "tmp"
+        self.cache = CacheRoot(data.path(self.folder_name), tmp, data)
+
+    def missing(self, version: DatasetVersion, name: str, config_hash: str) -> pa.Array:
+        """Distinct content hashes of the version's records with no stored value for this config."""
+        return self.cache.shards(name, config_hash).missing(version)[CONTENT_HASH].combine_chunks()
+
+    def pending(self, version: DatasetVersion, name: str, config_hash: str,
+                columns: Sequence[str] = (CONTENT_HASH, TEXT), batch_rows: int = 1024) -> Iterator[pa.Table]:
+        """The records still to compute, one per missing content hash, in batches of `batch_rows` (each
+        batch is meant to become one stored shard, so an interruption loses at most one batch)."""
+        shards = self.cache.shards(name, config_hash)
+        return pending_records(version, shards.missing(version), columns, batch_rows)
+
+    def configs(self, name: str | None = None) -> list[StoredConfig]:
+        return self.cache.configs(name)
+
+    def computed(self, version: DatasetVersion) -> list[Computed]:
+        """What has been computed for this version: every config with its coverage."""
+        return self.cache.computed(version)
+
+    def _publish(self, name: str, config_hash: str, meta: dict[str, Any], scope: str | None, index: pa.Table,
+                 companions: Sequence[tuple[str, Callable[[Path], None]]] = ()) -> None:
+        """Register the config (first time) and store one finished batch as a shard, if it has rows."""
+        self.cache.register(name, config_hash, meta, scope)
+        if index.num_rows:
+            self.cache.shards(name, config_hash).publish(index, companions)
 
 
 def hash_matches(selector: str) -> Callable[[StoredConfig], bool]:

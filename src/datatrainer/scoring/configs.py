@@ -60,15 +60,28 @@ def write_config_once(folder: Path, tmp_dir: Path, name: str, hash_: str, params
     if path.is_file():
         return read_config(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    stored = StoredConfig(name, hash_, params, scope, datetime.now(UTC).isoformat(timespec="seconds"))
+    stored = new_config(name, hash_, params, scope)
     tmp = tmp_dir / f"config-{uuid.uuid4().hex}.json"
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp.write_bytes(orjson.dumps(stored.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    tmp.write_bytes(config_bytes(stored))
     os.replace(tmp, path)  # atomic: readers see no config or a whole one
     return stored
 
 
-def read_config(folder: Path) -> StoredConfig:
-    data = orjson.loads((folder / CONFIG_FILE).read_bytes())
+def new_config(name: str, hash_: str, params: dict[str, Any], scope: str | None) -> StoredConfig:
+    return StoredConfig(name, hash_, params, scope, datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def config_bytes(stored: StoredConfig) -> bytes:
+    """The `config.json` text of a config."""
+    return orjson.dumps(stored.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+
+
+def parse_config(raw: bytes) -> StoredConfig:
+    data = orjson.loads(raw)
     return StoredConfig(data["name"], data["config_hash"], dict(data["params"]), data.get("scope"),
                         data["created_at"])
+
+
+def read_config(folder: Path) -> StoredConfig:
+    return parse_config((folder / CONFIG_FILE).read_bytes())

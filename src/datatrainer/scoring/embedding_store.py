@@ -8,7 +8,8 @@ i names the content hash of matrix row i. Shards are appended as batches finish,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,15 +18,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datatrainer.errors import NotFoundError
-from datatrainer.scoring.cache import CacheRoot, Computed, hash_matches
+from datatrainer.scoring.cache import ContentStore, hash_matches
 from datatrainer.scoring.configs import StoredConfig
-from datatrainer.scoring.shards import content_hash_array, pending_records
-from datatrainer.store.schema import CONTENT_HASH, ID, TEXT
+from datatrainer.scoring.shards import content_hash_array
+from datatrainer.store.location import storage_error
+from datatrainer.store.schema import CONTENT_HASH, ID
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
     from datatrainer.models.embedders import Embedder
-    from datatrainer.workspace import Workspace
 
 EMBEDDINGS_DIR = "embeddings"
 MODEL_KEY = "model"
@@ -34,20 +35,8 @@ ALIASES_KEY = "aliases"
 Matrix = np.ndarray[Any, np.dtype[np.floating[Any]]]
 
 
-class EmbeddingStore:
-    def __init__(self, ws: Workspace) -> None:
-        self.cache = CacheRoot(ws.root / EMBEDDINGS_DIR, ws.root / "tmp")
-
-    def missing(self, version: DatasetVersion, name: str, model_hash: str) -> pa.Array:
-        """Distinct content hashes of the version's records not embedded yet with this model config."""
-        return self.cache.shards(name, model_hash).missing(version)[CONTENT_HASH].combine_chunks()
-
-    def pending(self, version: DatasetVersion, name: str, model_hash: str,
-                columns: Sequence[str] = (CONTENT_HASH, TEXT), batch_rows: int = 1024) -> Iterator[pa.Table]:
-        """The records still to compute, one per missing content hash, in batches of `batch_rows` (each
-        batch is meant to become one stored shard, so an interruption loses at most one batch)."""
-        shards = self.cache.shards(name, model_hash)
-        return pending_records(version, shards.missing(version), columns, batch_rows)
+class EmbeddingStore(ContentStore):
+    folder_name = EMBEDDINGS_DIR
 
     def add(self, name: str, model_hash: str, content_hashes: pa.Array | pa.ChunkedArray | Sequence[str],
             vectors: Matrix, meta: dict[str, Any], dtype: type[np.floating[Any]] = np.float16) -> None:
@@ -56,10 +45,8 @@ class EmbeddingStore:
         matrix = np.ascontiguousarray(vectors, dtype=dtype)
         if matrix.ndim != 2 or matrix.shape[0] != len(hashes):
             raise ValueError(f"{len(hashes)} content hashes but vectors of shape {matrix.shape}")
-        self.cache.register(name, model_hash, meta, None)
-        if len(hashes):
-            self.cache.shards(name, model_hash).publish(
-                pa.table({CONTENT_HASH: hashes}), [(".npy", lambda path: _save_npy(path, matrix))])
+        self._publish(name, model_hash, meta, None, pa.table({CONTENT_HASH: hashes}),
+                      [(".npy", lambda path: _save_npy(path, matrix))])
 
     def resolve(self, version: DatasetVersion, model: str | Embedder) -> StoredConfig:
         """A model config by hash (or prefix), by model id or alias (`minilm`), or from an `Embedder`.
@@ -97,23 +84,31 @@ class EmbeddingStore:
         # Records grouped by shard file with one sort, then one vectorised gather per file.
         order = np.argsort(encoded.indices.to_numpy(), kind="stable")
         ends = np.cumsum(np.bincount(encoded.indices.to_numpy(), minlength=len(files)))
-        out = np.empty((version.num_rows, _dim(Path(files[0]))) if files else (0, 0), dtype=dtype)
+        out: Matrix | None = None
         for number, index_file in enumerate(files):
             records = order[ends[number - 1] if number else 0:ends[number]]
-            out[records] = np.load(Path(index_file).with_suffix(".npy"), mmap_mode="r")[rows[records]]
-        return table[ID].combine_chunks(), out
+            vectors = self._vectors(index_file)
+            if out is None:
+                out = np.empty((version.num_rows, vectors.shape[1]), dtype=dtype)
+            out[records] = vectors[rows[records]]
+        return table[ID].combine_chunks(), out if out is not None else np.empty((0, 0), dtype=dtype)
 
-    def configs(self) -> list[StoredConfig]:
-        return self.cache.configs()
-
-    def computed(self, version: DatasetVersion) -> list[Computed]:
-        return self.cache.computed(version)
+    def _vectors(self, index_file: str) -> Matrix:
+        """A shard's matrix: memory-mapped on local disk, downloaded from object storage."""
+        path = index_file[: -len(".parquet")] + ".npy"
+        data = self.cache.data
+        matrix: Matrix
+        if data.is_local:
+            matrix = np.load(path, mmap_mode="r")
+            return matrix
+        try:
+            with data.filesystem.open_input_stream(path.removeprefix("s3://"), compression=None) as handle:
+                matrix = np.load(io.BytesIO(handle.read()))
+        except OSError as exc:
+            raise storage_error(path, exc) from None
+        return matrix
 
 
 def _save_npy(path: Path, matrix: Matrix) -> None:
     with open(path, "wb") as handle:
         np.save(handle, matrix)
-
-
-def _dim(index_file: Path) -> int:
-    return int(np.load(index_file.with_suffix(".npy"), mmap_mode="r").shape[1])

@@ -18,7 +18,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow import fs as pafs
 
+from datatrainer.store.location import DataLocation, storage_error
 from datatrainer.store.schema import CONTENT_HASH, ID
 from datatrainer.store.versions import DatasetVersion
 
@@ -30,6 +32,21 @@ def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET threads = 2")
     return con
+
+
+def put_file(data: DataLocation, local: Path, target: str) -> None:
+    """Move a finished local file to `target` in `data` atomically: fsync and rename on local disk, one
+    upload (an object appears whole or not at all) on object storage."""
+    if data.is_local:
+        with open(local, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(local, target)
+        return
+    try:
+        pafs.copy_files(str(local), target, source_filesystem=pafs.LocalFileSystem(),
+                        destination_filesystem=data.filesystem)
+    except OSError as exc:
+        raise storage_error(data.uri(target), exc) from None
 
 
 def version_keys(version: DatasetVersion) -> pa.Table:
@@ -46,23 +63,30 @@ def content_hash_array(values: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa
 
 
 class ShardFolder:
-    """One cache folder: Parquet shards (`content_hash` plus value columns), written whole or not at all."""
+    """One cache folder: Parquet shards (`content_hash` plus value columns), written whole or not at all.
 
-    def __init__(self, path: Path, tmp_dir: Path) -> None:
-        self.path = path
+    The folder lives in a `DataLocation`: local disk (each file written under `tmp_dir`, fsynced, renamed)
+    or object storage (each file written under `tmp_dir`, then uploaded: an object appears whole or not).
+    """
+
+    def __init__(self, path: Path | str, tmp_dir: Path, data: DataLocation | None = None) -> None:
+        self.data = data or DataLocation(str(path))
+        self.path = str(path)
         self._tmp_dir = tmp_dir
 
-    def files(self) -> list[Path]:
-        """Shards in write order (names start with a nanosecond timestamp)."""
-        return sorted(self.path.glob("*.parquet")) if self.path.is_dir() else []
+    def files(self) -> list[str]:
+        """Shards in write order (names start with a nanosecond timestamp), as paths in `data.filesystem`."""
+        return sorted(entry.path for entry in self.data.list(self.path)
+                      if entry.is_file and entry.base_name.endswith(".parquet"))
 
     def publish(self, index: pa.Table, companions: Sequence[tuple[str, Callable[[Path], None]]] = ()) -> str:
-        """Write companion files (e.g. `.npy` vectors) and then the Parquet index, each by tmp + rename.
+        """Write companion files (e.g. `.npy` vectors) and then the Parquet index, each atomically.
 
         The index goes last: readers list only `*.parquet`, so a shard whose companion is still being written
         is invisible. Returns the shard's stem, shared by the index and its companions.
         """
-        self.path.mkdir(parents=True, exist_ok=True)
+        if self.data.is_local:
+            os.makedirs(self.path, exist_ok=True)
         self._tmp_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         for suffix, write in companions:
@@ -74,9 +98,7 @@ class ShardFolder:
         tmp = self._tmp_dir / f"shard-{uuid.uuid4().hex}-{name}"
         try:
             write(tmp)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path / name)
+            put_file(self.data, tmp, f"{self.path}/{name}")
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -85,13 +107,13 @@ class ShardFolder:
 
         `filename` and `file_row_number` are available as columns so callers can find companion rows.
         """
-        files = self.files()
+        files = [self.data.uri(path) for path in self.files()]
         if not files:
             typed = [f"NULL::{kind} AS {name}" for name, kind in zip(columns, empty_types, strict=True)]
             items = [f"NULL::VARCHAR AS {CONTENT_HASH}", *typed, "NULL::VARCHAR AS filename",
                      "NULL::BIGINT AS file_row_number"]
             return f"(SELECT {', '.join(items)} WHERE false)"
-        paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
+        paths = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
         selected = ", ".join([CONTENT_HASH, *columns, "filename", "file_row_number"])
         return (f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM read_parquet([{paths}], filename = true, "
                 f"file_row_number = true) ORDER BY {CONTENT_HASH}, filename)")
@@ -99,6 +121,7 @@ class ShardFolder:
     def missing(self, version: DatasetVersion) -> pa.Table:
         """(pos, content_hash) of the first record of each content hash with no cached value, by position."""
         con = connect()
+        self.data.register(con)
         try:
             con.register("records", version_keys(version))
             return con.sql(
@@ -112,6 +135,7 @@ class ShardFolder:
         """(pos, id, content_hash, *columns, filename, file_row_number) for every record, in record order;
         nulls where nothing is cached."""
         con = connect()
+        self.data.register(con)
         try:
             con.register("records", version_keys(version))
             selected = ", ".join(f"c.{name}" for name in [*columns, "filename", "file_row_number"])
@@ -125,6 +149,7 @@ class ShardFolder:
     def coverage(self, version: DatasetVersion) -> int:
         """How many of the version's records have a cached value."""
         con = connect()
+        self.data.register(con)
         try:
             con.register("records", version_keys(version))
             rows = con.sql(f"SELECT count(*) FROM records SEMI JOIN {self.scan_sql([], [])} USING ({CONTENT_HASH})"
