@@ -98,11 +98,12 @@ def assemble(model: PackagedModel) -> Path:
     return target
 
 
-def run(model: PackagedModel, limit: int | None, max_tokens: int, timeout: float) -> dict[str, object]:
+def run(model: PackagedModel, limit: int | None, max_tokens: int, timeout: float,
+        threads: int | None) -> dict[str, object]:
     path = assemble(model)
     problems = load_problems(limit)
     settings = HumanEvalSettings(samples=1, temperature=0.0, max_tokens=max_tokens, ks=(1,))
-    generator = XLlamaCppGenerator(str(path))
+    generator = XLlamaCppGenerator(str(path), threads=threads)
     cache = CACHE / "humaneval" / cache_name(generator, settings)
     start, cpu = time.monotonic(), time.process_time()
     with progress_bar(f"{model.name}: generating", len(problems), True) as advance:
@@ -130,9 +131,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="the first N problems only (default: all 164)")
     parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per test program")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: all cores; on a "
+                        "machine other jobs load, fewer threads spin less at llama.cpp's barriers)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    rows = [run(MODELS[key.strip()], args.limit, args.max_tokens, args.timeout) for key in args.models.split(",")]
+    rows = [run(MODELS[key.strip()], args.limit, args.max_tokens, args.timeout, args.threads)
+            for key in args.models.split(",")]
     print(f"\nHumanEval pass@1, greedy, on {cpu_name()} ({len(os.sched_getaffinity(0))} cores; other jobs may share "
           "them)")
     print(f"{'model':32} {'problems':>8} {'measured':>9} {'report':>7}  generation")
