@@ -114,8 +114,7 @@ class DedupOperation(StagedOperation[DedupParams]):
         stats = clusters.summary()
         if params.method == "minhash":
             stats["bands"], stats["rows_per_band"] = params.lsh_shape()
-        return Decision(dropped, ids.filter(pa.array(clusters.kept)).combine_chunks(), params.recorded(), stats,
-                        {"clusters": cluster_table})
+        return Decision(dropped, params.recorded(), stats, artifacts={"clusters": cluster_table})
 
     @classmethod
     def example_params(cls, records: Path) -> list[dict[str, Any]]:

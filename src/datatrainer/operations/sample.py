@@ -177,7 +177,7 @@ class SampleOperation(StagedOperation[SampleParams]):
         stats = {"rows": source.num_rows, "budget": k, **selection.stats, **dropped_summary(dropped)}
         recorded = {"by": params.by, "budget": str(params.budget), "seed": params.seed,
                     **resolved.sampler.describe(), **used}
-        return Decision(dropped, ids.take(pa.array(selection.indices)).combine_chunks(), recorded, stats)
+        return Decision(dropped, recorded, stats, kept=ids.take(pa.array(selection.indices)).combine_chunks())
 
     @classmethod
     def example_params(cls, records: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
@@ -25,56 +24,64 @@ from datatrainer.store.versions import DatasetVersion
 
 
 @dataclass(frozen=True)
+class IdFilter:
+    """What each batch needs of a decision: one set of ids, and whether it lists the kept or the dropped
+    ones (whichever is smaller, since hashing it is each batch's cost and it travels to every worker)."""
+
+    ids: pa.Array
+    listed_are_kept: bool
+
+    def keep_mask(self, ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        """True for the ids the decision keeps."""
+        found = pc.is_in(ids, value_set=self.ids)
+        return found if self.listed_are_kept else pc.invert(found)
+
+    def apply(self, batch: pa.RecordBatch) -> pa.Table:
+        """The batch's kept rows, every column unchanged."""
+        return pa.Table.from_batches([batch.filter(self.keep_mask(batch.column(ID)))], schema=batch.schema)
+
+
+@dataclass(frozen=True)
 class Decision:
     """What a whole-dataset operation decided.
 
     - `dropped`: one row per removed record, with at least `id` and `reason` (more columns are kept, e.g.
       the id of the record kept in its place); stored as the version's `dropped` artifact;
-    - `kept`: the ids of the kept records;
+    - `kept`: the ids of the kept records, when the operation has them at hand and they may be fewer than
+      the dropped ones (a small sample of a large version); None otherwise;
     - `params` and `stats`: recorded with the version; `artifacts`: other side tables (dedup's `clusters`).
     """
 
     dropped: pa.Table
-    kept: pa.Array
     params: Mapping[str, Any]
     stats: Mapping[str, Any]
+    kept: pa.Array | None = None
     artifacts: Mapping[str, pa.Table] = field(default_factory=dict)
 
-    @cached_property
-    def _lookup(self) -> tuple[pa.Array, bool]:
-        """The smaller id set, and whether it is the kept one (hashing it is each batch's cost)."""
-        if len(self.kept) <= self.dropped.num_rows:
-            return self.kept, True
-        return self.dropped[ID].combine_chunks(), False
-
-    def keep_mask(self, ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        """True for the ids the decision keeps."""
-        values, are_kept = self._lookup
-        found = pc.is_in(ids, value_set=values)
-        return found if are_kept else pc.invert(found)
+    def id_filter(self) -> IdFilter:
+        if self.kept is not None and len(self.kept) <= self.dropped.num_rows:
+            return IdFilter(self.kept, listed_are_kept=True)
+        return IdFilter(self.dropped[ID].combine_chunks(), listed_are_kept=False)
 
 
 class StagedOperation(Operation[P]):
     """An operation on one input that keeps a subset of its rows, chosen by looking at all of them.
 
-    Subclasses implement `fit`; reading, applying per batch on the engine, writing and publishing (with the
-    `dropped` artifact) come from here.
+    Subclasses implement `fit`; applying the decision per batch on the engine (`IdFilter.apply`), writing and
+    publishing (with the `dropped` artifact) come from here.
     """
 
     @abstractmethod
     def fit(self, ctx: OperationContext, source: DatasetVersion, params: P) -> Decision:
         """Decide, from the whole input, which ids to drop and why."""
 
-    def apply(self, batch: pa.RecordBatch, decision: Decision) -> pa.Table:
-        """The batch's rows that the decision keeps, every column unchanged."""
-        return pa.Table.from_batches([batch.filter(decision.keep_mask(batch.column(ID)))], schema=batch.schema)
-
     def run(self, ctx: OperationContext, inputs: Sequence[DatasetVersion], params: P) -> DatasetVersion:
         (source,) = inputs
         decision = self.fit(ctx, source, params)
+        apply = decision.id_filter().apply  # only the ids travel to the workers, not the artifacts
         with ctx.workspace.datasets.new_version() as writer:
-            # The decision travels to the workers, which write the kept rows as parts themselves.
-            written = ctx.engine.write_batches(lambda batch: (self.apply(batch, decision), None), source,
+            # The workers write the kept rows as parts themselves.
+            written = ctx.engine.write_batches(lambda batch: (apply(batch), None), source,
                                                writer.sink(), description=f"{self.name}: writing")
             writer.adopt(meta for meta, _ in written)
             return ctx.publish(writer, self.name, [source], decision.params, decision.stats,
