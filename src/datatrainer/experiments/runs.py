@@ -2,11 +2,14 @@
 
 A run is (sampler, budget, seed). Its file appears only when training and evaluation have finished, so an
 interrupted experiment finds exactly the runs it still has to do; a half-written file cannot exist (temp
-file + rename).
+file + rename). While a process trains a run it holds `NAME.lock` (its pid, created exclusively), so several
+processes can work through one experiment side by side without training the same run twice; the lock of a
+process that died is taken over.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -57,3 +60,41 @@ class RunStore:
 
     def put(self, result: RunResult) -> None:
         write_atomic(self.path(result.key), result.model_dump_json(indent=1))
+
+    def claim(self, key: RunKey) -> bool:
+        """Hold the run for this process; False when another live process holds it."""
+        lock = self.folder / f"{key.name}.lock"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            holder = _pid(lock)
+            if holder not in (None, os.getpid()) and _alive(holder):
+                return False
+            lock.unlink(missing_ok=True)  # left by a process that is gone
+            return self.claim(key)
+        with os.fdopen(handle, "w") as file:
+            file.write(str(os.getpid()))
+        return True
+
+    def release(self, key: RunKey) -> None:
+        (self.folder / f"{key.name}.lock").unlink(missing_ok=True)
+
+
+def _pid(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

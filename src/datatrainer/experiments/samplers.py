@@ -138,8 +138,14 @@ class SamplerExperiment:
             tokenizer = tokenizer_folder(self.pool, self.params.setup.vocab_size, self.ws.root / "experiments" /
                                          "tokenizers")
             for number, key in enumerate(todo, start=1):
-                result = self.train(key, tokenizer)
-                self.runs.put(result)
+                if self.runs.get(key) is not None or not self.runs.claim(key):
+                    self.say(f"[{number}/{len(todo)}] {key.name}: trained by another process")
+                    continue
+                try:
+                    result = self.train(key, tokenizer)
+                    self.runs.put(result)
+                finally:
+                    self.runs.release(key)
                 self.say(f"[{number}/{len(todo)}] {key.name}: {result.records:,} records, final validation loss "
                          f"{result.eval_losses[-1]:.4f} ({result.seconds:.0f} s, {result.cpu_seconds:.0f} CPU s)")
         return self.results()

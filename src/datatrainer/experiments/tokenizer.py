@@ -8,6 +8,7 @@ text (byte-level). It is trained once per pool version and vocabulary size and w
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,9 +36,11 @@ def tokenizer_folder(version: DatasetVersion, vocab_size: int, root: Path) -> Pa
     texts = version.to_table(columns=[TEXT])[TEXT].to_pylist()
     tokenizer.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, bos_token=EOS, pad_token=PAD)  # type: ignore[no-untyped-call]
-    temporary = folder.with_name(f".{folder.name}.tmp")
+    temporary = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
     fast.save_pretrained(temporary)
-    shutil.rmtree(folder, ignore_errors=True)
+    if (folder / "tokenizer.json").exists():  # another process finished first: its tokenizer is the same
+        shutil.rmtree(temporary)
+        return folder
     temporary.rename(folder)
     return folder
