@@ -9,6 +9,7 @@ padded) sequence with the padding masked out of the loss.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,7 @@ def held_out_mask(ids: pa.Array, fraction: float) -> np.ndarray[Any, np.dtype[np
     connection.register("split_ids", pa.table({ID: ids}))
     try:
         result = connection.sql(
-            f"SELECT md5_number({ID}) % {SPLIT_BUCKETS} < {threshold} AS held FROM split_ids").to_arrow_table()
+            f"SELECT md5_number_lower({ID}) % {SPLIT_BUCKETS} < {threshold} AS held FROM split_ids").to_arrow_table()
     finally:
         connection.unregister("split_ids")
     held: np.ndarray[Any, np.dtype[np.bool_]] = result.column("held").to_numpy(zero_copy_only=False)
@@ -99,7 +100,7 @@ def _encode(tokenizer: Any, texts: pa.Array) -> tuple[IntArray, IntArray]:
     """Token ids of every text, concatenated, and each text's length (the tokenizer works in Rust)."""
     encoded = tokenizer(texts.to_pylist(), add_special_tokens=False)["input_ids"]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    flat = np.fromiter((token for ids in encoded for token in ids), dtype=np.int64, count=int(lengths.sum()))
+    flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
     return flat, lengths
 
 
