@@ -9,7 +9,7 @@ is. A truncated or corrupt shard fails with one line naming the file and how far
 from __future__ import annotations
 
 import io
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, Literal, cast
 
 import pyarrow as pa
 
@@ -91,7 +91,3 @@ class DecompressingReader(io.RawIOBase):
             self._raw.close()
         super().close()
 
-
-def as_binary_io(stream: DecompressingReader) -> BinaryIO:
-    """For APIs typed on BinaryIO that only call `read` (Arrow's CSV reader, the WARC iterators)."""
-    return cast(BinaryIO, stream)

@@ -48,18 +48,6 @@ def format_of(file: InputFile) -> str:
                                "pass --format jsonl|csv|parquet|text|hf|warc")
 
 
-def detect_format(path: Path) -> str:
-    """The format of a local file or folder (folders: a saved Hugging Face dataset, or text files)."""
-    if path.is_dir():
-        if is_saved_hf_dataset(path):
-            return "hf"
-        if text_files(path):
-            return "text"
-        raise InputError(str(path), "folder holds neither a saved Hugging Face dataset, .txt/.md files nor "
-                                    "shards (.jsonl, .csv, .parquet, .warc, compressed or not)")
-    return format_of(InputFile(str(path), path.stat().st_size))
-
-
 def open_file_reader(file: InputFile, fmt: str, *, text_field: str, id_field: str | None, encoding: str,
                      chunk_bytes: int) -> Reader:
     """The reader of one file (one shard) in a known format."""
