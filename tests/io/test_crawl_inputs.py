@@ -254,3 +254,20 @@ def test_input_file_pickles_without_opening_anything(tmp_path: Path) -> None:
     path.write_bytes(bz2.compress(b'{"text": "a"}\n'))
     file = pickle.loads(pickle.dumps(InputFile(str(path), path.stat().st_size)))
     assert file.compression == "bz2" and file.open().read() == b'{"text": "a"}\n'
+
+
+def test_warc_and_compressed_shards_on_object_storage(sqlite_workspace: Workspace, tmp_path: Path,
+                                                      s3_bucket: str) -> None:
+    from datatrainer.store.location import filesystem_for
+
+    filesystem, _ = filesystem_for(f"s3://{s3_bucket}")
+    expected = _write_warc(tmp_path / "plain.warc", _html_pages()[:3])
+    _write_warc(tmp_path / "packed.warc.gz", _html_pages()[:3])
+    for name in ("plain.warc", "packed.warc.gz"):
+        with filesystem.open_output_stream(f"{s3_bucket}/cc/{name}", compression=None) as out:
+            out.write((tmp_path / name).read_bytes())
+    # A prefix: every shard under it. The same pages twice: their record ids differ, so both are kept.
+    version = sqlite_workspace.ingest(f"s3://{s3_bucket}/cc/", "cc", IngestOptions(id_field="warc_record_id"))
+    urls = [e["url"] for e in expected]
+    assert column(version, "url") == urls + urls  # packed.warc.gz sorts before plain.warc
+    assert version.info.params["path"] == f"s3://{s3_bucket}/cc/"

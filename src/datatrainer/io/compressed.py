@@ -40,17 +40,20 @@ def strip_compression_suffix(name: str) -> str:
 
 
 class DecompressingReader(io.RawIOBase):
-    """A file-like view of decompressed bytes that turns codec failures into one-line input errors.
+    """A file-like view of decompressed bytes (or stored bytes, with `compression` None) that turns read
+    failures into one-line input errors and knows its position.
 
     `raw_position` is how many compressed bytes were consumed so far (for progress in input bytes).
     """
 
-    def __init__(self, location: str, raw: pa.NativeFile, compression: Compression) -> None:
+    def __init__(self, location: str, raw: pa.NativeFile, compression: Compression | None) -> None:
         super().__init__()
         self._location = location
         self._raw = raw
-        self._stream = pa.CompressedInputStream(raw, compression)
-        self._compression = compression
+        # Without compression this only adds `tell` (parsers such as FastWARC's need it; Arrow's
+        # object-storage streams do not have it).
+        self._stream = raw if compression is None else pa.CompressedInputStream(raw, compression)
+        self._compression = compression or "stored"
         self._offset = 0
 
     @property
@@ -65,6 +68,8 @@ class DecompressingReader(io.RawIOBase):
         try:
             data = cast(bytes, self._stream.read(None if size < 0 else size))
         except OSError as exc:
+            if self._compression == "stored":
+                raise InputError(self._location, f"read failed after {self._offset:,} bytes ({exc})") from None
             raise InputError(self._location, f"truncated or corrupt {self._compression} data after "
                                              f"{self._offset:,} decompressed bytes ({exc})") from None
         self._offset += len(data)

@@ -80,7 +80,7 @@ class InputFile:
     def open(self) -> BinaryIO:
         """The decompressed bytes as a stream; `read` failures of a truncated shard are one-line errors."""
         compression = self.compression
-        if compression is None:
+        if compression is None and not self.is_remote:
             return self.open_raw()
         filesystem, path = self._located
         try:
