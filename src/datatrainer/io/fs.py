@@ -134,7 +134,7 @@ def expand_inputs(spec: str | Path, keep: Callable[[str], bool] | None = None) -
     matching a glob (`shards/*.jsonl.zst`, `s3://bucket/crawl/**/*.warc.gz`).
 
     `keep`, when given, is a predicate on a file's name choosing which files of a folder count (a glob
-    already says which).
+    already says which). Hidden files and Hadoop/Spark markers (`.part-0.crc`, `_SUCCESS`) never count.
     """
     text = str(spec)
     filesystem, path = filesystem_for(text)
@@ -162,7 +162,7 @@ def expand_inputs(spec: str | Path, keep: Callable[[str], bool] | None = None) -
         raise InputError(text, "no such file or folder")
     entries = _list(filesystem, path, text)  # a folder, or on object storage a prefix
     chosen = [InputFile(prefix(e.path), e.size or 0) for e in entries if e.is_file
-              and not e.base_name.startswith(".") and (keep is None or keep(e.base_name))]
+              and not e.base_name.startswith((".", "_")) and (keep is None or keep(e.base_name))]
     if not chosen:
         raise InputError(text, "no such file or folder" if not entries else "no input files found in it")
     return sorted(chosen, key=lambda f: f.url)
