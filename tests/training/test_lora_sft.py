@@ -52,6 +52,9 @@ def test_lora_adapter_reloads_with_peft_and_gives_the_trained_logits(text_ws: tu
             assert not torch.allclose(reloaded(input_ids=ids).logits, expected, atol=1e-4)  # the adapter acts
         model, _ = load_trained(ws, "smol-lora")
         assert torch.equal(model(input_ids=ids).logits, expected)
+        adapter = export_model(ws, "smol-lora", ws.root.parent / "adapter")  # the adapter folder, for peft
+        assert (adapter / "adapter_config.json").is_file() and not (adapter / "model.safetensors").exists()
+        assert torch.equal(load_trained(ws, str(adapter))[0](input_ids=ids).logits, expected)
         merged = AutoModelForCausalLM.from_pretrained(export_model(ws, "smol-lora", ws.root.parent / "merged",
                                                                    merge=True)).eval()
         torch.testing.assert_close(merged(input_ids=ids).logits, expected, atol=2e-4, rtol=1e-4)
