@@ -99,6 +99,10 @@ class RichProgress(TrainerCallback):
 
     def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
                      **kwargs: Any) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End the live display (also when training fails, which skips `on_train_end`)."""
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -94,8 +94,9 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
     trainer.remove_callback(transformers.PrinterCallback)  # it prints every log dict; the bar shows them
     history = History(tokens_per_step, checkpoint)
     trainer.add_callback(history)
-    if progress:
-        trainer.add_callback(RichProgress(tokens_per_step, f"train {name}"))
+    bar = RichProgress(tokens_per_step, f"train {name}") if progress else None
+    if bar is not None:
+        trainer.add_callback(bar)
     for callback in callbacks:
         trainer.add_callback(callback)
     started = time.perf_counter()
@@ -111,6 +112,9 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
                                                        or "out of memory" in str(exc).lower())):
                 raise _out_of_memory(config) from exc
             raise
+        finally:
+            if bar is not None:
+                bar.stop()
     if interrupt.requested:
         raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step} of {trainer.state.max_steps}; "
                                   f"a checkpoint is saved in {folder}: run the same command with --resume to "
