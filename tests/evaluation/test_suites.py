@@ -192,3 +192,16 @@ def test_humaneval_run_is_recorded_and_reported(ws: Workspace, tiny_gpt2: Path) 
     assert [e.suite for e in ws.models.evaluations(str(tiny_gpt2))] == ["humaneval"]
     page = write_report(ws, run).read_text(encoding="utf-8")
     assert "HumanEval/1" in page and "<svg" in page
+
+
+def test_ner_report_lists_every_label(ws: Workspace, tmp_path: Path) -> None:
+    from datatrainer.evaluation.report import write_report
+
+    text = "Barack Obama visited Paris with Google engineers."
+    rows = [{"id": "a", "text": text, "spans": [{"start": 0, "end": 12, "label": "person"},
+                                               {"start": 21, "end": 26, "label": "geo-loc"}]},
+            {"id": "b", "text": "Nothing here.", "spans": None}]
+    run = run_ner(ws, "spacy", str(write_jsonl(tmp_path / "one.jsonl", rows)), mapping=WNUT_MAPPING)
+    assert run.metrics["documents"] == 1 and run.metrics["gold_spans"] == 2
+    page = write_report(ws, run).read_text(encoding="utf-8")
+    assert "geo-loc" in page and "person" in page and "<svg" in page

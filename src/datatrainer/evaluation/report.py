@@ -87,7 +87,14 @@ def _latest_plot(run: EvalRun) -> str:
         return bars_svg(dict(reasons.most_common()), "completions") + _humaneval_table(details.get("problems", []))
     per_label = {name.split("/", 1)[1]: value for name, value in metrics.items()
                  if name.startswith("f1/") and value is not None}
-    return _rate_bars(per_label, "F1 per label") if per_label else ""
+    plot = _rate_bars(per_label, "F1 per label") if per_label else ""
+    if run.suite == "ner" and details.get("per_label"):
+        rows = [[escape(label), fmt_metric("precision", c["precision"]), fmt_metric("recall", c["recall"]),
+                 fmt_metric("f1", c["f1"]), fmt_count(int(c["gold"])), fmt_count(int(c["predicted"]))]
+                for label, c in details["per_label"].items()]
+        plot += html_table(["label", "precision", "recall", "F1", "gold spans", "predicted"], rows,
+                           numeric=[1, 2, 3, 4, 5])
+    return plot
 
 
 def _history(history: Sequence[EvaluationRecord]) -> str:

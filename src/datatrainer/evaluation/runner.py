@@ -129,7 +129,9 @@ def run_ner(ws: Workspace, model: str, data: str, text_field: str = "text", span
     labels = sorted({span.label for doc in gold for span in doc.spans})
     if not labels:
         raise DatatrainerError(f"{ref}: the annotations contain no entity at all; nothing to score against")
-    suggester = SpacyNerSuggester(labels, model=_spacy_model(model), mapping=mapping, confidence="none")
+    # only the annotated labels are scored: a mapping onto labels the gold data never uses is left out
+    scored = {source: target for source, target in (mapping or {}).items() if target in labels}
+    suggester = SpacyNerSuggester(labels, model=_spacy_model(model), mapping=scored, confidence="none")
     predicted: list[tuple[Span, ...]] = []
     with progress_bar("ner", len(gold), progress) as advance:
         for start in range(0, len(gold), NER_CHUNK):
