@@ -21,7 +21,7 @@ from datatrainer.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 TINY = ["--steps", "6", "--eval-every", "3", "--seq-len", "32", "--batch-size", "4", "--layers", "1", "--width", "32",
-        "--vocab", "300"]
+        "--vocab", "300", "--threads", "1"]
 
 
 def cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

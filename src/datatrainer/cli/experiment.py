@@ -12,6 +12,7 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.experiments.data import DEFAULT_NAME, TARGET_SUFFIX, VALID_SUFFIX, ensure_mixture
 from datatrainer.experiments.mixture import MixtureParams
 from datatrainer.experiments.report import build_report, write_report
+from datatrainer.experiments.runs import FULL
 from datatrainer.experiments.samplers import (
     DEFAULT_SAMPLERS,
     SCALES,
@@ -65,7 +66,7 @@ def samplers_command(
     budgets: Annotated[str, typer.Option(help="Comma-separated percentages of the pool; 100 (full data) is the "
                                               "reference and always runs.")] = "20,40,60,100",
     seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 (model init, data order, random draws).")] = 3,
-    scale: Annotated[str, typer.Option(help="cpu (~0.9M-parameter model, minutes on 2 cores) or gpu (~11M "
+    scale: Annotated[str, typer.Option(help="cpu (~0.9M-parameter model, minutes on 2 cores) or gpu (~14M "
                                             "parameters, longer runs).")] = "cpu",
     steps: Annotated[int | None, typer.Option(help="Training steps of every run (default: the scale's).")] = None,
     eval_every: Annotated[int | None, typer.Option(help="Evaluate every K steps (default: the scale's).")] = None,
@@ -82,6 +83,8 @@ def samplers_command(
     train_size: Annotated[int, typer.Option(help="distilled: records the Ask-LLM teachers score.")] = 300,
     threads: Annotated[int | None, typer.Option(min=1, help="torch CPU threads (default: torch's; 1 is much "
                                                            "faster when other jobs keep the cores busy).")] = None,
+    report_only: Annotated[bool, typer.Option(help="Write the report from the runs finished so far; train "
+                                                   "nothing (e.g. while other processes still train).")] = False,
     out: Annotated[Path | None, typer.Option(help="HTML report (JSON and PNG beside it; default: in the "
                                                   "experiment's folder).")] = None,
 ) -> None:
@@ -116,13 +119,16 @@ def samplers_command(
         experiment = SamplerExperiment(ws, ws.version(pool), params, cli.progress,
                                        say=lambda line: console.print(line, markup=False, highlight=False))
         try:
-            results = experiment.run()
+            results = experiment.results() if report_only else experiment.run()
         except (KeyboardInterrupt, TrainingInterrupted):
             done = len(experiment.results())
             console.print(f"interrupted: {done} of {len(experiment.keys())} runs are stored in "
                           f"{experiment.runs.folder}; run the same command to continue", markup=False,
                           highlight=False)
             raise typer.Exit(130) from None
+        if not any(result.key.sampler == FULL for result in results):
+            raise DatatrainerError(f"no full-data run of {experiment.folder.name} has finished yet: nothing to "
+                                   "compare against")
         report = build_report(experiment.folder.name, pool, valid, setup.model_dump(), results)
         html = out or experiment.folder / "report.html"
         write_report(report, html, html.with_suffix(".json"), html.with_suffix(".png"))

@@ -54,7 +54,7 @@ SCALES: dict[str, TrainingSetup] = {
     # ~0.9M parameters (half of them the 4k embedding): about 0.1 s a step on 2 cores
     "cpu": TrainingSetup(n_layer=2, n_head=4, n_embd=128, seq_len=64, batch_size=16, learning_rate=3e-3,
                          steps=120, eval_every=10, vocab_size=4096),
-    # ~11M parameters, 16x the tokens per step and 10x the steps: minutes per run on one GPU
+    # ~14M parameters, 16x the tokens per step and 12x the steps: minutes per run on one GPU
     "gpu": TrainingSetup(n_layer=6, n_head=6, n_embd=384, seq_len=256, batch_size=64, learning_rate=1e-3,
                          steps=1500, eval_every=50, vocab_size=8192),
 }
