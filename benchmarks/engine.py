@@ -3,11 +3,11 @@
 Pipeline, per engine, on one ingested version: quality-filter (the default Gopher/C4 rules, English) ->
 MinHash dedup (threshold 0.8) -> RACE density of every surviving record's vector. Records are generated from
 real English text (the gensim test corpora: the Lee news corpus and the para2para texts, ~400 kB of
-prose) by cutting windows of 20-400 words out of the word stream at random offsets, with 10% near
-copies (up to 10% of words replaced), 2% exact copies and 5% junk (too short, or symbol soup) that the
-quality rules drop. Density runs on 384-d vectors made from the text by feature hashing + a fixed random
-projection, standing in for MiniLM embeddings: embedding 1M records with MiniLM on 2 cores would take ~100
-minutes and is the same actor-pool path on both engines; what differs between engines is the hashing
+prose, ~2,900 sentences) as 2-25 sentences drawn at random, with 10% near copies (up to 10% of words
+replaced), 2% exact copies and 5% junk (too short, or symbol soup) that the quality rules drop. Density
+runs on 384-d vectors made from the text by feature hashing + a fixed random projection, standing in for
+MiniLM embeddings: embedding 1M records with MiniLM on 2 cores would take ~100 minutes and is the same
+actor-pool path on both engines; what differs between engines is the hashing
 (~95% of a density run).
 
 Reported: seconds per stage per engine, the Ray/local ratio, the time to start Ray and to warm its workers
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import tempfile
 import threading
 import time
@@ -47,38 +48,33 @@ CORPORA = ("lee_background.cor", "lee.cor", "para2para_text1.txt", "para2para_te
 DIM = 384
 
 
-def word_stream() -> list[str]:
+def sentences() -> list[str]:
     import gensim
 
     folder = Path(gensim.__file__).parent / "test" / "test_data"
-    words: list[str] = []
-    for name in CORPORA:
-        words += (folder / name).read_text(encoding="utf-8", errors="replace").split()
-    return words
+    text = " ".join((folder / name).read_text(encoding="utf-8", errors="replace") for name in CORPORA)
+    return [sentence for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if len(sentence) > 20]
 
 
 def generate(records: int, seed: int = 0) -> list[dict[str, str]]:
-    """Windows of real text with planted near copies, exact copies and junk."""
+    """Documents of 2-25 random real sentences, with planted near copies, exact copies and junk."""
     rng = np.random.default_rng(seed)
-    words = np.array(word_stream(), dtype=object)
-    lengths = rng.integers(20, 400, records)
-    starts = rng.integers(0, len(words) - 400, records)
+    pool = np.array(sentences(), dtype=object)
+    counts = rng.integers(2, 26, records)
     kinds = rng.random(records)
     texts: list[str] = []
     for i in range(records):
-        if kinds[i] < 0.10 and i > 0:  # near copy of an earlier record: some words replaced
-            source = texts[int(rng.integers(0, i))].split()
-            edits = rng.random(len(source)) < rng.uniform(0, 0.10)
-            replacement = words[rng.integers(0, len(words), int(edits.sum()))]
-            source = np.array(source, dtype=object)
-            source[edits] = replacement
-            texts.append(" ".join(source))
+        if kinds[i] < 0.10 and i > 0:  # near copy of an earlier record: up to 10% of its words replaced
+            words = np.array(texts[int(rng.integers(0, i))].split(), dtype=object)
+            edits = rng.random(len(words)) < rng.uniform(0, 0.10)
+            words[edits] = [str(rng.choice(pool)).split()[0] for _ in range(int(edits.sum()))]
+            texts.append(" ".join(words))
         elif kinds[i] < 0.12 and i > 0:
             texts.append(texts[int(rng.integers(0, i))])
-        elif kinds[i] < 0.17:
-            texts.append("#### $$$ " * int(lengths[i] // 10 + 1) if i % 2 else " ".join(words[starts[i]:starts[i] + 5]))
+        elif kinds[i] < 0.17:  # junk: too short, or symbols
+            texts.append("#### $$$ " * int(counts[i] * 3) if i % 2 else str(pool[int(rng.integers(0, len(pool)))]))
         else:
-            texts.append(" ".join(words[starts[i]:starts[i] + lengths[i]]) + ".")
+            texts.append(" ".join(pool[rng.integers(0, len(pool), counts[i])]))
     return [{"id": f"doc{i:08d}", "text": text} for i, text in enumerate(texts)]
 
 

@@ -88,7 +88,7 @@ def test_out_of_memory_names_the_step_and_suggests_a_smaller_batch() -> None:
 
     with pytest.raises(DatatrainerError) as error, _errors("quality-filter"):
         raise ray.exceptions.OutOfMemoryError("Task was killed due to the node running low on memory.")
-    assert str(error.value).startswith("quality-filter: a Ray worker ran out of memory; use a smaller batch")
+    assert str(error.value).startswith("quality-filter: a Ray worker ran out of memory; use smaller batches")
 
 
 def test_the_cli_runs_on_ray_with_the_same_result(parted: DatasetVersion, sqlite_workspace: Workspace,

@@ -17,7 +17,7 @@ from datatrainer.cli.experiment import app as experiment_app
 from datatrainer.cli.models import app as models_app
 from datatrainer.cli.train import train_command
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
-from datatrainer.engine.select import ENV_ENGINE, ENV_RAY_ADDRESS
+from datatrainer.engine.select import BATCH_ROWS, ENV_BATCH_ROWS, ENV_ENGINE, ENV_RAY_ADDRESS
 from datatrainer.errors import DatatrainerError
 from datatrainer.workspace import Workspace
 
@@ -49,10 +49,12 @@ def _root(
     ray_address: Annotated[str | None, typer.Option("--ray-address", envvar=ENV_RAY_ADDRESS, help="With --engine "
                                                     "ray: auto, host:6379 or ray://host:10001 (default: start "
                                                     "a local Ray instance).")] = None,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", envvar=ENV_BATCH_ROWS, min=1, help="Most records "
+                                            "per batch a worker holds (smaller: less memory).")] = BATCH_ROWS,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = CliState(workspace, db_url, progress, engine, ray_address)
+    ctx.obj = CliState(workspace, db_url, progress, engine, ray_address, batch_rows)
 
 
 @app.command("init")

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from datatrainer.engine.base import Engine
-from datatrainer.engine.select import engine_from_options
+from datatrainer.engine.select import BATCH_ROWS, engine_from_options
 from datatrainer.workspace import Workspace
 
 console = Console()
@@ -22,6 +22,7 @@ class CliState:
     progress: bool
     engine_name: str = "local"
     ray_address: str | None = None
+    batch_rows: int = BATCH_ROWS
     _engine: Engine | None = field(default=None, init=False, repr=False)
 
     def open(self) -> Workspace:
@@ -30,7 +31,8 @@ class CliState:
     def engine(self) -> Engine:
         """The engine chosen with --engine, started once per command (starting Ray takes seconds)."""
         if self._engine is None:
-            self._engine = engine_from_options(self.engine_name, self.ray_address, self.progress)
+            self._engine = engine_from_options(self.engine_name, self.ray_address, self.progress,
+                                               self.batch_rows)
         return self._engine
 
 

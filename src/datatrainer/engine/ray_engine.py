@@ -272,8 +272,8 @@ def _errors(description: str) -> Iterator[None]:
         if user is not None:
             raise DatatrainerError(str(user).splitlines()[0]) from None
         if _cause(exc, ray.exceptions.OutOfMemoryError) is not None:
-            raise DatatrainerError(f"{description}: a Ray worker ran out of memory; use a smaller batch "
-                                   "(--batch-size) or give the workers more memory") from None
+            raise DatatrainerError(f"{description}: a Ray worker ran out of memory; use smaller batches "
+                                   "(--batch-rows, default 65536) or give the workers more memory") from None
         lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
                 ray.exceptions.NodeDiedError)
         if _cause(exc, lost) is not None:
