@@ -38,3 +38,9 @@ def test_bad_parameters_are_one_line_errors(pairs: list[str], as_json: str | Non
     with pytest.raises(DatatrainerError, match=message.replace("[", r"\[")) as error:
         _parse_params(pairs, as_json)
     assert "\n" not in str(error.value)
+
+
+def test_an_unknown_operation_is_reported_before_the_inputs(sqlite_workspace: Workspace) -> None:
+    result = CliRunner().invoke(app, ["-w", str(sqlite_workspace.root), "apply", "nope", "missing@1"])
+    assert isinstance(result.exception, DatatrainerError)
+    assert str(result.exception).startswith("unknown operation 'nope'; known: dedup, filter")

@@ -63,6 +63,7 @@ def apply_command(
     """Run any registered operation (built-in or plugin) on input versions, as a new version."""
     cli = state(ctx)
     values = _parse_params(param or [], params)
+    get_operation(operation)  # an unknown name is the error to report, before any input is looked up
     with cli.open() as ws:
         result = ws.apply(operation, list(inputs or []), values, name=name, engine=cli.engine())
     console.print(f"[green]created[/] [bold]{result.ref}[/]: {result.num_rows:,} records")
