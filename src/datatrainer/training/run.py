@@ -198,6 +198,7 @@ def _build_trainer(model: Any, tokenizer: Any, version: DatasetVersion, eval_sou
     if config.instruction:
         import datasets
 
+        datasets.disable_progress_bars()  # TRL's dataset preparation draws tqdm bars; ours shows the training
         trl: Any = importlib.import_module("trl")
 
         assert config.prompt_field is not None and config.response_field is not None
