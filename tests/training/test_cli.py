@@ -77,6 +77,9 @@ def test_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], text_ws: tupl
     fields = one_line_error(cli(capsys, ws, "train", ref, "--model", "tiny-gpt", "--out", "m", "--text-field",
                                 "body"))
     assert "lee@1 has no field(s) body (it has: id, text" in fields
+    tokenizer = one_line_error(cli(capsys, ws, "train", ref, "--model", "tiny-gpt", "--out", "m", "--tokenizer",
+                                   "/nonexistent/tokenizer.json"))
+    assert "tokenizer '/nonexistent/tokenizer.json': no such file or folder" in tokenizer
     resume = one_line_error(cli(capsys, ws, "train", ref, "--model", "tiny-gpt", "--out", "ghost", "--resume"))
     assert "no interrupted training run named 'ghost'" in resume
     assert "use full or lora" in one_line_error(cli(capsys, ws, "train", ref, "--model", "tiny-gpt", "--out", "m",

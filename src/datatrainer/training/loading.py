@@ -16,7 +16,8 @@ import re
 import shutil
 import sys
 import uuid
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,14 @@ def offline() -> None:
     constants: Any = sys.modules.get("huggingface_hub.constants")
     if constants is not None:
         constants.HF_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+
+
+@contextlib.contextmanager
+def quiet_deprecations() -> Iterator[None]:
+    """Deprecation notices between transformers, TRL and peft versions are theirs to fix, not the user's."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl|peft)(\.|$)")
+        yield
 
 
 def cache_root() -> Path:
@@ -114,6 +123,9 @@ def load_tokenizer(spec: str) -> Any:
     """A tokenizer from a folder, a `tokenizer.json` file or a model reference (alias, GGUF, id)."""
     offline()
     path = Path(spec).expanduser()
+    if not path.exists() and (spec.endswith(".json") or spec.startswith((".", "/", "~"))):
+        raise DatatrainerError(f"tokenizer {spec!r}: no such file or folder (pass a tokenizer folder or a "
+                               "tokenizer.json file)")
     auto = transformers_module()
     try:
         if path.is_file() and path.suffix == ".json":

@@ -28,7 +28,7 @@ from datatrainer.store.versions import DatasetVersion
 from datatrainer.training.callbacks import GracefulInterrupt, History, RichProgress
 from datatrainer.training.config import TINY_GPT, TrainConfig
 from datatrainer.training.data import check_fields, instruction_table, split_batches, token_blocks
-from datatrainer.training.loading import base_model_and_tokenizer, offline
+from datatrainer.training.loading import base_model_and_tokenizer, offline, quiet_deprecations
 from datatrainer.training.registry import TrainedModel, validate_model_name
 
 if TYPE_CHECKING:
@@ -64,6 +64,12 @@ def train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig,
           resume: bool = False, progress: bool = True, callbacks: Sequence[TrainerCallback] = ()) -> TrainResult:
     """Train `config.model` on a version and register it as `name`. `callbacks` are extra transformers
     `TrainerCallback`s (e.g. an experiment's own logging)."""
+    with quiet_deprecations():
+        return _train(ws, version_ref, config, name, resume, progress, callbacks)
+
+
+def _train(ws: Workspace, version_ref: str | DatasetVersion, config: TrainConfig, name: str, resume: bool,
+           progress: bool, callbacks: Sequence[TrainerCallback]) -> TrainResult:
     validate_model_name(name)
     if ws.models.find(name) is not None:
         raise DatatrainerError(f"a model named {name!r} already exists: choose another --out")

@@ -18,7 +18,7 @@ import torch
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm.hf_tokenizer import transformers_module
-from datatrainer.training.loading import load_causal_lm, load_tokenizer, model_folder
+from datatrainer.training.loading import load_causal_lm, load_tokenizer, model_folder, quiet_deprecations
 from datatrainer.training.registry import TrainedModel
 
 if TYPE_CHECKING:
@@ -29,6 +29,11 @@ ADAPTER_CONFIG = "adapter_config.json"
 
 def load_trained(ws: Workspace, name_or_id: str, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
     """(model in eval mode, tokenizer) for a registered model, a model/adapter folder, or a base model."""
+    with quiet_deprecations():
+        return _load(ws, name_or_id, dtype)
+
+
+def _load(ws: Workspace, name_or_id: str, dtype: torch.dtype) -> tuple[Any, Any]:
     trained = ws.models.find(name_or_id)
     if trained is not None:
         return _load_registered(trained, dtype)
@@ -68,7 +73,8 @@ def export_model(ws: Workspace, name: str, out: Path, merge: bool = False) -> Pa
     work = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         if merge:
-            model, tokenizer = _load_registered(trained, torch.float32)
+            with quiet_deprecations():
+                model, tokenizer = _load_registered(trained, torch.float32)
             merged = model.merge_and_unload()
             merged.save_pretrained(str(work))
             tokenizer.save_pretrained(str(work))
