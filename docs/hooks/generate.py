@@ -3,8 +3,8 @@
 - `reference/cli.md` from the Typer app, `reference/rest-api.md` (and `openapi.json`) from the FastAPI app,
   `reference/operations/*.md` from each operation's parameter model; the operation pages are added to the nav
   under the operations index, so a new operation gets its page without editing mkdocs.yml.
-- `<!-- benchmark: NAME -->` on a line of its own in a page is replaced by the table of `docs/benchmarks/NAME.json`; a result file
-  no page shows is a warning, so `mkdocs build --strict` fails on it.
+- `<!-- benchmark: NAME -->` on a line of its own in a page is replaced by the table of
+  `docs/benchmarks/NAME.json`; a result file no page shows is a warning, so `mkdocs build --strict` fails.
 """
 
 from __future__ import annotations
