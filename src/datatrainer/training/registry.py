@@ -11,6 +11,7 @@ trained elsewhere are compared on the same footing.
 from __future__ import annotations
 
 import builtins
+import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -163,6 +164,7 @@ class ModelRegistry:
         version = self._ws.catalog.resolve(dataset_ref)
         self.root.mkdir(exist_ok=True)
         final = self.root / key
+        _sync_tree(folder)  # the files are on disk before any reader can find them by name
         folder.rename(final)
         try:
             with self._sessions.begin() as session:
@@ -185,6 +187,15 @@ class ModelRegistry:
                             method=row.method, dataset_ref=row.dataset_ref, config=dict(row.config),
                             config_hash=row.config_hash, metrics=dict(row.metrics), history=list(row.history),
                             created_at=_utc(row.created_at))
+
+
+def _sync_tree(folder: Path) -> None:
+    for path in [*sorted(folder.rglob("*"), reverse=True), folder]:  # files before the folders holding them
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def validate_model_name(name: str) -> str:
