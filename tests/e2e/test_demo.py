@@ -46,6 +46,13 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
         spans = gold.to_table(["spans"])["spans"].to_pylist()
         assert sum(map(len, spans)) > gold.num_rows  # spaCy's entities, accepted and reviewed
         assert ws.audit.verify().ok
+        model = ws.models.get("demo-tiny-gpt")  # trained on the Ask-LLM-selected half, registered with lineage
+        assert model.dataset_ref == best.ref and model.base_model == "tiny-gpt"
+        losses = [entry["train_loss"] for entry in model.history if "train_loss" in entry]
+        assert losses[-1] < losses[0]
+        (evaluation,) = ws.models.evaluations("demo-tiny-gpt")
+        assert evaluation.suite == "perplexity" and evaluation.dataset_ref == "wiki@1"
+        assert evaluation.metrics["perplexity"] > 1
     conll = read(root / "exports" / "demo-people.conll", "conll")
     assert len(conll) == gold.num_rows and sum(len(doc.spans) for doc in conll) == sum(map(len, spans))
     for number in (1, 3):

@@ -30,6 +30,8 @@ from datatrainer.workspace import Workspace
 DEMO_MARKER = ".datatrainer-demo"
 DEMO_PASSWORD = "demo-password"  # a throwaway local account, printed for the user to log in with
 ANNOTATED_TASKS = 12
+DEMO_SEQ_LEN = 128
+DEMO_TRAIN_STEPS = 40  # a tiny GPT on 2 cores: a few seconds, enough for the loss to fall visibly
 ASK_LLM_SAMPLE = 32  # records the LLM teacher scores (about half a second each with bf16 on 2 cores)
 
 
@@ -89,19 +91,22 @@ def demo_command(
                       f"{covered.distance.mean:.3f}; report {html}")
 
         console.rule("7. Ask-LLM quality: SmolLM2 scores a sample, a student on MiniLM scores every record")
-        _ask_llm(ws, deduped, embedding, engine)
+        best = _ask_llm(ws, deduped, embedding, engine)
 
         console.rule("8. annotation: an NER project pre-annotated by spaCy, reviewed, exported")
         _annotation(ws, sample, root)
 
-        console.rule("9. versions and lineage")
+        console.rule("9. train a tiny GPT from scratch on the curated crawl, evaluate it on held-out Wikipedia")
+        _train_and_evaluate(ws, best, wiki, engine.progress)
+
+        console.rule("10. versions and lineage")
         for name in ws.datasets.names():
             for version in ws.datasets.versions(name):
                 parents = ", ".join(version.info.parents) or "-"
                 console.print(f"{version.ref:<16} {version.num_rows:>5} rows  {version.info.operation:<15} "
                               f"parents: {parents}")
 
-        console.rule("10. export to Hugging Face datasets")
+        console.rule("11. export to Hugging Face datasets")
         out_dir = root / "exports" / "crawl-clean-hf"
         ws.export(deduped, out_dir, "hf", engine=engine, overwrite=True)
         import datasets
@@ -113,7 +118,7 @@ def demo_command(
                   f"`datatrainer -w {root} datasets show {deduped.ref}`")
 
 
-def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, engine: Engine) -> None:
+def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, engine: Engine) -> DatasetVersion:
     """FineWeb-Edu's recipe in small: the bundled 135M model answers the paper's Ask-LLM question for a random
     sample only, a ridge student on the embeddings learns its answers and scores every record, and the best
     half becomes a version. (With 135M parameters the teacher is weak: see docs/commands/scoring.md.)"""
@@ -135,6 +140,27 @@ def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, en
                     engine=engine)
     console.print(f"ask-llm-distilled (config {student}) scored all {version.num_rows} records; {best.ref} keeps "
                   f"the best {best.num_rows}")
+    return best
+
+
+def _train_and_evaluate(ws: Workspace, version: DatasetVersion, held_out: DatasetVersion, progress: bool) -> None:
+    """The smallest honest version of "does curation pay": a few steps of a tiny GPT trained from scratch on the
+    kept records, its loss curve, and its perplexity on text it never saw (the Wikipedia version), all stored
+    with the model in the registry (`datatrainer models show demo-tiny-gpt`)."""
+    from datatrainer.evaluation.report import write_report
+    from datatrainer.evaluation.runner import run_perplexity
+    from datatrainer.training import TrainConfig, train
+
+    config = TrainConfig(model="tiny-gpt", seq_len=DEMO_SEQ_LEN, batch_size=8, max_steps=DEMO_TRAIN_STEPS,
+                         eval_every=DEMO_TRAIN_STEPS // 2, save_every=DEMO_TRAIN_STEPS, seed=0)
+    result = train(ws, version, config, "demo-tiny-gpt", progress=progress)
+    losses = [entry["train_loss"] for entry in result.history if "train_loss" in entry]
+    console.print(f"model demo-tiny-gpt trained on {version.ref}: {DEMO_TRAIN_STEPS} steps, training loss "
+                  f"{losses[0]:.2f} -> {losses[-1]:.2f}; folder {result.model.path}")
+    # The model's context is its training length; the BOS token perplexity is conditioned on takes one place.
+    run = run_perplexity(ws, "demo-tiny-gpt", held_out.ref, max_tokens=DEMO_SEQ_LEN - 1, progress=progress)
+    console.print(f"perplexity on {held_out.ref} (never trained on): {run.metrics['perplexity']:.1f}; "
+                  f"report {write_report(ws, run)}")
 
 
 def _fresh(root: Path) -> None:
