@@ -1,7 +1,7 @@
 """Scores and embeddings the chosen samplers read, computed through the stores exactly as the CLI does.
 
 Each step is the library call behind a `datatrainer` command (`embed --backend onnx`, `score density`,
-`score perplexity`, `score distilled` or `score ask-llm`), so everything lands in `ws.embeddings` /
+`score perplexity`, `score distilled --prompt paper` or `score ask-llm`), so everything lands in `ws.embeddings` /
 `ws.scores`, keyed by content and config: a rerun finds it complete and computes nothing, and an
 interrupted one keeps every finished shard. The language model is loaded at most once, and only when a
 score is missing.
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from datatrainer.cli.distill import DEFAULT_TEACHER_PROMPTS
 from datatrainer.models.embedders import Backend, load_embedder
 from datatrainer.models.lm.base import LanguageModel
 from datatrainer.progress import progress_bar
@@ -36,6 +35,9 @@ from datatrainer.workspace import Workspace
 AskLLMMode = Literal["distilled", "direct"]
 EMBEDDING_MODEL = "minilm"
 EMBEDDING_BACKEND: Backend = "onnx"
+# The paper's prompt only: the `strict` prompt that `score distilled` adds by default was written after seeing
+# the junk families the default mixture is made of, which would flatter Ask-LLM here (see the scoring docs).
+TEACHER_PROMPTS = ("paper",)
 EMBEDDING_SAMPLERS = frozenset({"density", "semdedup", "d4", "kcenter", "prototypes"})
 
 
@@ -76,11 +78,11 @@ class ScorePreparer:
         return self._run(PERPLEXITY, plan_lm_scoring(self.ws, self.pool, PerplexityTask(), self.lm, self._model))
 
     def distilled(self, embedding: StoredConfig, perplexity: str, train_size: int, seed: int) -> str:
-        """`datatrainer score distilled POOL --train-size N` with its defaults: Ask-LLM P(yes) teachers under
-        the paper and strict prompts on a random sample, perplexity of every record, a self-trained student."""
+        """`datatrainer score distilled POOL --train-size N --prompt paper`: the Ask-LLM P(yes) teacher under
+        the paper's prompt on a random sample, perplexity of every record, a self-trained student."""
         params = DistillParams(train_size=train_size, seed=seed, model=EMBEDDING_MODEL, backend=EMBEDDING_BACKEND)
         hashes = []
-        for prompt in DEFAULT_TEACHER_PROMPTS:
+        for prompt in TEACHER_PROMPTS:
             ask = AskLLMParams(prompts=[prompt], score="pyes")
             scoring = teacher_sample(self.ws, self.pool, params, ask, self.lm, self._model)
             self._run(f"ask-llm teacher ({prompt})", scoring)
