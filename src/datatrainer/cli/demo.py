@@ -151,7 +151,8 @@ def _train_and_evaluate(ws: Workspace, version: DatasetVersion, held_out: Datase
     from datatrainer.evaluation.runner import run_perplexity
     from datatrainer.training import TrainConfig, train
 
-    config = TrainConfig(model="tiny-gpt", seq_len=DEMO_SEQ_LEN, batch_size=8, max_steps=DEMO_TRAIN_STEPS,
+    config = TrainConfig(model="tiny-gpt", tiny={"n_layer": 2, "n_head": 2, "n_embd": 64}, seq_len=DEMO_SEQ_LEN,
+                         batch_size=8, learning_rate=3e-3, max_steps=DEMO_TRAIN_STEPS,
                          eval_every=DEMO_TRAIN_STEPS // 2, save_every=DEMO_TRAIN_STEPS, seed=0)
     result = train(ws, version, config, "demo-tiny-gpt", progress=progress)
     losses = [entry["train_loss"] for entry in result.history if "train_loss" in entry]
