@@ -170,7 +170,7 @@ class Workspace:
 
     def collect_garbage(self, min_age: float = 3600.0) -> list[PurePath]:
         """Remove leftovers of interrupted writes: temp folders and files (a score or embedding shard killed
-        mid-write leaves a single file) and version folders no catalog entry points at, on local disk and
+        mid-write leaves a single file), version and model folders no catalog entry points at, on local disk and
         on object storage (where an unpublished version is a prefix of parts with no catalog row).
 
         Only leftovers untouched for `min_age` seconds go, so a write in progress in another process (whose
@@ -187,7 +187,7 @@ class Workspace:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        companions = self._orphan_companions(cutoff)
+        companions = [*self._orphan_companions(cutoff), *self.models.orphan_folders(cutoff)]
         for folder in [*orphans, *companions]:
             if isinstance(folder, Path):
                 shutil.rmtree(folder, ignore_errors=True) if folder.is_dir() else folder.unlink(missing_ok=True)

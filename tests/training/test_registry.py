@@ -95,3 +95,15 @@ def test_evaluations_are_kept_per_model_name(workspace: Workspace, tmp_path: Pat
     assert external[0].suite == "multiple-choice" and external[0].dataset_ref is None
     assert external[0].config_hash != mine[0].config_hash
     assert len(workspace.models.evaluations()) == 3
+
+
+def test_gc_removes_a_model_folder_whose_registration_never_committed(workspace: Workspace, tmp_path: Path) -> None:
+    ref = _version_ref(workspace, tmp_path)
+    _publish(workspace, "kept", ref)
+    key, folder = workspace.models.new_folder()
+    (folder / "model.safetensors").write_bytes(b"half")
+    folder.rename(workspace.models.root / key)  # a crash after the rename, before the catalog commit
+    assert workspace.collect_garbage(min_age=3600) == []  # too fresh: it may be a publish in progress
+    removed = workspace.collect_garbage(min_age=0)
+    assert removed == [workspace.models.root / key] and not (workspace.models.root / key).exists()
+    assert workspace.models.path("kept").is_dir()

@@ -156,6 +156,16 @@ class ModelRegistry:
         folder.mkdir(parents=True)
         return key, folder
 
+    def orphan_folders(self, cutoff: float) -> builtins.list[Path]:
+        """Model folders last touched before `cutoff` that no registry row names: a crash between the rename
+        into `models/` and the commit leaves one (`Workspace.collect_garbage` removes them)."""
+        if not self.root.is_dir():
+            return []
+        candidates = [path for path in self.root.iterdir() if path.stat().st_mtime <= cutoff]
+        with self._sessions() as session:  # read after listing: a model published meanwhile is known
+            known = set(session.scalars(select(ModelRow.storage_key)))
+        return [path for path in candidates if path.name not in known]
+
     def publish(self, folder: Path, key: str, *, name: str, base_model: str, method: str, dataset_ref: str,
                 config: dict[str, Any], config_hash: str, metrics: dict[str, Any],
                 history: builtins.list[dict[str, Any]]) -> TrainedModel:
