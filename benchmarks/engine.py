@@ -107,17 +107,22 @@ class PeakRss:
         self._thread.join()
 
     def _sample(self) -> None:
-        me = os.getpid()
+        """This process and its Ray workers: descendants of this process (the local Ray instance started here),
+        not Ray processes that other jobs on the machine run."""
+        me = psutil.Process()
         while not self._stop.is_set():
-            for process in psutil.process_iter(["pid", "cmdline", "memory_info"]):
-                cmdline = process.info["cmdline"] or []
-                name = "driver" if process.info["pid"] == me else (cmdline[0] if cmdline else "")
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    cmdline = process.cmdline()
+                    rss = process.memory_info().rss
+                except psutil.Error:
+                    continue
+                name = "driver" if process.pid == me.pid else (cmdline[0] if cmdline else "")
                 if name != "driver" and not (name.startswith("ray::") or "default_worker.py" in " ".join(cmdline)):
                     continue
-                rss = process.info["memory_info"].rss if process.info["memory_info"] else 0
                 label = "driver" if name == "driver" else name.split("(")[0].split(" ")[0]
-                if rss > self.peaks.get(process.info["pid"], ("", 0))[1]:
-                    self.peaks[process.info["pid"]] = (label, rss)
+                if rss > self.peaks.get(process.pid, ("", 0))[1]:
+                    self.peaks[process.pid] = (label, rss)
             self._stop.wait(0.2)
 
     def summary(self) -> dict[str, Any]:

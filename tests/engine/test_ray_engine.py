@@ -104,3 +104,14 @@ def test_the_cli_runs_on_ray_with_the_same_result(parted: DatasetVersion, sqlite
     assert kept.equals(sqlite_workspace.version("local@1").to_table())
     expected = parted.to_table().filter(pc.greater(pc.utf8_length(parted.to_table()["text"]), 40))
     assert kept["id"].to_pylist() == expected["id"].to_pylist()
+
+
+def test_quality_metrics_on_ray_equal_local(parted: DatasetVersion, ray_engine: RayFactory) -> None:
+    from datatrainer.quality.metrics.measure import measure
+
+    untimed = {"measured_at", "reference_date", "timings"}
+    local = measure(parted, engine=LocalEngine(batch_size=40)).summary.model_dump(mode="json")
+    on_ray = measure(parted, engine=ray_engine(40)).summary.model_dump(mode="json")  # type: ignore[arg-type]
+    local["freshness"].pop("reference_date", None)
+    on_ray["freshness"].pop("reference_date", None)
+    assert {k: v for k, v in on_ray.items() if k not in untimed} == {k: v for k, v in local.items() if k not in untimed}
