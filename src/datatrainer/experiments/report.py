@@ -74,9 +74,9 @@ class SamplerReport(BaseModel):
     generated_at: datetime
 
     def best(self) -> Row | None:
-        """The row (budget < 100) with the smallest mean share of the full-data steps among rows reached in
-        every seed."""
-        complete = [row for row in self.rows if row.sampler != FULL and row.reached == len(self.seeds)]
+        """The row (budget < 100) with the smallest mean share of the full-data steps among rows whose every
+        seed reached the target (a row may have fewer seeds than the report while an experiment runs)."""
+        complete = [row for row in self.rows if row.sampler != FULL and row.reached == len(row.steps_to_target)]
         return min(complete, key=lambda row: row.mean_share() or np.inf, default=None)
 
     def html(self) -> str:
@@ -176,14 +176,14 @@ def table_rows(report: SamplerReport) -> list[list[str]]:
         junk = row.composition.get("junk")
         duplicates = sum(row.composition.get(k, 0.0) for k in ("near-duplicate", "exact-duplicate"))
         rows.append([escape("full data" if row.sampler == FULL else row.sampler), f"{row.budget}%",
-                     fmt_count(round(row.records)), "-" if junk is None else fmt_rate(junk),
+                     str(len(losses)), fmt_count(round(row.records)), "-" if junk is None else fmt_rate(junk),
                      "-" if not row.composition else fmt_rate(duplicates),
                      f"{np.mean(losses):.3f} ({min(losses):.3f}-{max(losses):.3f})", _steps_cell(row),
                      _share_cell(row)])
     return rows
 
 
-TABLE_HEAD = ["sampler", "budget", "records", "junk kept", "duplicates kept", "final val. loss (range)",
+TABLE_HEAD = ["sampler", "budget", "seeds", "records", "junk kept", "duplicates kept", "final val. loss (range)",
               "steps to full-data loss (range)", "share of full-data steps"]
 
 
@@ -192,7 +192,8 @@ def render(report: SamplerReport) -> str:
     best = report.best()
     verdict = ("no sampler below 100% reached the full-data final loss in every seed" if best is None else
                f"best: <b>{escape(best.sampler)}</b> at {best.budget}% reaches the full-data final loss in "
-               f"{fmt_rate(best.mean_share() or 0.0)} of the full-data steps (mean over {len(report.seeds)} seeds)")
+               f"{fmt_rate(best.mean_share() or 0.0)} of the full-data steps (mean over {len(best.steps_to_target)} "
+               "seeds)")
     title = f"Sampler comparison on {escape(report.pool)}"
     targets = ", ".join(f"{t:.3f}" for t in report.targets)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
@@ -210,7 +211,7 @@ def render(report: SamplerReport) -> str:
               "a run's validation loss is at most the final validation loss of the full-data run of the same "
               f"seed (targets: {targets}). Mean over seeds (range); “k/n” when only k seeds reached it. "
               "Junk and duplicates kept: share of the sample's records of those kinds in the pool.</p>"
-            + html_table(TABLE_HEAD, table_rows(report), numeric=(2, 3, 4, 5, 6, 7)) + "</body></html>")
+            + html_table(TABLE_HEAD, table_rows(report), numeric=(2, 3, 4, 5, 6, 7, 8)) + "</body></html>")
 
 
 def write_report(report: SamplerReport, html_path: Path, json_path: Path, png_path: Path) -> None:
