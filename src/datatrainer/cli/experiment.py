@@ -111,7 +111,7 @@ def samplers_command(
     names, percentages = parse_samplers(samplers), parse_budgets(budgets)
     cli = state(ctx)
     with cli.open() as ws:
-        pool, valid, target = _versions(ws, ref, valid, target, "dsir" in names)
+        pool, valid, target = _versions(ws, ref, valid, target)
         params = validate_params(ExperimentParams, {"samplers": names, "budgets": percentages, "seeds": seeds,
                                                     "setup": setup.model_dump(), "validation": valid,
                                                     "target": target, "ask_llm": ask_llm,
@@ -139,8 +139,8 @@ def samplers_command(
     console.print(f"[green]report[/] {html} ({len(results)} runs); {verdict}")
 
 
-def _versions(ws: Workspace, ref: str | None, valid: str | None, target: str | None,
-              dsir: bool) -> tuple[str, str, str | None]:
+def _versions(ws: Workspace, ref: str | None, valid: str | None,
+              target: str | None) -> tuple[str, str, str | None]:
     """Pool, validation and DSIR target refs: given, else the default mixture's, else POOL-valid/-target."""
     if ref is None:  # the mixture `experiment data` made last, else the default one
         names = ws.datasets.names()
@@ -153,6 +153,7 @@ def _versions(ws: Workspace, ref: str | None, valid: str | None, target: str | N
             raise DatatrainerError(f"--valid: no clean held-out version given and no {dataset}{VALID_SUFFIX} "
                                    "dataset exists; evaluate on text that is not in the pool")
         valid = ws.datasets.versions(dataset + VALID_SUFFIX)[-1].ref
-    if target is None and dsir and dataset + TARGET_SUFFIX in names:
+    if target is None and dataset + TARGET_SUFFIX in names:  # also without dsir: the experiment's folder is named
+        # by its versions, so a run of other samplers continues the same experiment
         target = ws.datasets.versions(dataset + TARGET_SUFFIX)[-1].ref
     return ref, valid, target
