@@ -133,8 +133,14 @@ class SamplerExperiment:
         self.say(f"experiment {self.folder.name}: {len(self.keys()) - len(todo)} of {len(self.keys())} runs done")
         if todo:
             samplers = {key.sampler for key in todo if key.sampler != FULL}
-            ScorePreparer(self.ws, self.pool, ModelRequest(self.params.lm), self.progress).prepare(
-                samplers, self.params.ask_llm, self.params.train_size)
+            preparing = RunKey(sampler="prepare-scores", budget=0, seed=0)  # one process scores at a time
+            while not self.runs.claim(preparing):
+                time.sleep(5)
+            try:
+                ScorePreparer(self.ws, self.pool, ModelRequest(self.params.lm), self.progress).prepare(
+                    samplers, self.params.ask_llm, self.params.train_size)
+            finally:
+                self.runs.release(preparing)
             tokenizer = tokenizer_folder(self.pool, self.params.setup.vocab_size, self.ws.root / "experiments" /
                                          "tokenizers")
             for number, key in enumerate(todo, start=1):
