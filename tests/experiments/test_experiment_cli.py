@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from datatrainer.experiments.convergence import steps_to_reach
 from datatrainer.experiments.data import ensure_mixture
 from datatrainer.experiments.mixture import MixtureParams
 from datatrainer.workspace import Workspace
+from tests.scoring.interrupt import signal_when
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +31,6 @@ def cli(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     if check:
         assert result.returncode == 0, result.stderr
     return result
-
-
-def start(root: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "datatrainer", "--no-progress", "-w", str(root), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "200"})
 
 
 SMALL = {"clean": 60, "validation": 20, "target": 20}
@@ -103,14 +97,11 @@ def test_miniature_experiment(tmp_path: Path) -> None:
 def test_interrupted_experiment_resumes(root: Path) -> None:
     args = ["experiment", "samplers", "crawl-mix@1", "--samplers", "random", "--budgets", "50", "--seeds", "2",
             *TINY]
-    process = start(root, *args)
-    deadline = time.monotonic() + 240
-    while not run_files(root) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
+    # The shared helper gives the run Ctrl-C back (a suite started in the background inherits it ignored) and
+    # a lower priority than this watcher, so the signal lands while runs are left.
+    process, stdout = signal_when(["-w", root, *args], lambda: bool(run_files(root)), signal.SIGINT, timeout=240)
     finished = run_files(root)
-    assert process.returncode == 130, stderr
+    assert process.returncode == 130, stdout
     assert "run the same command to continue" in stdout
     assert 0 < len(finished) < 4
     result = cli(root, *args)
