@@ -31,27 +31,24 @@ def read_workspace_config(root: Path) -> dict[str, Any]:
 
 def catalog_url(root: Path, explicit: str | None = None) -> str:
     """The catalog database: PostgreSQL when configured, else the embedded SQLite file in the workspace."""
-    if explicit:
-        return explicit
-    from_env = os.environ.get(ENV_DB_URL)
-    if from_env:
-        return from_env
-    configured = read_workspace_config(root).get("catalog", {}).get("url")
-    if configured:
-        return str(configured)
-    return f"sqlite:///{root / 'catalog.db'}"
+    return _setting(root, explicit, ENV_DB_URL, "catalog", "url") or f"sqlite:///{root / 'catalog.db'}"
 
 
 def data_url(root: Path, explicit: str | None = None) -> str:
     """Where versions, artifacts and the score/embedding caches live: the workspace folder itself by
     default, or a `pyarrow.fs` URL such as `s3://bucket/prefix` (`[storage] data_url` in the workspace file)."""
+    return _setting(root, explicit, ENV_DATA_URL, "storage", "data_url") or str(root)
+
+
+def _setting(root: Path, explicit: str | None, env: str, section: str, key: str) -> str | None:
+    """A flag beats the environment, which beats the workspace file (the order every setting follows)."""
     if explicit:
         return explicit
-    from_env = os.environ.get(ENV_DATA_URL)
+    from_env = os.environ.get(env)
     if from_env:
         return from_env
-    configured = read_workspace_config(root).get("storage", {}).get("data_url")
-    return str(configured) if configured else str(root)
+    configured = read_workspace_config(root).get(section, {}).get(key)
+    return str(configured) if configured else None
 
 
 def default_workspace_root() -> Path:

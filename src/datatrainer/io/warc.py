@@ -25,6 +25,7 @@ URL, DATE, RECORD_ID = "url", "date", "warc_record_id"
 FIELDS = ["text", URL, DATE, RECORD_ID]
 _HTML_TYPES = ("text/html", "application/xhtml")
 WARC_MAGIC = b"WARC/"
+_NEEDS_INGEST_EXTRA = "reading WARC files needs the 'ingest' extra: pip install 'datatrainer[ingest]'"
 
 
 @dataclass
@@ -53,8 +54,7 @@ def html_to_text() -> Callable[[bytes], str]:
     try:
         import trafilatura  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
-        raise DatatrainerError("reading WARC files needs the 'ingest' extra: pip install 'datatrainer[ingest]'"
-                               ) from None
+        raise DatatrainerError(_NEEDS_INGEST_EXTRA) from None
 
     def trafilatura_text(html: bytes) -> str:
         return str(trafilatura.extract(html.decode("utf-8", errors="replace")) or "")
@@ -98,8 +98,7 @@ def _parser(prefer: str | None) -> Callable[[BinaryIO], Iterator[tuple[str, dict
     try:
         import warcio  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
-        raise DatatrainerError("reading WARC files needs the 'ingest' extra: pip install 'datatrainer[ingest]'"
-                               ) from None
+        raise DatatrainerError(_NEEDS_INGEST_EXTRA) from None
     return _iter_warcio
 
 
