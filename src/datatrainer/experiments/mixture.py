@@ -25,8 +25,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.evaluation.fixtures.devset import FAMILIES, Paragraph, _part_paragraphs
-from datatrainer.evaluation.fixtures.planted import _near_copy
+from datatrainer.evaluation.fixtures.devset import FAMILIES, Paragraph, part_paragraphs
+from datatrainer.evaluation.fixtures.planted import near_copy
 
 CLEAN, NEAR_DUPLICATE, EXACT_DUPLICATE = "clean", "near-duplicate", "exact-duplicate"
 JUNK = "junk"  # kinds of junk records are "junk:<family>"
@@ -68,7 +68,7 @@ class Mixture:
 def build_mixture(params: MixtureParams) -> Mixture:
     rng = random.Random(f"mixture-{params.seed}")
     counts = params.counts()
-    paragraphs = _part_paragraphs(params.seed, "pool")
+    paragraphs = part_paragraphs(params.seed, "pool")
     if counts[CLEAN] + counts[JUNK] > len(paragraphs):
         raise DatatrainerError(f"the pool documents hold {len(paragraphs):,} paragraphs, fewer than the "
                                f"{counts[CLEAN]:,} clean + {counts[JUNK]:,} junk records asked for (junk needs a host "
@@ -99,14 +99,14 @@ def _copies(clean: list[Paragraph], count: int, kind: str, rng: random.Random) -
     while len(records) < count:
         source, text = rng.choice(clean)
         for _ in range(min(rng.randint(1, MAX_COPIES), count - len(records))):
-            copy = _near_copy(text, rng) if kind == NEAR_DUPLICATE else text
+            copy = near_copy(text, rng) if kind == NEAR_DUPLICATE else text
             records.append(_record(f"{kind}-{len(records):05d}", copy, kind, source))
     return records
 
 
 def _held_out(params: MixtureParams, rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Validation and target paragraphs from the dev documents, split between the two by document."""
-    paragraphs = _part_paragraphs(params.seed, "dev")
+    paragraphs = part_paragraphs(params.seed, "dev")
     documents = sorted({source for source, _ in paragraphs})
     rng.shuffle(documents)
     validation_documents = set(documents[::2])
