@@ -80,14 +80,14 @@ def _latest_plot(run: EvalRun) -> str:
     if run.suite == "multiple-choice":
         questions = details.get("loglikelihoods") or [[0.0]]
         chance = sum(1 / len(lls) for lls in questions) / len(questions)  # expected accuracy of guessing
-        return _rate_bars({"acc": metrics["acc"], "acc_norm": metrics["acc_norm"], "chance": chance}, "accuracy")
+        return bars_svg({"acc": metrics["acc"], "acc_norm": metrics["acc_norm"], "chance": chance}, "accuracy", xmax=1)
     if run.suite == "humaneval":
         reasons = Counter(_reason_kind(reason) for problem in details.get("problems", [])
                           for reason in problem["reasons"])
         return bars_svg(dict(reasons.most_common()), "completions") + _humaneval_table(details.get("problems", []))
     per_label = {name.split("/", 1)[1]: value for name, value in metrics.items()
                  if name.startswith("f1/") and value is not None}
-    plot = _rate_bars(per_label, "F1 per label") if per_label else ""
+    plot = bars_svg(per_label, "F1 per label", xmax=1) if per_label else ""
     if run.suite == "ner" and details.get("per_label"):
         rows = [[escape(label), fmt_metric("precision", c["precision"]), fmt_metric("recall", c["recall"]),
                  fmt_metric("f1", c["f1"]), fmt_count(int(c["gold"])), fmt_count(int(c["predicted"]))]
@@ -110,17 +110,6 @@ def _history(history: Sequence[EvaluationRecord]) -> str:
             trends.append(f"<h3>{escape(suite)}: {escape(metric)} over time</h3>" +
                           trend_svg([p[0] for p in points], {metric: [p[1] for p in points]}))
     return "<h2>All evaluations of this model</h2>" + table + "".join(trends)
-
-
-def _rate_bars(values: Mapping[str, float], xlabel: str) -> str:
-    names = list(values)[::-1]
-    figure = new_figure(height=max(1.2, 0.28 * len(names) + 0.6))
-    with matplotlib.rc_context(PLOT_STYLE):
-        axes = figure.subplots()
-        axes.barh(names, [values[n] for n in names], color=COLOR)
-        axes.set_xlim(0, 1)
-        axes.set_xlabel(xlabel)
-    return svg_text(figure)
 
 
 def _log_histogram(values: Sequence[float], xlabel: str) -> str:

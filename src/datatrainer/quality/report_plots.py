@@ -48,13 +48,15 @@ def histogram_svg(hist: Histogram, xlabel: str, ylabel: str = "records") -> str:
     return svg_text(figure)
 
 
-def bars_svg(counts: Mapping[str, int], xlabel: str) -> str:
-    """Horizontal bars, largest on top."""
+def bars_svg(counts: Mapping[str, float], xlabel: str, xmax: float | None = None) -> str:
+    """Horizontal bars, first on top; `xmax` fixes the axis (rates are drawn on 0..1 whatever their values)."""
     names = list(counts)[::-1]
     figure = new_figure(height=max(1.2, 0.25 * len(names) + 0.6))
     with matplotlib.rc_context(PLOT_STYLE):
         axes = figure.subplots()
         axes.barh(names, [counts[n] for n in names], color=COLOR)
+        if xmax is not None:
+            axes.set_xlim(0, xmax)
         axes.set_xlabel(xlabel)
     return svg_text(figure)
 
