@@ -8,6 +8,10 @@ input order, so both engines give the same output for the same input.
 
 - `map_batches`: a function of each record batch of a version, results back to the driver. For small
   outputs (statistics, signatures, decisions keyed by id), never for the rows of a new version.
+  `map_numbered` is the same with each batch's first row number in the version (to key per-row state by
+  row, e.g. which record of a duplicate cluster comes first).
+- `shuffle`: rows emitted from every batch, routed by a `partition` column, then one function per
+  partition: a group-by whose data moves between the workers, never through the driver (dedup's band keys).
 - `write_batches`: rows of a new version, written by the workers themselves through a `PartSink` (the new
   version's staging location); only each part's metadata comes back, and the driver commits.
 - `map_items`: a function of items the driver produces (arrays, tables); stateless tasks.
@@ -21,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
+import numpy as np
 import pyarrow as pa
 
 from datatrainer.store.versions import DatasetVersion
@@ -31,6 +36,9 @@ S = TypeVar("S")
 T = TypeVar("T")
 A = TypeVar("A")
 M = TypeVar("M")
+
+#: The column of an emitted row (`Engine.shuffle`) that names its partition (int32, 0 <= p < partitions).
+PARTITION = "partition"
 
 #: What a writing function returns for one batch: the rows to store, and a small side result (e.g. the
 #: dropped ids) that goes back to the driver.
@@ -43,6 +51,13 @@ class Engine(Protocol):
     @property
     def progress(self) -> bool:
         """Whether to show progress bars."""
+        ...
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the functions run in other processes (or machines) than the driver. Whole-dataset state
+        (dedup's per-record sketches, density's bucket ids) then has to move through `shuffle` and `reduce`
+        instead of being gathered in the driver's memory, which is the fastest way on one machine."""
         ...
 
     @property
@@ -63,6 +78,20 @@ class Engine(Protocol):
     def map_batches(self, fn: Callable[[pa.RecordBatch], R], version: DatasetVersion,
                     columns: Sequence[str] | None = None, description: str = "processing") -> Iterator[R]:
         """`fn` of every record batch of the version, in stored order."""
+        ...
+
+    def map_numbered(self, fn: Callable[[pa.RecordBatch, int], R], version: DatasetVersion,
+                     columns: Sequence[str] | None = None, description: str = "processing") -> Iterator[R]:
+        """`fn(batch, first)` of every record batch, `first` being the version row number of its first row,
+        in stored order."""
+        ...
+
+    def shuffle(self, emit: Callable[[pa.RecordBatch, int], pa.Table], partitions: int,
+                reduce: Callable[[int, pa.Table], R], version: DatasetVersion, columns: Sequence[str] | None = None,
+                description: str = "shuffling") -> Iterator[tuple[int, R]]:
+        """A group-by over the workers: `emit(batch, first)` (as `map_numbered`) makes rows with a `PARTITION`
+        column; every row goes to its partition, and `(p, reduce(p, rows of p without that column))` comes
+        back for each partition that received rows, in partition order. Rows never pass through the driver."""
         ...
 
     def write_batches(self, fn: Callable[[pa.RecordBatch], Written[S]], version: DatasetVersion, sink: PartSink,
@@ -100,6 +129,18 @@ def merge_all(partials: Iterable[A], merge: Callable[[A, A], A]) -> A | None:
     for partial in partials:
         total = partial if total is None else merge(total, partial)
     return total
+
+
+def split_partitions(rows: pa.Table, partitions: int) -> list[pa.Table]:
+    """The emitted `rows` of one batch (or unit of work) split by their `PARTITION` column, which is dropped:
+    one table per partition, in emitted order within each (the map side of `Engine.shuffle`)."""
+    part = np.asarray(rows[PARTITION].to_numpy(), dtype=np.int64)
+    if part.size and (part.min() < 0 or part.max() >= partitions):
+        raise ValueError(f"shuffle: partition numbers must lie in [0, {partitions})")
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(partitions + 1))
+    ordered = rows.drop_columns([PARTITION]).take(pa.array(order))
+    return [ordered.slice(bounds[p], bounds[p + 1] - bounds[p]) for p in range(partitions)]
 
 
 def write_batch(fn: Callable[[pa.RecordBatch], Written[S]], sink: PartSink, sequence: int,

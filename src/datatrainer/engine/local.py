@@ -9,7 +9,7 @@ from functools import partial
 
 import pyarrow as pa
 
-from datatrainer.engine.base import A, R, S, T, Written, merge_all, write_batch
+from datatrainer.engine.base import A, R, S, T, Written, merge_all, split_partitions, write_batch
 from datatrainer.progress import progress_bar
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.store.writer import PartMeta, PartSink
@@ -27,6 +27,10 @@ class LocalEngine:
     batch_size: int = 65_536
     progress: bool = False
 
+    @property
+    def distributed(self) -> bool:
+        return False
+
     def with_batch_size(self, rows: int) -> LocalEngine:
         return replace(self, batch_size=rows)
 
@@ -37,6 +41,28 @@ class LocalEngine:
             for batch, result in self._ordered(fn, batches, self.threads):
                 yield result
                 advance(batch.num_rows)
+
+    def map_numbered(self, fn: Callable[[pa.RecordBatch, int], R], version: DatasetVersion,
+                     columns: Sequence[str] | None = None, description: str = "processing") -> Iterator[R]:
+        with progress_bar(description, version.num_rows, self.progress) as advance:
+            for (_, batch), result in self._ordered(lambda item: fn(item[1], item[0]),
+                                                    _numbered(version, columns, self.batch_size), self.threads):
+                yield result
+                advance(batch.num_rows)
+
+    def shuffle(self, emit: Callable[[pa.RecordBatch, int], pa.Table], partitions: int,
+                reduce: Callable[[int, pa.Table], R], version: DatasetVersion, columns: Sequence[str] | None = None,
+                description: str = "shuffling") -> Iterator[tuple[int, R]]:
+        """Partitions gathered in this process's memory (the in-process engine has no other place)."""
+        gathered: list[list[pa.Table]] = [[] for _ in range(partitions)]
+        split = lambda batch, first: split_partitions(emit(batch, first), partitions)  # noqa: E731
+        for pieces in self.map_numbered(split, version, columns, description):
+            for part, piece in enumerate(pieces):
+                if piece.num_rows:
+                    gathered[part].append(piece)
+        filled = [(part, pa.concat_tables(pieces)) for part, pieces in enumerate(gathered) if pieces]
+        for (part, _), result in self._ordered(lambda item: reduce(*item), filled, self.threads):
+            yield part, result
 
     def write_batches(self, fn: Callable[[pa.RecordBatch], Written[S]], version: DatasetVersion, sink: PartSink,
                       columns: Sequence[str] | None = None,
@@ -86,3 +112,11 @@ class LocalEngine:
                     yield done, future.result()
             for done, future in pending:
                 yield done, future.result()
+
+
+def _numbered(version: DatasetVersion, columns: Sequence[str] | None, batch_size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """(first row number, batch) of every batch of the version, in stored order."""
+    first = 0
+    for batch in version.read_batches(columns, batch_size=batch_size):
+        yield first, batch
+        first += batch.num_rows

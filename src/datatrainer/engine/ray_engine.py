@@ -2,7 +2,10 @@
 
 A version's batches run as a Ray Data `map_batches` over its parts: one task per stored part, which the
 worker reads itself (local disk or object storage) and whose output rows it writes itself through the
-`PartSink`; the driver receives only pickled results or part metadata, in stored order. Items the driver
+`PartSink`; the driver receives only pickled results or part metadata, in stored order. A `shuffle` is
+Ray's map/reduce pattern on plain tasks: each map task reads a unit of work and returns one object per
+partition (`num_returns`), and each reduce task receives its partition's object from every map task; the
+objects stay in the object store (which spills to disk beyond its size) and never reach the driver. Items the driver
 hands out (`map_items`, `map_actors`, `reduce`) go through the object store to plain tasks or to a pool of
 actors that each build their function once (a scorer loading its model), a GPU each where the cluster has
 GPUs. Tasks and actors are retried when a worker dies; what still fails surfaces as one line.
@@ -26,7 +29,7 @@ import ray
 import ray.data
 import ray.exceptions
 
-from datatrainer.engine.base import A, R, S, T, Written, merge_all, write_batch
+from datatrainer.engine.base import A, R, S, T, Written, merge_all, split_partitions, write_batch
 from datatrainer.errors import DatatrainerError
 from datatrainer.progress import progress_bar
 from datatrainer.store.versions import DatasetVersion
@@ -60,6 +63,10 @@ class RayEngine:
         self._started = connect(self.address, self.num_cpus, self.object_store_bytes)
 
     @property
+    def distributed(self) -> bool:
+        return True
+
+    @property
     def threads(self) -> int:
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
@@ -70,6 +77,37 @@ class RayEngine:
                     columns: Sequence[str] | None = None, description: str = "processing") -> Iterator[R]:
         for _, result in self._run_parts(fn, version, columns, None, description):
             yield cast(R, result)
+
+    def map_numbered(self, fn: Callable[[pa.RecordBatch, int], R], version: DatasetVersion,
+                     columns: Sequence[str] | None = None, description: str = "processing") -> Iterator[R]:
+        for _, result in self._run_parts(fn, version, columns, None, description, numbered=True):
+            yield cast(R, result)
+
+    def shuffle(self, emit: Callable[[pa.RecordBatch, int], pa.Table], partitions: int,
+                reduce: Callable[[int, pa.Table], R], version: DatasetVersion, columns: Sequence[str] | None = None,
+                description: str = "shuffling") -> Iterator[tuple[int, R]]:
+        units = _units(version, 2 * self.threads, numbered=True)
+        if not units:
+            return
+        mapper = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(_shuffle_map)
+        reducer = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(_shuffle_reduce)
+        emit_ref, reduce_ref = ray.put(emit), ray.put(reduce)
+        outputs = [mapper.options(num_returns=partitions).remote(
+            emit_ref, version, columns, self.batch_size, part, groups, first, partitions)
+            for part, groups, first in units]
+        shards: list[list[Any]] = [list(out) if partitions > 1 else [out] for out in outputs]
+        del outputs
+
+        def submit(part: int) -> Any:
+            refs = [shard[part] for shard in shards]
+            for shard in shards:  # the reduce task holds its inputs: drop the driver's references
+                shard[part] = None
+            return reducer.remote(reduce_ref, part, *refs)
+
+        for part, result in enumerate(self._stream(submit, range(partitions), 2 * self.threads,
+                                                   f"{description} (reduce)", partitions)):
+            if not isinstance(result, _Empty):
+                yield part, cast(R, result)
 
     def write_batches(self, fn: Callable[[pa.RecordBatch], Written[S]], version: DatasetVersion, sink: PartSink,
                       columns: Sequence[str] | None = None,
@@ -109,26 +147,27 @@ class RayEngine:
             ray.shutdown()
         self._started = False
 
-    def _run_parts(self, fn: Callable[[pa.RecordBatch], Any], version: DatasetVersion,
+    def _run_parts(self, fn: Callable[..., Any], version: DatasetVersion,
                    columns: Sequence[str] | None, sink: PartSink | None,
-                   description: str) -> Iterator[tuple[int, Any]]:
+                   description: str, numbered: bool = False) -> Iterator[tuple[int, Any]]:
         """(part number, result) of every batch of every part, computed and (with a sink) written on the
-        workers, in stored order."""
-        units = _units(version, 2 * self.threads)
+        workers, in stored order; `numbered` passes each batch's first row number to `fn`."""
+        units = _units(version, 2 * self.threads, numbered)
         if not units:
             return
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
         context.print_on_execution_start = False
-        dataset = ray.data.from_items([{"unit": index, "part": part, "row_groups": groups}
-                                       for index, (part, groups) in enumerate(units)], override_num_blocks=len(units))
+        dataset = ray.data.from_items([{"unit": index, "part": part, "row_groups": groups, "first": first}
+                                       for index, (part, groups, first) in enumerate(units)],
+                                      override_num_blocks=len(units))
         with warnings.catch_warnings():  # Ray Data retries a task whose worker died forever unless told
             warnings.simplefilter("ignore", DeprecationWarning)
             mapped = dataset.map_batches(
                 _run_units, batch_size=1, batch_format="pyarrow", zero_copy_batch=True, max_retries=TASK_RETRIES,
                 fn_kwargs={"work": fn, "version": version, "columns": columns,
-                           "batch_size": self.batch_size, "sink": sink},
+                           "batch_size": self.batch_size, "sink": sink, "numbered": numbered},
             )
         with _errors(description), progress_bar(description, version.num_rows, self.progress) as advance:
             for block in mapped.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=1):
@@ -163,6 +202,11 @@ class _Failure:
     message: str
 
 
+@dataclass(frozen=True)
+class _Empty:
+    """What a shuffle's reduce task returns for a partition that received no rows."""
+
+
 class _Actor:
     """One pool member: builds its function once (loading a model), then runs it on each item."""
 
@@ -177,20 +221,25 @@ def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
 
 
-def _run_units(units: pa.Table, *, work: Callable[[pa.RecordBatch], Any], version: DatasetVersion,
-               columns: Sequence[str] | None, batch_size: int, sink: PartSink | None) -> pa.Table:
-    """The Ray Data function: read each unit's part, run `work` on its batches, write them with `sink`."""
+def _run_units(units: pa.Table, *, work: Callable[..., Any], version: DatasetVersion,
+               columns: Sequence[str] | None, batch_size: int, sink: PartSink | None, numbered: bool) -> pa.Table:
+    """The Ray Data function: read each unit's part, run `work` on its batches (with each batch's first row
+    number when `numbered`), write them with `sink`."""
     sequences: list[int] = []
     rows: list[int] = []
     payloads: list[bytes] = []
-    for unit, part, groups in zip(units["unit"].to_pylist(), units["part"].to_pylist(),
-                                  units["row_groups"].to_pylist(), strict=True):
+    for unit, part, groups, first in zip(units["unit"].to_pylist(), units["part"].to_pylist(),
+                                         units["row_groups"].to_pylist(), units["first"].to_pylist(), strict=True):
         for index, batch in enumerate(version.read_part_batches(part, columns, batch_size, groups)):
             sequence = unit * PART_STRIDE + index
             try:
-                result = work(batch) if sink is None else write_batch(work, sink, sequence, batch)
+                if sink is not None:
+                    result = write_batch(work, sink, sequence, batch)
+                else:
+                    result = work(batch, first) if numbered else work(batch)
             except DatatrainerError as exc:  # Ray Data drops the cause of what a task raises: carry it back
                 result = _Failure(str(exc))
+            first += batch.num_rows
             sequences.append(sequence)
             rows.append(batch.num_rows)
             payloads.append(pickle.dumps(result, protocol=5))
@@ -200,14 +249,49 @@ def _run_units(units: pa.Table, *, work: Callable[[pa.RecordBatch], Any], versio
                      "result": pa.array(payloads, pa.large_binary())})
 
 
-def _units(version: DatasetVersion, wanted: int) -> list[tuple[int, list[int] | None]]:
-    """Units of work, in stored order: (part, row groups or None for all). Whole parts when there are
-    `wanted` of them; otherwise parts are split by row group (65,536 rows each), so that a version stored as
-    one big part still spreads over the workers."""
+def _units(version: DatasetVersion, wanted: int, numbered: bool = False) -> list[tuple[int, list[int] | None, int]]:
+    """Units of work, in stored order: (part, row groups or None for all, version row number of the unit's
+    first row). Whole parts when there are `wanted` of them; otherwise parts are split by row group (65,536
+    rows each), so that a version stored as one big part still spreads over the workers. Row numbers need
+    every part's footer, so they are read only when `numbered` (else -1)."""
     parts = len(version.files)
-    if parts >= wanted:
-        return [(part, None) for part in range(parts)]
-    return [(part, [group]) for part in range(parts) for group in range(version.open_part(part).num_row_groups)]
+    if parts >= wanted and not numbered:
+        return [(part, None, -1) for part in range(parts)]
+    units: list[tuple[int, list[int] | None, int]] = []
+    first = 0
+    for part in range(parts):
+        metadata = version.open_part(part).metadata
+        if parts >= wanted:
+            units.append((part, None, first))
+            first += metadata.num_rows
+            continue
+        for group in range(metadata.num_row_groups):
+            units.append((part, [group], first if numbered else -1))
+            first += metadata.row_group(group).num_rows
+    return units
+
+
+def _shuffle_map(emit: Callable[[pa.RecordBatch, int], pa.Table], version: DatasetVersion,
+                 columns: Sequence[str] | None, batch_size: int, part: int, groups: list[int] | None, first: int,
+                 partitions: int) -> Any:
+    """A shuffle's map task: the rows emitted from one unit of work, one table per partition (or None)."""
+    emitted = []
+    for batch in version.read_part_batches(part, columns, batch_size, groups):
+        emitted.append(emit(batch, first))
+        first += batch.num_rows
+    if not emitted:
+        pieces: list[pa.Table | None] = [None] * partitions
+    else:
+        pieces = list(split_partitions(pa.concat_tables(emitted), partitions))
+    return pieces if partitions > 1 else pieces[0]
+
+
+def _shuffle_reduce(reduce: Callable[[int, pa.Table], Any], part: int, *pieces: pa.Table | None) -> Any:
+    """A shuffle's reduce task: `reduce` of one partition's rows from every map task."""
+    present = [piece for piece in pieces if piece is not None and piece.num_rows]
+    if not present:
+        return _Empty()
+    return reduce(part, pa.concat_tables(present))
 
 
 def connect(address: str | None, num_cpus: int | None = None,

@@ -1,9 +1,11 @@
 """The `dedup` operation: keep the first record of every duplicate cluster, and record what was removed.
 
-A staged operation (`operations.staged`): `fit` streams the input's ids and texts through a finder
-(`quality.dedup`) that sketches batches in parallel, finds the clusters and decides, by id, which records
-go; the engine then applies that decision to every batch (a join on `id`). The output version keeps every
-column of the kept records. Two artifacts record why the others are gone:
+A staged operation (`operations.staged`): `fit` finds the clusters and decides, by id, which records go;
+the engine then applies that decision to every batch (a join on `id`). On an in-process engine the input's
+ids and texts stream through a finder (`quality.dedup`) that sketches batches in parallel and keeps the
+sketches in memory; on a distributed engine MinHash runs as shuffles on the workers
+(`quality.dedup_distributed`), with the same result. The output version keeps every column of the kept
+records. Two artifacts record why the others are gone:
 
 - `dropped`: one row per removed record: `id`, `reason` ("near-duplicate (jaccard >= 0.8)"), `kept_id`
   (the record kept in its place), `cluster`, `similarity`;
@@ -30,6 +32,7 @@ from datatrainer.engine.base import Engine
 from datatrainer.operations.base import OperationContext
 from datatrainer.operations.staged import Decision, StagedOperation
 from datatrainer.quality.dedup import Clusters, Method, MinHashSettings, make_finder
+from datatrainer.quality.dedup_distributed import distributed_near_duplicates, ids_of_rows
 from datatrainer.store.schema import ID, TEXT
 from datatrainer.store.versions import DatasetVersion
 
@@ -54,6 +57,17 @@ def _batch_rows(version: DatasetVersion, engine: Engine) -> int:
 
 def find_clusters(version: DatasetVersion, params: DedupParams, engine: Engine,
                   spill_folder: Path | None = None) -> tuple[Clusters, pa.ChunkedArray]:
+    """The clusters for `params.method`, and the ids of the records in clusters of two or more, in version
+    order."""
+    if params.method == "minhash" and engine.distributed:
+        clusters = distributed_near_duplicates(engine, version, params)
+        return clusters, ids_of_rows(engine, version, np.flatnonzero(clusters.sizes > 1))
+    clusters, ids = _find_in_memory(version, params, engine, spill_folder)
+    return clusters, ids.filter(pa.array(clusters.sizes > 1))
+
+
+def _find_in_memory(version: DatasetVersion, params: DedupParams, engine: Engine,
+                    spill_folder: Path | None) -> tuple[Clusters, pa.ChunkedArray]:
     """Stream a version's texts through the finder for `params.method`: the clusters, and every row's id
     in the same (version) order."""
     finder = make_finder(params.method, params, spill_folder)
@@ -109,8 +123,8 @@ class DedupOperation(StagedOperation[DedupParams]):
 
     def fit(self, ctx: OperationContext, source: DatasetVersion, params: DedupParams) -> Decision:
         with tempfile.TemporaryDirectory(prefix="dedup-", dir=ctx.workspace.root / "tmp") as spill:
-            clusters, ids = find_clusters(source, params, ctx.engine, Path(spill))
-        dropped, cluster_table = _artifacts(params, clusters, ids.filter(pa.array(clusters.sizes > 1)))
+            clusters, member_ids = find_clusters(source, params, ctx.engine, Path(spill))
+        dropped, cluster_table = _artifacts(params, clusters, member_ids)
         stats = clusters.summary()
         if params.method == "minhash":
             stats["bands"], stats["rows_per_band"] = params.lsh_shape()

@@ -15,8 +15,10 @@ small versions and in a temporary file beyond 128 MB (`spool`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
@@ -34,6 +36,7 @@ from datatrainer.quality.spool import Spool
 from datatrainer.quality.textnorm import normalize_text
 
 Texts: TypeAlias = pa.Array | pa.ChunkedArray
+PairJaccard: TypeAlias = Callable[[np.ndarray, np.ndarray], np.ndarray]
 # LSH exists to propose candidates and every candidate is then checked exactly, so a missed pair costs far
 # more than a spurious one: the band shape is chosen with false negatives weighted 49 to 1 (at threshold
 # 0.7 that is 23 bands of 5 rows, proposing 98.5% of the pairs right at the threshold).
@@ -113,7 +116,8 @@ class Finder(Protocol[S]):
     def close(self) -> None: ...
 
 
-def _null_mask(texts: pa.Array) -> np.ndarray:
+def null_mask(texts: pa.Array) -> np.ndarray:
+    """True for null texts (never duplicates of anything)."""
     return np.asarray(texts.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -140,7 +144,7 @@ class NearDuplicateFinder:
         s = self.settings
         shingles = shingle_hashes(texts, s.ngram, s.seed, s.normalize)
         bands = band_hashes(signatures(shingles, s.num_perm, s.seed), self.bands, self.rows_per_band)
-        return _NearSketch(shingles, bands, _null_mask(texts))
+        return _NearSketch(shingles, bands, null_mask(texts))
 
     def add(self, sketch: _NearSketch) -> None:
         self._hashes.append(sketch.shingles.hashes)
@@ -162,25 +166,32 @@ class NearDuplicateFinder:
         shingles = Shingles(self._hashes.array().reshape(-1), offsets)
         null = np.concatenate(self._null) if self._null else np.zeros(0, bool)
         keys = self._candidates(rows, null)
-        left, right = keys // max(rows, 1), keys % max(rows, 1)
-        pair_similarity = pair_jaccard(shingles, left, right)
-        similar = pair_similarity >= self.settings.threshold
-        left, right, pair_similarity = left[similar], right[similar], pair_similarity[similar]
-        labels = component_labels(rows, left, right)
-        # Most members are linked to their cluster's first row directly; compute only the others.
-        similarity = np.full(rows, np.nan)
-        similarity[labels == np.arange(rows)] = 1.0
-        direct = labels[right] == left
-        similarity[right[direct]] = pair_similarity[direct]
-        indirect = np.flatnonzero(np.isnan(similarity))
-        similarity[indirect] = pair_jaccard(shingles, indirect, labels[indirect])
-        return Clusters("minhash", labels, similarity, np.column_stack((left, right)), len(keys))
+        return clusters_from_candidates(rows, keys, partial(pair_jaccard, shingles), self.settings.threshold)
 
     def close(self) -> None:
         self._hashes.close()
         self._band_hashes.close()
 
 
+def clusters_from_candidates(rows: int, keys: np.ndarray, jaccard: PairJaccard, threshold: float) -> Clusters:
+    """Near-duplicate `Clusters` of `rows` records from their distinct candidate pairs (sorted keys
+    `i * rows + j`, i < j): each pair checked with `jaccard`, components of the pairs at or above the
+    threshold, and every member's similarity to its cluster's first record. `jaccard(left, right)` gives the
+    exact Jaccard similarity of row pairs, wherever the shingles are (in memory, or on workers).
+    """
+    left, right = keys // max(rows, 1), keys % max(rows, 1)
+    pair_similarity = jaccard(left, right)
+    similar = pair_similarity >= threshold
+    left, right, pair_similarity = left[similar], right[similar], pair_similarity[similar]
+    labels = component_labels(rows, left, right)
+    # Most members are linked to their cluster's first row directly; compute only the others.
+    similarity = np.full(rows, np.nan)
+    similarity[labels == np.arange(rows)] = 1.0
+    direct = labels[right] == left
+    similarity[right[direct]] = pair_similarity[direct]
+    indirect = np.flatnonzero(np.isnan(similarity))
+    similarity[indirect] = jaccard(indirect, labels[indirect])
+    return Clusters("minhash", labels, similarity, np.column_stack((left, right)), len(keys))
 
 
 class ExactDuplicateFinder:
@@ -193,7 +204,7 @@ class ExactDuplicateFinder:
 
     def sketch(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """(rows, 2) uint64 MD5 digests, and the null mask (null texts are never duplicates)."""
-        null = _null_mask(texts)
+        null = null_mask(texts)
         plain = texts.cast(pa.string()).fill_null("")
         connection = thread_connection()
         connection.register("records", pa.table({"text": normalize_text(plain) if self.normalize else plain}))
