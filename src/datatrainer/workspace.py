@@ -49,7 +49,7 @@ class Workspace:
         self.root = root
         self.data = DataLocation(data_url(root, data))
         self.data.check()
-        self.catalog = Catalog(catalog_url(root, db_url))
+        self.catalog = Catalog(catalog_url(root, db_url), {"audit_key": self._new_audit_key})
         self.datasets = DatasetCollection(self.catalog, self.data, self._staging_dir, CODE_VERSION)
 
     @property
@@ -125,10 +125,22 @@ class Workspace:
 
     @cached_property
     def audit(self) -> AuditLog:
-        """The workspace's append-only, hash-chained audit log (in the catalog database)."""
+        """The workspace's append-only audit log (in the catalog database), chained with a key kept outside it."""
         from datatrainer.security.audit import AuditLog
 
-        return AuditLog(self.catalog.engine)
+        return AuditLog(self.catalog.engine, self._audit_key)
+
+    def _audit_key(self) -> bytes:
+        """The chain key; a missing key is created only while the log is empty (else nothing could verify)."""
+        from datatrainer.security.audit_key import load_chain_key
+
+        return load_chain_key(self.root, create=self.audit.is_empty())
+
+    def _new_audit_key(self) -> bytes:
+        """For the migration that keys an existing log: the key is created if this workspace has none yet."""
+        from datatrainer.security.audit_key import load_chain_key
+
+        return load_chain_key(self.root)
 
     @cached_property
     def annotation(self) -> AnnotationService:

@@ -1,4 +1,4 @@
-"""`datatrainer users ...`, `datatrainer annotate ...` and `datatrainer audit ...`.
+"""`datatrainer users ...` and `datatrainer annotate ...` (the audit log's commands are in `cli/audit.py`).
 
 The CLI runs with direct access to the workspace database, so it acts as the local administrator
 (`local:<os user>` in the audit log); the server is where named users act.
@@ -20,10 +20,10 @@ from datatrainer.cli.context import console, state
 from datatrainer.cli.suggest import suggest_command
 from datatrainer.errors import DatatrainerError
 from datatrainer.progress import progress_bar
+from datatrainer.security.keys_cleartext import allow_clear_export
 
 users_app = typer.Typer(help="Accounts for the annotation server: add, list, disable, tokens.", no_args_is_help=True)
 annotate_app = typer.Typer(help="Annotation projects: create, members, status, export.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log: verify, show.", no_args_is_help=True)
 annotate_app.command("suggest")(suggest_command)
 
 
@@ -199,6 +199,8 @@ def annotate_export(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
     include_unannotated: Annotated[bool, typer.Option("--include-unannotated",
                                                       help="--name: keep records nobody annotated yet.")] = False,
+    decrypt: Annotated[bool, typer.Option("--decrypt", help="--format, encrypted workspace: write the file in "
+                                          "the clear, deliberately (recorded in the audit log).")] = False,
 ) -> None:
     """Write the final results (review, else consensus) as a new dataset version or an annotation file."""
     if (name is None) == (fmt is None) or (fmt is not None and out is None):
@@ -211,6 +213,7 @@ def annotate_export(
         from datatrainer.annotation import formats
 
         assert fmt is not None and out is not None
+        allow_clear_export(ws, f"project {project}", out, decrypt, local_admin().username)
         docs = ws.annotation.annotated_docs(local_admin(), project, per_annotator)
         report = formats.write(docs, fmt, out, overwrite=overwrite)
     console.print(report.describe(), markup=False, highlight=False)
@@ -234,29 +237,3 @@ def annotate_import(
         report = ws.annotation.import_docs(local_admin(), project, docs, as_annotations, source)
     console.print(f"imported {report.suggestions} suggestions and {report.annotations} annotations "
                   f"({report.unannotated} records without annotations) into {project}")
-
-
-@audit_app.command("verify")
-def audit_verify(ctx: typer.Context) -> None:
-    """Walk the hash chain; exit 1 naming the first broken entry when anything was altered or removed."""
-    with state(ctx).open() as ws:
-        report = ws.audit.verify()
-    if not report.ok:
-        raise DatatrainerError(f"audit log broken at entry {report.broken_seq}: {report.reason}")
-    console.print(f"audit log intact: {report.entries:,} entries")
-
-
-@audit_app.command("log")
-def audit_log(
-    ctx: typer.Context,
-    after: Annotated[int, typer.Option("--after", help="Show entries after this seq.")] = 0,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 50,
-) -> None:
-    """Audit entries in chain order."""
-    with state(ctx).open() as ws:
-        entries = ws.audit.entries(after_seq=after, limit=limit)
-    table = Table("seq", "at", "actor", "action", "entity", "after")
-    for e in entries:
-        table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, f"{e.entity} {e.entity_id}",
-                      json.dumps(e.after)[:80])
-    console.print(table)

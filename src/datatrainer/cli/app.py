@@ -10,6 +10,7 @@ import typer
 
 from datatrainer._version import __version__
 from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores, serve
+from datatrainer.cli.audit import app as audit_app
 from datatrainer.cli.context import CliState, console
 from datatrainer.cli.distill import distilled_command
 from datatrainer.cli.evaluate import eval_command
@@ -90,7 +91,7 @@ app.command("sample")(sample.sample_command)
 app.command("coverage")(sample.coverage_command)
 app.add_typer(annotate.users_app, name="users")
 app.add_typer(annotate.annotate_app, name="annotate")
-app.add_typer(annotate.audit_app, name="audit")
+app.add_typer(audit_app, name="audit")
 app.command("serve")(serve.serve_command)
 app.command("eval")(eval_command)
 app.command("train")(train_command)

@@ -1,19 +1,30 @@
-"""The append-only, hash-chained audit log (`ws.audit`).
+"""The append-only, keyed hash chain of everything that changed data in the workspace (`ws.audit`).
 
-Each entry's hash is sha256(previous hash + canonical JSON of the entry), so editing, deleting or reordering
-any entry breaks every later link, and `verify()` names the first broken one. A one-row `audit_head` table
-holds the newest seq and hash: appenders update it first, which serialises them (a row lock on PostgreSQL,
-the database write lock on SQLite), so concurrent writers can never fork the chain; it also lets `verify()`
-notice entries deleted from the end. Entries are appended inside the caller's transaction, so a change and
-its audit entry are committed together or not at all.
+Two tables. The chain (`audit_log`) holds who, what, which entity and when, plus a digest of the payload, and
+each entry's `hash` = HMAC-SHA256(key, previous hash + canonical JSON of the entry): editing, deleting or
+reordering an entry breaks every later link, and since the key lives outside the database (see
+`audit_key`), someone who can write to the database cannot recompute the later hashes and the head to hide an
+edit. The payloads (`audit_payloads`: what an entry changed, which may hold personal data such as an
+annotation's text) sit beside the chain, committed to by sha256(nonce + payload), so erasure can remove them
+without breaking the chain, and `verify()` can tell an erased payload (marked by the erasure) from a
+tampered or deleted one.
+
+A one-row `audit_head` table holds the newest seq and hash: appenders update it first, which serialises them
+(a row lock on PostgreSQL, the database write lock on SQLite), so concurrent writers can never fork the chain;
+it also lets `verify()` notice entries deleted from the end. Entries are appended inside the caller's
+transaction, so a change and its audit entry are committed together or not at all.
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
-from collections.abc import Iterator
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,11 +32,29 @@ import orjson
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from datatrainer.security.models import AuditHeadRow, AuditRow
+from datatrainer.security.models import AuditHeadRow, AuditPayloadRow, AuditRow
 from datatrainer.security.writer_lock import WriterLock
 from datatrainer.store.models import Base
 
 GENESIS = "0" * 64
+ERASE_ACTION = "erase.run"
+
+_actor: ContextVar[str | None] = ContextVar("datatrainer_audit_actor", default=None)
+
+
+def current_actor() -> str:
+    """Who the workspace's own audit entries name: the API user (see `acting_as`), else `local:<os user>`."""
+    return _actor.get() or f"local:{getpass.getuser()}"
+
+
+@contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Attribute the audit entries appended inside this block (e.g. one API request) to `actor`."""
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
 
 
 @dataclass(frozen=True)
@@ -40,6 +69,8 @@ class AuditEntry:
     after: Any
     prev_hash: str
     hash: str
+    payload_sha256: str | None = None
+    erased: bool = False  # the payload was removed by an erasure (before/after are then None)
 
 
 @dataclass(frozen=True)
@@ -49,6 +80,7 @@ class AuditReport:
     entries: int
     broken_seq: int | None
     reason: str
+    erased_payloads: int = 0
 
     @property
     def ok(self) -> bool:
@@ -56,8 +88,12 @@ class AuditReport:
 
 
 def plain_json(value: Any) -> Any:
-    """The value as the database will give it back (lists, str keys), so hashes match on re-reading."""
+    """The value as the database will give it back (lists, str keys), so digests match on re-reading."""
     return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+
+
+def canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -65,21 +101,28 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def entry_hash(prev_hash: str, seq: int, at: datetime, actor: str, action: str, entity: str, entity_id: str,
-               before: Any, after: Any) -> str:
+def payload_digest(nonce: str, before: Any, after: Any) -> str:
+    """The chain's commitment to a payload; the random nonce makes it useless for guessing erased values."""
+    return hashlib.sha256(bytes.fromhex(nonce) + canonical({"before": before, "after": after})).hexdigest()
+
+
+def entry_hash(key: bytes, prev_hash: str, seq: int, at: datetime, actor: str, action: str, entity: str,
+               entity_id: str, payload_sha256: str | None) -> str:
     body = {"seq": seq, "at": _utc(at).isoformat(timespec="microseconds"), "actor": actor, "action": action,
-            "entity": entity, "entity_id": entity_id, "before": before, "after": after}
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
+            "entity": entity, "entity_id": entity_id, "payload": payload_sha256}
+    return hmac.new(key, prev_hash.encode() + canonical(body), hashlib.sha256).hexdigest()
 
 
-_ENTRY_FIELDS = tuple(field.name for field in fields(AuditEntry))
 _HEAD = Base.metadata.tables[AuditHeadRow.__tablename__]
 _LOG = Base.metadata.tables[AuditRow.__tablename__]
+_PAYLOADS = Base.metadata.tables[AuditPayloadRow.__tablename__]
 # Built once: SQLAlchemy then compiles each statement once and reuses it (ORM flushes cost ~4x as much).
 _TAKE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 _ADD_ENTRY = insert(_LOG)
+_ADD_PAYLOAD = insert(_PAYLOADS)
+_ERASE_PAYLOAD = (update(_PAYLOADS).where(_PAYLOADS.c.seq == bindparam("target"))
+                  .values(nonce=None, before=None, after=None, erased_by=bindparam("by")))
 
 
 _HEAD_KEY = "datatrainer.audit_head"
@@ -102,11 +145,22 @@ def lock_chain(session: Session) -> tuple[int, str]:
 
 
 class AuditLog:
-    """Append entries within a caller's session; read and verify the chain."""
+    """Append entries within a caller's session; read, verify and (for erasure) strip payloads.
 
-    def __init__(self, engine: Engine) -> None:
+    `key` is called when the chain key is first needed (see `audit_key.load_chain_key`).
+    """
+
+    def __init__(self, engine: Engine, key: Callable[[], bytes]) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.writers = WriterLock(engine)
+        self._key_source = key
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = self._key_source()
+        return self._key
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -125,60 +179,131 @@ class AuditLog:
     def append(self, session: Session, *, actor: str, action: str, entity: str, entity_id: str | int,
                before: Any = None, after: Any = None) -> AuditEntry:
         """Add one entry in `session`'s transaction; it becomes visible when the caller commits."""
+        key = self.key
         prev_seq, prev_hash = lock_chain(session)
-        before, after, key = plain_json(before), plain_json(after), str(entity_id)
+        before, after, name = plain_json(before), plain_json(after), str(entity_id)
         seq, at = prev_seq + 1, datetime.now(UTC)
-        entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, entity=entity, entity_id=key, before=before,
-                           after=after, prev_hash=prev_hash,
-                           hash=entry_hash(prev_hash, seq, at, actor, action, entity, key, before, after))
+        nonce = secrets.token_hex(16) if before is not None or after is not None else None
+        digest = payload_digest(nonce, before, after) if nonce is not None else None
+        entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, entity=entity, entity_id=name, before=before,
+                           after=after, prev_hash=prev_hash, payload_sha256=digest,
+                           hash=entry_hash(key, prev_hash, seq, at, actor, action, entity, name, digest))
         connection = session.connection()
-        # Not `asdict`: it deep-copies `before` and `after`, which cost more than both statements together.
-        connection.execute(_ADD_ENTRY, {name: getattr(entry, name) for name in _ENTRY_FIELDS})
+        connection.execute(_ADD_ENTRY, {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
+                                        "entity_id": name, "payload_sha256": digest, "prev_hash": prev_hash,
+                                        "hash": entry.hash})
+        if nonce is not None:
+            connection.execute(_ADD_PAYLOAD, {"seq": seq, "nonce": nonce, "before": before, "after": after,
+                                              "erased_by": None})
         connection.execute(_MOVE_HEAD, {"new_seq": entry.seq, "new_hash": entry.hash})
         session.info[_HEAD_KEY] = (session.get_transaction(), entry.seq, entry.hash)
         return entry
 
-    def record(self, *, actor: str, action: str, entity: str, entity_id: str | int, before: Any = None,
-               after: Any = None) -> AuditEntry:
-        """Append one entry in its own transaction, for actions with no other database change (e.g. a login)."""
+    def record(self, *, actor: str | None = None, action: str, entity: str, entity_id: str | int,
+               before: Any = None, after: Any = None) -> AuditEntry:
+        """Append one entry in its own transaction, for actions with no other database change (e.g. a login);
+        the actor defaults to `current_actor()`."""
         with self.transaction() as session:
-            return self.append(session, actor=actor, action=action, entity=entity, entity_id=entity_id,
-                               before=before, after=after)
+            return self.append(session, actor=actor or current_actor(), action=action, entity=entity,
+                               entity_id=entity_id, before=before, after=after)
 
-    def entries(self, after_seq: int = 0, limit: int = 100, entity: str | None = None,
+    def is_empty(self) -> bool:
+        with self._sessions() as session:
+            head = session.get(AuditHeadRow, 1)
+            return head is None or head.seq == 0
+
+    def entries(self, after_seq: int = 0, limit: int | None = 100, entity: str | None = None,
                 entity_id: str | None = None) -> list[AuditEntry]:
-        """Entries in chain order, newest last; filter by entity to see one object's history."""
-        query = select(AuditRow).where(AuditRow.seq > after_seq)
+        """Entries in chain order, newest last, with their payloads; filter by entity to see one object's
+        history. `limit=None` reads them all."""
+        query = (select(AuditRow, AuditPayloadRow).outerjoin(AuditPayloadRow, AuditPayloadRow.seq == AuditRow.seq)
+                 .where(AuditRow.seq > after_seq))
         if entity is not None:
             query = query.where(AuditRow.entity == entity)
         if entity_id is not None:
             query = query.where(AuditRow.entity_id == entity_id)
+        query = query.order_by(AuditRow.seq)
         with self._sessions() as session:
-            return [_entry(row) for row in session.scalars(query.order_by(AuditRow.seq).limit(limit))]
+            rows = session.execute(query if limit is None else query.limit(limit))
+            return [_entry(row, payload) for row, payload in rows]
+
+    def iter_payloads(self, session: Session) -> Iterator[tuple[int, str, str, Any, Any]]:
+        """(seq, entity, entity_id, before, after) of every payload not yet erased, streamed."""
+        query = (select(AuditPayloadRow.seq, AuditRow.entity, AuditRow.entity_id, AuditPayloadRow.before,
+                        AuditPayloadRow.after).join(AuditRow, AuditRow.seq == AuditPayloadRow.seq)
+                 .where(AuditPayloadRow.erased_by.is_(None)).order_by(AuditPayloadRow.seq)
+                 .execution_options(yield_per=1000))
+        for seq, entity, entity_id, before, after in session.execute(query):
+            yield int(seq), str(entity), str(entity_id), before, after
+
+    def erase_payloads(self, session: Session, seqs: Iterable[int], erasure_seq: int) -> int:
+        """Remove the payloads of these entries in the caller's transaction, marking them erased by the
+        erasure's own entry `erasure_seq`; the chain rows stay as they are."""
+        targets = [{"target": seq, "by": erasure_seq} for seq in seqs]
+        if targets:
+            session.connection().execute(_ERASE_PAYLOAD, targets)
+        return len(targets)
 
     def verify(self) -> AuditReport:
-        """Walk the whole chain (streamed) and report the first entry whose seq, link or hash is wrong."""
-        expected, prev = 1, GENESIS
+        """Walk the whole chain (streamed) and report the first entry whose seq, link, keyed hash or payload is
+        wrong. Payloads removed by an erasure are fine; payloads changed or deleted any other way are not."""
+        key = self.key
+        expected, prev, erased = 1, GENESIS, 0
+        erasures: set[int] = set()
+        claims: dict[int, int] = {}  # erasure seq named by an erased payload -> first such entry
+        query = (select(AuditRow, AuditPayloadRow).outerjoin(AuditPayloadRow, AuditPayloadRow.seq == AuditRow.seq)
+                 .order_by(AuditRow.seq).execution_options(yield_per=1000))
         with self._sessions() as session:
-            for row in session.scalars(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=1000)):
+            for row, payload in session.execute(query):
                 if row.seq != expected:
                     return AuditReport(expected - 1, expected, f"entry {expected} is missing (next is {row.seq})")
                 if row.prev_hash != prev:
                     return AuditReport(expected - 1, row.seq, f"entry {row.seq} does not link to entry {row.seq - 1}")
-                digest = entry_hash(prev, row.seq, row.at, row.actor, row.action, row.entity, row.entity_id,
-                                    row.before, row.after)
-                if digest != row.hash:
-                    return AuditReport(expected - 1, row.seq, f"entry {row.seq} was altered (hash mismatch)")
+                digest = entry_hash(key, prev, row.seq, row.at, row.actor, row.action, row.entity, row.entity_id,
+                                    row.payload_sha256)
+                if not hmac.compare_digest(digest, row.hash):
+                    return AuditReport(expected - 1, row.seq, f"entry {row.seq} was altered (keyed hash mismatch)")
+                problem = _payload_problem(row, payload)
+                if problem:
+                    return AuditReport(expected - 1, row.seq, problem)
+                if payload is not None and payload.erased_by is not None:
+                    erased += 1
+                    claims.setdefault(payload.erased_by, row.seq)
+                if row.action == ERASE_ACTION:
+                    erasures.add(row.seq)
                 expected, prev = expected + 1, row.hash
             head = session.get(AuditHeadRow, 1)
         last = expected - 1
+        for claimed, seq in sorted(claims.items(), key=lambda item: item[1]):
+            if claimed not in erasures:
+                return AuditReport(last, seq, f"the payload of entry {seq} is marked erased by entry {claimed}, "
+                                              f"which is not an erasure")
         if head is None or head.seq != last or head.hash != prev:
             head_seq = head.seq if head is not None else "?"
-            return AuditReport(last, last + 1, f"entries {last + 1}..{head_seq} were deleted from the end")
-        return AuditReport(last, None, f"{last} entries, chain intact")
+            return AuditReport(last, last + 1, f"entries {last + 1}..{head_seq} were deleted from the end", erased)
+        note = f", {erased} payloads erased" if erased else ""
+        return AuditReport(last, None, f"{last} entries, chain intact{note}", erased)
 
 
-def _entry(row: AuditRow) -> AuditEntry:
+def _payload_problem(row: AuditRow, payload: AuditPayloadRow | None) -> str | None:
+    """Why an entry's payload does not match its digest, or None. An erasure's entry comes after what it
+    erases, so whether `erased_by` names an erasure is checked once the whole chain is read."""
+    if row.payload_sha256 is None:
+        return f"entry {row.seq} has a payload the chain does not know" if payload is not None else None
+    if payload is None:
+        return f"the payload of entry {row.seq} was deleted"
+    if payload.erased_by is not None:
+        if payload.erased_by <= row.seq:
+            return f"the payload of entry {row.seq} is marked erased by entry {payload.erased_by}, not an erasure"
+        return None
+    if payload.nonce is None or payload_digest(payload.nonce, payload.before, payload.after) != row.payload_sha256:
+        return f"the payload of entry {row.seq} was altered"
+    return None
+
+
+def _entry(row: AuditRow, payload: AuditPayloadRow | None) -> AuditEntry:
+    erased = payload is not None and payload.erased_by is not None
     return AuditEntry(seq=row.seq, at=_utc(row.at), actor=row.actor, action=row.action, entity=row.entity,
-                      entity_id=row.entity_id, before=row.before, after=row.after, prev_hash=row.prev_hash,
-                      hash=row.hash)
+                      entity_id=row.entity_id, before=payload.before if payload else None,
+                      after=payload.after if payload else None, prev_hash=row.prev_hash, hash=row.hash,
+                      payload_sha256=row.payload_sha256, erased=erased)

@@ -40,7 +40,11 @@ class ApiTokenRow(Base):
 
 
 class AuditRow(Base):
-    """One audit entry; `hash` = sha256(prev_hash + canonical JSON of the entry), so edits break the chain."""
+    """One link of the chain: who did what to which entity, and the digest of its payload, never the payload.
+
+    `hash` = HMAC-SHA256(audit key, prev_hash + canonical JSON of the other columns); the key lives outside the
+    database, so an edit cannot be hidden by recomputing the later hashes. Rows are append-only (triggers).
+    """
 
     __tablename__ = "audit_log"
 
@@ -50,10 +54,26 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(100))
     entity: Mapped[str] = mapped_column(String(100))
     entity_id: Mapped[str] = mapped_column(String(200))
-    before: Mapped[Any] = mapped_column(JSON, nullable=True)
-    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    payload_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPayloadRow(Base):
+    """What an entry changed (before/after), kept out of the chain so erasure can remove it.
+
+    The chain stores sha256(nonce + canonical JSON); the random nonce goes with the payload, so once a payload
+    is erased its digest reveals nothing, even about a short, guessable value. An erased payload keeps its row
+    with `erased_by` naming the erasure's own entry, so `audit verify` can tell erasure from tampering.
+    """
+
+    __tablename__ = "audit_payloads"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    erased_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AuditHeadRow(Base):

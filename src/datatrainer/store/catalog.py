@@ -93,22 +93,25 @@ _MIGRATION_LOCK = threading.Lock()
 class Catalog:
     """Reads and writes the catalog tables in short transactions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, migration_attributes: dict[str, Any] | None = None) -> None:
+        """`migration_attributes` reach the migrations (e.g. `audit_key`: a callable giving the audit chain's
+        key, which migration 0005 needs to re-key existing entries)."""
         self.url = url
         try:
             self.engine = make_engine(url)
-            self._migrate()
+            self._migrate(migration_attributes or {})
         except OperationalError as exc:
             raise DatatrainerError(f"cannot open the catalog database {_redact(url)}: {exc.orig}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def _migrate(self) -> None:
+    def _migrate(self, attributes: dict[str, Any]) -> None:
         """Bring the schema to the newest revision. Alembic runs its environment through one process-wide
         proxy (`alembic.context`), so two threads opening workspaces at once must take turns."""
         script_location = importlib.resources.files("datatrainer.store") / "migrations"
         config = Config()
         config.set_main_option("script_location", str(script_location))
         with _MIGRATION_LOCK, self.engine.begin() as connection:
+            config.attributes.update(attributes)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

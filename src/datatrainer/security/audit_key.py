@@ -1,0 +1,99 @@
+"""The keys of the audit log, kept outside the database: the chain's HMAC key and the export signing key.
+
+Someone who can write to the catalog database but not read these files cannot forge a chain that
+`audit verify` accepts, nor an export that `audit verify-export` accepts. By default they live in the
+workspace's private folder `.keys/` (mode 0700, files 0600); `DATATRAINER_AUDIT_KEY_FILE` moves the chain key
+elsewhere (e.g. a mount only the service account reads), which matters for an SQLite catalog whose file
+sits beside the workspace's folders.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from datatrainer.errors import DatatrainerError
+
+ENV_AUDIT_KEY_FILE = "DATATRAINER_AUDIT_KEY_FILE"
+PRIVATE_DIR = ".keys"
+CHAIN_KEY_FILE = "audit.key"
+SIGNING_KEY_FILE = "audit-signing.pem"
+PUBLIC_KEY_FILE = "audit-signing.pub"
+KEY_BYTES = 32
+
+
+def private_dir(root: Path) -> Path:
+    folder = root / PRIVATE_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def chain_key_path(root: Path) -> Path:
+    override = os.environ.get(ENV_AUDIT_KEY_FILE)
+    return Path(override) if override else root / PRIVATE_DIR / CHAIN_KEY_FILE
+
+
+def _create_exclusive(path: Path, data: bytes) -> None:
+    """Write a new secret file readable by its owner only; a concurrent creator wins and we read theirs."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load_chain_key(root: Path, create: bool = True) -> bytes:
+    """The 32-byte chain key (hex in its file), created on first use unless `create` is False."""
+    path = chain_key_path(root)
+    if not path.exists():
+        if not create:
+            raise DatatrainerError(f"the audit key {path} is missing: without it the audit log cannot be verified "
+                                   f"(restore it from a backup, or point {ENV_AUDIT_KEY_FILE} at it)")
+        _create_exclusive(path, secrets.token_hex(KEY_BYTES).encode())
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        raise DatatrainerError(f"the audit key {path} is not a hex key of {KEY_BYTES} bytes") from None
+    if len(key) != KEY_BYTES:
+        raise DatatrainerError(f"the audit key {path} is not a hex key of {KEY_BYTES} bytes")
+    return key
+
+
+def signing_key(root: Path) -> Ed25519PrivateKey:
+    """The workspace's Ed25519 export signing key, created on first use (its public half beside it)."""
+    folder = private_dir(root)
+    path = folder / SIGNING_KEY_FILE
+    if not path.exists():
+        fresh = Ed25519PrivateKey.generate()
+        _create_exclusive(path, fresh.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise DatatrainerError(f"{path} is not an Ed25519 private key")
+    public = folder / PUBLIC_KEY_FILE
+    if not public.exists():
+        public.write_bytes(public_pem(key.public_key()))
+    return key
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise DatatrainerError(f"cannot read the public key {path}: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise DatatrainerError(f"{path} is not an Ed25519 public key")
+    return key
