@@ -1,0 +1,134 @@
+"""The dashboard's pages: each builds its body from the workspace as the caller, then the registered panels.
+
+A page function takes the `Context` (workspace, user, scopes) and returns its title and HTML body; it runs in
+the server's thread pool (it reads the catalog and files). A subject that does not exist raises
+`NotFoundError`, which the router turns into a 404 page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import TypeVar
+
+from datatrainer.errors import NotFoundError
+from datatrainer.quality.report_html import fmt_count, html_table
+from datatrainer.server.dashboard.html import json_block, link, model_link, muted, section, url, version_link
+from datatrainer.server.dashboard.lineage import all_versions, connected, lineage_svg
+from datatrainer.server.dashboard.registry import (
+    MODEL_PANELS,
+    PROJECT_PANELS,
+    VERSION_PANELS,
+    Context,
+    ModelSubject,
+    PanelRegistry,
+)
+
+S = TypeVar("S")
+DATA, ANNOTATE = "datasets:read", "annotate"
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    body: str
+
+
+def _panels(ctx: Context, registry: PanelRegistry[S], subject: S) -> str:
+    """A contents line, then one section per panel with something to show."""
+    shown = registry.render(ctx, subject)
+    contents = " · ".join(link(f"#{panel.key}", panel.title) for panel, _ in shown)
+    return f"<p class='toc'>{contents}</p>" + "".join(section(panel.key, panel.title, html) for panel, html in shown)
+
+
+def overview(ctx: Context) -> Page:
+    """What the caller may look at: datasets and their lineage, models, annotation projects."""
+    parts = []
+    if ctx.may(DATA):
+        versions = all_versions(ctx.ws)
+        latest = {info.dataset: info for info in sorted(versions, key=lambda info: info.number)}
+        counts = {name: sum(1 for info in versions if info.dataset == name) for name in latest}
+        rows = [[link(url("datasets", name), name), fmt_count(counts[name]), version_link(info.ref),
+                 fmt_count(info.row_count), escape(info.operation), f"{info.created_at:%Y-%m-%d %H:%M}"]
+                for name, info in sorted(latest.items())]
+        parts.append(section("datasets", "Datasets", html_table(
+            ["dataset", "versions", "latest", "records", "made by", "created (UTC)"], rows, numeric=(1, 3))
+            if rows else muted("No datasets yet: `datatrainer ingest FILE NAME` adds one.")))
+        if versions:
+            parts.append(section("lineage", "Lineage", "<p>Every version, with an arrow from each parent to what "
+                                 "was made from it; click a version to open it.</p>" + lineage_svg(versions)))
+        parts.append(section("models", "Models", _models_table(ctx)))
+    if ctx.may(ANNOTATE):
+        parts.append(section("projects", "Annotation projects", _projects_table(ctx)))
+    if not parts:
+        parts.append(muted(f"Your role ({ctx.user.role}) has no dashboard pages."))
+    return Page("Workspace", "".join(parts))
+
+
+def dataset(ctx: Context, name: str) -> Page:
+    infos = ctx.ws.catalog.versions_of(name)  # NotFoundError for an unknown name
+    every = all_versions(ctx.ws)
+    related = {info.ref for own in infos for info in connected(every, own.ref)}
+    rows = [[version_link(info.ref), fmt_count(info.row_count), escape(info.operation),
+             ", ".join(version_link(parent) for parent in info.parents) or "-", f"{info.created_at:%Y-%m-%d %H:%M}"]
+            for info in infos]
+    body = (section("versions", "Versions", html_table(["version", "records", "made by", "parents", "created (UTC)"],
+                                                       rows, numeric=(1,)))
+            + section("lineage", "Lineage", lineage_svg([info for info in every if info.ref in related])))
+    return Page(f"Dataset {name}", body)
+
+
+def version(ctx: Context, ref: str) -> Page:
+    found = ctx.ws.version(ref)  # NotFoundError for an unknown dataset or version
+    graph = lineage_svg(connected(all_versions(ctx.ws), found.ref), current=found.ref)
+    return Page(f"Version {found.ref}", section("lineage", "Lineage", graph) + _panels(ctx, VERSION_PANELS, found))
+
+
+def _models_table(ctx: Context) -> str:
+    registered = ctx.ws.models.list()
+    evaluations = ctx.ws.models.evaluations()
+    counts: dict[str, int] = {}
+    for record in evaluations:
+        counts[record.model_name] = counts.get(record.model_name, 0) + 1
+    rows = [[model_link(m.name), version_link(m.dataset_ref), escape(m.base_model), escape(m.method),
+             fmt_count(counts.get(m.name, 0)), f"{m.created_at:%Y-%m-%d %H:%M}"] for m in registered]
+    names = {m.name for m in registered}
+    rows += [[model_link(name), "-", "(not registered)", "-", fmt_count(count), "-"]
+             for name, count in counts.items() if name not in names]
+    if not rows:
+        return muted("No model trained or evaluated yet: `datatrainer train VERSION` trains one.")
+    return html_table(["model", "trained on", "base", "method", "evaluations", "created (UTC)"], rows, numeric=(4,))
+
+
+def models(ctx: Context) -> Page:
+    return Page("Models", _models_table(ctx))
+
+
+def model(ctx: Context, name: str) -> Page:
+    subject = ModelSubject(name, ctx.ws.models.find(name), ctx.ws.models.evaluations(name))
+    if subject.model is None and not subject.evaluations:
+        raise NotFoundError(f"no model named {name!r} is registered or evaluated")
+    return Page(f"Model {name}", _panels(ctx, MODEL_PANELS, subject))
+
+
+def _projects_table(ctx: Context) -> str:
+    found = ctx.ws.annotation.list_projects(ctx.user)
+    if not found:
+        return muted("No annotation project you are a member of.")
+    source = version_link if ctx.may(DATA) else escape
+    return html_table(["project", "task type", "source", "created (UTC)"],
+                      [[link(url("projects", p.id), p.name), escape(p.task_type), source(p.source_ref),
+                        f"{p.created_at:%Y-%m-%d %H:%M}"] for p in found])
+
+
+def projects(ctx: Context) -> Page:
+    return Page("Annotation projects", _projects_table(ctx))
+
+
+def project(ctx: Context, project_id: int) -> Page:
+    found = ctx.ws.annotation.get_project(ctx.user, project_id)  # members only; NotFoundError if none
+    source = version_link(found.source_ref) if ctx.may(DATA) else escape(found.source_ref)
+    about = (f"<p>{escape(found.task_type)} project on {source}, {found.overlap} annotator(s) per task, "
+             f"{escape(found.ordering)} order; {link('/#/p/' + str(found.id), 'open it in the annotation UI')}."
+             f"</p><h3>Labels</h3>{json_block(found.label_schema.as_json())}")
+    return Page(f"Project {found.name}", section("about", "About", about) + _panels(ctx, PROJECT_PANELS, found))

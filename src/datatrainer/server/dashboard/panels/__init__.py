@@ -1,0 +1,1 @@
+"""The built-in panels, one module per kind of page (versions, models, annotation projects)."""
