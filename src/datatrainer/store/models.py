@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -70,3 +70,37 @@ class VersionMetricsRow(Base):
     config_hash: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JobRow(Base):
+    """A long command (embed, score, train, ...) run as a job: what to re-run, how far it got, who runs it.
+
+    `lease_holder`/`lease_expires` make a job runnable by one process at a time: a worker claims the job
+    with one conditional UPDATE and renews the lease by heartbeat; a killed worker's lease runs out, and
+    then another may claim the job and resume it from its last checkpoint.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100), index=True)
+    params: Mapped[dict[str, object]] = mapped_column(JSON)
+    options: Mapped[dict[str, object]] = mapped_column(JSON)
+    inputs: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    phase: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    done: Mapped[float] = mapped_column(Float, default=0.0)
+    total: Mapped[float | None] = mapped_column(Float, nullable=True)
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lease_holder: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
