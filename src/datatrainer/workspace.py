@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from datatrainer._version import __version__
 from datatrainer.config import CONFIG_FILE, catalog_url, data_url, default_workspace_root, read_workspace_config
 from datatrainer.errors import WorkspaceError
+from datatrainer.security.keys_ring import KeyRing
 from datatrainer.store.catalog import Catalog
 from datatrainer.store.collection import DatasetCollection
 from datatrainer.store.location import DataLocation, is_remote
@@ -50,7 +51,8 @@ class Workspace:
         self.data = DataLocation(data_url(root, data))
         self.data.check()
         self.catalog = Catalog(catalog_url(root, db_url), {"audit_key": self._new_audit_key})
-        self.datasets = DatasetCollection(self.catalog, self.data, self._staging_dir, CODE_VERSION)
+        self.keys = KeyRing(self.catalog.engine, str(root))  # encryption keys; idle until encrypted
+        self.datasets = DatasetCollection(self.catalog, self.data, self._staging_dir, CODE_VERSION, self.keys)
 
     @property
     def _staging_dir(self) -> Path:
@@ -174,11 +176,12 @@ class Workspace:
         return run_operation(self, operation, [self.version(ref) for ref in inputs], params, name, engine)
 
     def export(self, ref: str | DatasetVersion, out: str | Path, format: str = "hf",
-               engine: Engine | None = None, overwrite: bool = False) -> Path:
-        """Write a version for training code, with a dataset card (see `datatrainer.io.export`)."""
+               engine: Engine | None = None, overwrite: bool = False, decrypt: bool = False) -> Path:
+        """Write a version for training code, with a dataset card (see `datatrainer.io.export`); from an
+        encrypted workspace only with `decrypt=True` (audited)."""
         from datatrainer.io.export import export_version
 
-        return export_version(self, self.version(ref), Path(out), format, engine, overwrite)
+        return export_version(self, self.version(ref), Path(out), format, engine, overwrite, decrypt)
 
     def collect_garbage(self, min_age: float = 3600.0) -> list[PurePath]:
         """Remove leftovers of interrupted writes: temp folders and files (a score or embedding shard killed

@@ -10,6 +10,7 @@ import typer
 
 from datatrainer._version import __version__
 from datatrainer.cli import annotate, datasets, dedup, demo, embed, ingest, operations, quality, sample, scores, serve
+from datatrainer.cli import keys as keys_cli
 from datatrainer.cli.audit import app as audit_app
 from datatrainer.cli.context import CliState, console
 from datatrainer.cli.distill import distilled_command
@@ -66,11 +67,19 @@ def init_command(
                                                  "s3://bucket/prefix (default: in the workspace folder).")] = None,
     db_url: Annotated[str | None, typer.Option("--db-url", help="Catalog database URL, kept in the settings "
                                                "without its password (default: SQLite in the workspace).")] = None,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt every version, score and embedding file "
+                                          "at rest (see `datatrainer keys`).")] = False,
+    key_provider: keys_cli.ProviderOption = None,
+    key_file: keys_cli.KeyFileOption = None,
+    kms_client: keys_cli.KmsClientOption = None,
+    kms_key_id: keys_cli.KmsKeyOption = None,
 ) -> None:
     """Create a workspace: a folder with the catalog database and the data files."""
     cli = ctx.find_root().obj
     with Workspace.init(path or cli.workspace, db_url or cli.db_url, data_url) as ws:
         console.print(f"workspace ready at [bold]{ws.root}[/] (catalog: {ws.catalog.url.split('://')[0]})")
+        if encrypt:
+            keys_cli.switch_on(ws, key_provider, key_file, kms_client, kms_key_id)
 
 
 app.command("ingest")(ingest.ingest_command)
@@ -97,6 +106,8 @@ app.command("eval")(eval_command)
 app.command("train")(train_command)
 app.add_typer(models_app, name="models")
 app.add_typer(experiment_app, name="experiment")
+app.command("encrypt")(keys_cli.encrypt_command)
+app.add_typer(keys_cli.app, name="keys")
 
 
 def main() -> None:

@@ -150,6 +150,8 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     format: Annotated[str, typer.Option("--format", "-f", help="hf | parquet | jsonl")] = "hf",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    decrypt: Annotated[bool, typer.Option("--decrypt", help="From an encrypted workspace: write the export in "
+                                          "the clear, deliberately (recorded in the audit log).")] = False,
 ) -> None:
     """Export a version with a dataset card (README.md) carrying its lineage and row counts."""
     from datatrainer.io.export import export_version
@@ -157,7 +159,7 @@ def export_command(
     cli = state(ctx)
     with cli.open() as ws:
         version = ws.version(ref)
-        path = export_version(ws, version, out, format, cli.engine(), overwrite=overwrite)
+        path = export_version(ws, version, out, format, cli.engine(), overwrite=overwrite, decrypt=decrypt)
     console.print(f"[green]exported[/] {version.ref} ({version.num_rows:,} records, {format}) to [bold]{path}[/]")
 
 

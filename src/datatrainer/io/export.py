@@ -2,6 +2,7 @@
 
 Every export writes into a temporary sibling folder and renames it into place, so an interrupted export
 never leaves a half-written output; each carries a dataset card (README.md) with lineage and row counts.
+An export is plaintext, so from an encrypted workspace it needs `decrypt=True` (`--decrypt`), and is audited.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datatrainer.engine.base import Engine
 from datatrainer.errors import DatatrainerError
 from datatrainer.io.card import dataset_card
 from datatrainer.progress import progress_bar
+from datatrainer.security.keys_cleartext import allow_clear_export
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
@@ -30,7 +32,8 @@ EXPORT_FORMATS: tuple[str, ...] = ("hf", "parquet", "jsonl")
 
 
 def export_version(workspace: Workspace, version: DatasetVersion, out: Path, fmt: str,
-                   engine: Engine | None = None, overwrite: bool = False) -> Path:
+                   engine: Engine | None = None, overwrite: bool = False, decrypt: bool = False,
+                   actor: str | None = None) -> Path:
     writers: dict[str, Callable[[DatasetVersion, Path, bool], None]] = {
         "hf": _write_hf, "parquet": _write_parquet, "jsonl": _write_jsonl,
     }
@@ -39,6 +42,7 @@ def export_version(workspace: Workspace, version: DatasetVersion, out: Path, fmt
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DatatrainerError(f"{out} already exists and is not empty (pass --overwrite to replace it)")
+    allow_clear_export(workspace, version.ref, out, decrypt, actor)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     show = engine.progress if engine is not None else False

@@ -5,6 +5,9 @@ Layout: `<root>/<name>/<config hash>/` holding `config.json` (what the hash mean
 `ScoreStore` and `EmbeddingStore` differ only in what a shard carries (a score column; an index beside a
 `.npy` matrix) and in how values are read back; finding what is missing, streaming it, registering a
 config, listing configs and coverage, and choosing among configs live here once.
+
+In an encrypted workspace each (name, config hash) folder has its own data key in the key ring, created
+with its first shard: index shards are Parquet-encrypted and companion files (embedding matrices) sealed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from datatrainer.scoring.configs import (
     write_config_once,
 )
 from datatrainer.scoring.shards import ShardFolder, pending_records, put_file
+from datatrainer.store.encryption import STORE_KEY, DataKeys, FileCrypto
 from datatrainer.store.location import DataLocation, storage_error
 from datatrainer.store.schema import CONTENT_HASH, TEXT
 from datatrainer.store.versions import DatasetVersion
@@ -58,17 +62,24 @@ class Computed:
 class CacheRoot:
     """The folders of one kind of cached value, one per (name, config hash)."""
 
-    def __init__(self, root: Path | str, tmp_dir: Path, data: DataLocation | None = None) -> None:
+    def __init__(self, root: Path | str, tmp_dir: Path, data: DataLocation | None = None,
+                 keys: DataKeys | None = None, key_prefix: str = "") -> None:
         self.data = data or DataLocation(str(root))
         self.root = str(root)
         self._tmp_dir = tmp_dir
+        self._keys, self._key_prefix = keys, key_prefix
 
-    def shards(self, name: str, hash_: str) -> ShardFolder:
+    def shards(self, name: str, hash_: str, writing: bool = False) -> ShardFolder:
+        """One config's folder; `writing` creates its data key in an encrypted workspace (reads only look)."""
         if not _NAME_RE.match(name):
             raise DatatrainerError(f"invalid cache name {name!r}: use letters, digits, '.', '_' or '-'")
         if not _HASH_RE.match(hash_):
             raise DatatrainerError(f"invalid config hash {hash_!r}: expected lower-case hex digits")
-        return ShardFolder(f"{self.root}/{name}/{hash_}", self._tmp_dir, self.data)
+        crypto: FileCrypto | None = None
+        if self._keys is not None and self._keys.encrypted:
+            key_id = f"{self._key_prefix}/{name}/{hash_}"
+            crypto = self._keys.ensure(key_id, STORE_KEY) if writing else self._keys.crypto(key_id)
+        return ShardFolder(f"{self.root}/{name}/{hash_}", self._tmp_dir, self.data, crypto)
 
     def register(self, name: str, hash_: str, params: dict[str, Any], scope: str | None) -> StoredConfig:
         """Write `config.json` for a config the first time values are stored under it."""
@@ -158,7 +169,7 @@ class ContentStore:
     def __init__(self, ws: Workspace) -> None:
         data = ws.data
         tmp = Path(data.path("tmp")) if data.is_local else ws.root / "tmp"
-        self.cache = CacheRoot(data.path(self.folder_name), tmp, data)
+        self.cache = CacheRoot(data.path(self.folder_name), tmp, data, ws.keys, self.folder_name)
 
     def missing(self, version: DatasetVersion, name: str, config_hash: str) -> pa.Array:
         """Distinct content hashes of the version's records with no stored value for this config."""
@@ -183,7 +194,20 @@ class ContentStore:
         """Register the config (first time) and store one finished batch as a shard, if it has rows."""
         self.cache.register(name, config_hash, meta, scope)
         if index.num_rows:
-            self.cache.shards(name, config_hash).publish(index, companions)
+            shards = self.cache.shards(name, config_hash, writing=True)
+            crypto = shards.crypto
+            if crypto is not None:
+                companions = [(suffix, _sealing(write, crypto)) for suffix, write in companions]
+            shards.publish(index, companions)
+
+
+def _sealing(write: Callable[[Path], None], crypto: FileCrypto) -> Callable[[Path], None]:
+    """A companion writer whose file is sealed under the folder's data key before it is published."""
+    def sealed(path: Path) -> None:
+        write(path)
+        path.write_bytes(crypto.seal(path.read_bytes()))
+
+    return sealed
 
 
 def hash_matches(selector: str) -> Callable[[StoredConfig], bool]:

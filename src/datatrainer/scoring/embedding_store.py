@@ -21,6 +21,7 @@ from datatrainer.errors import NotFoundError
 from datatrainer.scoring.cache import ContentStore, hash_matches
 from datatrainer.scoring.configs import StoredConfig
 from datatrainer.scoring.shards import content_hash_array
+from datatrainer.store.encryption import FileCrypto
 from datatrainer.store.location import storage_error
 from datatrainer.store.schema import CONTENT_HASH, ID
 from datatrainer.store.versions import DatasetVersion
@@ -87,25 +88,27 @@ class EmbeddingStore(ContentStore):
         out: Matrix | None = None
         for number, index_file in enumerate(files):
             records = order[ends[number - 1] if number else 0:ends[number]]
-            vectors = self._vectors(index_file)
+            vectors = self._vectors(index_file, shards.crypto)
             if out is None:
                 out = np.empty((version.num_rows, vectors.shape[1]), dtype=dtype)
             out[records] = vectors[rows[records]]
         return table[ID].combine_chunks(), out if out is not None else np.empty((0, 0), dtype=dtype)
 
-    def _vectors(self, index_file: str) -> Matrix:
-        """A shard's matrix: memory-mapped on local disk, downloaded from object storage."""
+    def _vectors(self, index_file: str, crypto: FileCrypto | None) -> Matrix:
+        """A shard's matrix: memory-mapped on local disk, downloaded from object storage, decrypted in
+        memory when the workspace is encrypted."""
         path = index_file[: -len(".parquet")] + ".npy"
         data = self.cache.data
         matrix: Matrix
-        if data.is_local:
+        if data.is_local and crypto is None:
             matrix = np.load(path, mmap_mode="r")
             return matrix
         try:
             with data.filesystem.open_input_stream(path.removeprefix("s3://"), compression=None) as handle:
-                matrix = np.load(io.BytesIO(handle.read()))
+                raw = handle.read()
         except OSError as exc:
             raise storage_error(path, exc) from None
+        matrix = np.load(io.BytesIO(crypto.unseal(raw, path) if crypto is not None else raw))
         return matrix
 
 

@@ -4,6 +4,9 @@ A cache folder (one scorer config, or one embedding model) grows one shard per f
 shard appears by atomic rename, so a run killed at any moment leaves only whole shards: re-running computes
 exactly what is missing. Two runs racing on the same folder may both write a value for a hash; readers take
 the one in the earliest shard, so the answer never depends on timing once both have finished.
+
+In an encrypted workspace a folder has a data key (`crypto`): shards are written with Parquet encryption and
+read back through pyarrow, then handed to DuckDB as Arrow (DuckDB cannot read pyarrow-encrypted files).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
+from datatrainer.store.encryption import FileCrypto
 from datatrainer.store.location import DataLocation, storage_error
 from datatrainer.store.schema import CONTENT_HASH, ID
 from datatrainer.store.versions import DatasetVersion
@@ -69,10 +73,12 @@ class ShardFolder:
     or object storage (each file written under `tmp_dir`, then uploaded: an object appears whole or not).
     """
 
-    def __init__(self, path: Path | str, tmp_dir: Path, data: DataLocation | None = None) -> None:
+    def __init__(self, path: Path | str, tmp_dir: Path, data: DataLocation | None = None,
+                 crypto: FileCrypto | None = None) -> None:
         self.data = data or DataLocation(str(path))
         self.path = str(path)
         self._tmp_dir = tmp_dir
+        self.crypto = crypto
 
     def files(self) -> list[str]:
         """Shards in write order (names start with a nanosecond timestamp), as paths in `data.filesystem`."""
@@ -91,7 +97,9 @@ class ShardFolder:
         stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         for suffix, write in companions:
             self._atomic(stem + suffix, write)
-        self._atomic(stem + ".parquet", lambda path: pq.write_table(index, path, compression="zstd"))
+        encryption = self.crypto.encryption_properties() if self.crypto is not None else None
+        self._atomic(stem + ".parquet", lambda path: pq.write_table(index, path, compression="zstd",
+                                                                     encryption_properties=encryption))
         return stem
 
     def _atomic(self, name: str, write: Callable[[Path], None]) -> None:
@@ -102,12 +110,20 @@ class ShardFolder:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def scan_sql(self, columns: Sequence[str], empty_types: Sequence[str]) -> str:
+    def scan_sql(self, columns: Sequence[str], empty_types: Sequence[str],
+                 con: duckdb.DuckDBPyConnection | None = None) -> str:
         """A table expression with one row per cached content hash (the earliest shard's value wins).
 
-        `filename` and `file_row_number` are available as columns so callers can find companion rows.
+        `filename` and `file_row_number` are available as columns so callers can find companion rows. An
+        encrypted folder needs `con`: its shards are decrypted and registered on it.
         """
         files = [self.data.uri(path) for path in self.files()]
+        if files and self.crypto is not None:
+            if con is None:
+                raise ValueError("scan_sql of an encrypted cache folder needs the DuckDB connection")
+            con.register("dt_shards", self._decrypted(files, [CONTENT_HASH, *columns]))
+            selected = ", ".join([CONTENT_HASH, *columns, "filename", "file_row_number"])
+            return f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM dt_shards ORDER BY {CONTENT_HASH}, filename)"
         if not files:
             typed = [f"NULL::{kind} AS {name}" for name, kind in zip(columns, empty_types, strict=True)]
             items = [f"NULL::VARCHAR AS {CONTENT_HASH}", *typed, "NULL::VARCHAR AS filename",
@@ -118,6 +134,22 @@ class ShardFolder:
         return (f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM read_parquet([{paths}], filename = true, "
                 f"file_row_number = true) ORDER BY {CONTENT_HASH}, filename)")
 
+    def _decrypted(self, uris: Sequence[str], columns: Sequence[str]) -> pa.Table:
+        """Every shard's columns with DuckDB's `filename` and `file_row_number`, decrypted through pyarrow."""
+        assert self.crypto is not None
+        decryption = self.crypto.decryption_properties()
+        tables = []
+        for uri, path in zip(uris, self.files(), strict=True):
+            try:
+                table = pq.read_table(path, columns=list(columns), filesystem=self.data.filesystem,
+                                      decryption_properties=decryption)
+            except OSError as exc:
+                raise storage_error(uri, exc) from None
+            rows = table.num_rows
+            tables.append(table.append_column("filename", pa.array([uri] * rows, pa.string()))
+                          .append_column("file_row_number", pa.array(range(rows), pa.int64())))
+        return pa.concat_tables(tables)
+
     def missing(self, version: DatasetVersion) -> pa.Table:
         """(pos, content_hash) of the first record of each content hash with no cached value, by position."""
         con = connect()
@@ -125,7 +157,7 @@ class ShardFolder:
         try:
             con.register("records", version_keys(version))
             return con.sql(
-                f"SELECT min({POS}) AS {POS}, {CONTENT_HASH} FROM records ANTI JOIN {self.scan_sql([], [])} "
+                f"SELECT min({POS}) AS {POS}, {CONTENT_HASH} FROM records ANTI JOIN {self.scan_sql([], [], con)} "
                 f"USING ({CONTENT_HASH}) GROUP BY {CONTENT_HASH} ORDER BY {POS}"
             ).to_arrow_table()
         finally:
@@ -141,7 +173,7 @@ class ShardFolder:
             selected = ", ".join(f"c.{name}" for name in [*columns, "filename", "file_row_number"])
             return con.sql(
                 f"SELECT r.{POS}, r.{ID}, r.{CONTENT_HASH}, {selected} FROM records r "
-                f"LEFT JOIN {self.scan_sql(columns, empty_types)} c USING ({CONTENT_HASH}) ORDER BY r.{POS}"
+                f"LEFT JOIN {self.scan_sql(columns, empty_types, con)} c USING ({CONTENT_HASH}) ORDER BY r.{POS}"
             ).to_arrow_table()
         finally:
             con.close()
@@ -152,7 +184,7 @@ class ShardFolder:
         self.data.register(con)
         try:
             con.register("records", version_keys(version))
-            rows = con.sql(f"SELECT count(*) FROM records SEMI JOIN {self.scan_sql([], [])} USING ({CONTENT_HASH})"
+            rows = con.sql(f"SELECT count(*) FROM records SEMI JOIN {self.scan_sql([], [], con)} USING ({CONTENT_HASH})"
                            ).fetchall()
             return int(rows[0][0])
         finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from datatrainer.store.catalog import Catalog, VersionInfo
+from datatrainer.store.encryption import DataKeys
 from datatrainer.store.location import DataLocation
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.store.writer import VERSIONS_DIR, VersionWriter
@@ -27,11 +28,13 @@ class VersionDiff:
 
 
 class DatasetCollection:
-    def __init__(self, catalog: Catalog, data: DataLocation, tmp_dir: Path, code_version: str) -> None:
+    def __init__(self, catalog: Catalog, data: DataLocation, tmp_dir: Path, code_version: str,
+                 keys: DataKeys | None = None) -> None:
         self._catalog = catalog
         self._data = data
         self._tmp_dir = tmp_dir
         self._code_version = code_version
+        self._keys = keys  # an encrypted workspace's key ring: versions are written and read with their keys
 
     def names(self) -> list[str]:
         return self._catalog.dataset_names()
@@ -46,10 +49,12 @@ class DatasetCollection:
         return self._wrap(self._catalog.resolve(ref))
 
     def new_version(self) -> VersionWriter:
-        return VersionWriter(self._catalog, self._data, self._tmp_dir, self._code_version)
+        return VersionWriter(self._catalog, self._data, self._tmp_dir, self._code_version, self._keys)
 
     def _wrap(self, info: VersionInfo) -> DatasetVersion:
-        return DatasetVersion(info, self._data, self._data.path(VERSIONS_DIR, info.storage_key))
+        keys = self._keys
+        crypto = keys.crypto(info.storage_key) if keys is not None and keys.encrypted else None
+        return DatasetVersion(info, self._data, self._data.path(VERSIONS_DIR, info.storage_key), crypto)
 
     def diff(self, old: str | DatasetVersion, new: str | DatasetVersion, limit: int = 20) -> VersionDiff:
         """Compare ids with DuckDB anti-joins over the Parquet parts, so memory stays bounded."""

@@ -1,4 +1,8 @@
-"""`DatasetVersion`: read access to one immutable version's records as Arrow data, wherever they are stored."""
+"""`DatasetVersion`: read access to one immutable version's records as Arrow data, wherever they are stored.
+
+An encrypted version carries its unwrapped data key (`crypto`); every read decrypts through pyarrow, and
+DuckDB scans get the parts as an Arrow dataset, since DuckDB cannot read pyarrow-encrypted files.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
-from datatrainer.errors import NotFoundError
+from datatrainer.errors import DatatrainerError, NotFoundError
 from datatrainer.store.catalog import VersionInfo
+from datatrainer.store.encryption import FileCrypto, arrow_dataset
 from datatrainer.store.location import DataLocation, storage_error
 from datatrainer.store.schema import conform_batch
 from datatrainer.store.writer import ARTIFACTS_DIR, part_number
@@ -27,10 +32,11 @@ class DatasetVersion:
     early chunk); every batch read is conformed to the version schema, so callers see one schema.
     """
 
-    def __init__(self, info: VersionInfo, data: DataLocation, folder: str) -> None:
+    def __init__(self, info: VersionInfo, data: DataLocation, folder: str, crypto: FileCrypto | None = None) -> None:
         self.info = info
         self.data = data
         self.folder = folder  # a path inside `data.filesystem`
+        self.crypto = crypto  # the version's data key when it is encrypted (picklable, for workers)
 
     def __repr__(self) -> str:
         return f"DatasetVersion({self.ref!r}, rows={self.num_rows})"
@@ -58,12 +64,14 @@ class DatasetVersion:
     def open_part(self, index: int) -> pq.ParquetFile:
         """One stored part, opened for reading (its footer says its row groups and statistics)."""
         path = self.files[index]
+        decryption = self.crypto.decryption_properties() if self.crypto is not None else None
         try:
             if self.data.is_local:
-                return pq.ParquetFile(path)
-            return pq.ParquetFile(path, filesystem=self.data.filesystem, pre_buffer=True)
+                return pq.ParquetFile(path, decryption_properties=decryption)
+            return pq.ParquetFile(path, filesystem=self.data.filesystem, pre_buffer=True,
+                                  decryption_properties=decryption)
         except OSError as exc:
-            raise storage_error(self.data.uri(path), exc) from None
+            raise _read_error(self.data.uri(path), exc) from None
 
     def read_batches(
         self, columns: Sequence[str] | None = None, batch_size: int = 65_536
@@ -116,17 +124,34 @@ class DatasetVersion:
         if not found:
             known = ", ".join(self.artifact_names()) or "none"
             raise NotFoundError(f"{self.ref} has no artifact {name!r} (available: {known})")
-        return pq.read_table(path, filesystem=self.data.filesystem)
+        decryption = self.crypto.decryption_properties() if self.crypto is not None else None
+        try:
+            return pq.read_table(path, filesystem=self.data.filesystem, decryption_properties=decryption)
+        except OSError as exc:
+            raise _read_error(self.data.uri(path), exc) from None
 
     def parquet_scan_sql(self, con: duckdb.DuckDBPyConnection | None = None) -> str:
         """A DuckDB table expression over this version's parts (union by name covers narrower parts).
 
-        On object storage pass the connection that will run the query: the version's filesystem is
-        registered on it.
+        On object storage, and for an encrypted version, pass the connection that will run the query: the
+        version's filesystem (or its parts, decrypted by pyarrow, as an Arrow dataset) is registered on it.
         """
+        if self.crypto is not None:
+            if con is None:
+                raise ValueError("parquet_scan_sql of an encrypted version needs the DuckDB connection")
+            name = f"dt_version_{self.info.storage_key}"
+            con.register(name, arrow_dataset(self.files, self.data.filesystem, self.crypto, self.schema))
+            return name
         if con is not None:
             self.data.register(con)
         elif not self.data.is_local:
             raise ValueError("parquet_scan_sql of a version on object storage needs the DuckDB connection")
         paths = ", ".join("'" + self.data.uri(path).replace("'", "''") + "'" for path in self.files)
         return f"read_parquet([{paths}], union_by_name = true)"
+
+
+def _read_error(uri: str, exc: OSError) -> DatatrainerError:
+    """An unreadable part; an encrypted one read without its key says so instead of pyarrow's wording."""
+    if "encrypted" in str(exc).lower():
+        return DatatrainerError(f"{uri} is encrypted and this workspace has no data key for it")
+    return storage_error(uri, exc)

@@ -8,6 +8,10 @@ visible or the complete version. Leftovers are removed by `Workspace.collect_gar
 
 Parts can be written by the driver (`write_part`) or by workers anywhere (`sink()` hands out a picklable
 `PartSink`; the driver `adopt`s the `PartMeta`s the workers return).
+
+In an encrypted workspace the writer draws the version's data key when it starts: parts and artifacts are
+written with Parquet modular encryption under it (the `PartSink` carries it to workers), and its wrapped form
+is recorded in the same catalog transaction that publishes the version (see `store/encryption.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.catalog import Catalog, VersionInfo
+from datatrainer.store.encryption import VERSION_KEY, DataKeys, FileCrypto
 from datatrainer.store.location import DataLocation, storage_error
 from datatrainer.store.schema import CONTENT_HASH, ID, TEXT, unify
 
@@ -76,12 +81,13 @@ class PartMeta:
 class PartSink:
     """Writes parts of one new version into its staging folder, from any process (a Ray worker included).
 
-    Holds no database handle: only the staging folder and the filesystem (None = local disk, where each part
-    is fsynced before `write` returns).
+    Holds no database handle: only the staging folder, the filesystem (None = local disk, where each part
+    is fsynced before `write` returns) and, in an encrypted workspace, the version's data key.
     """
 
     folder: str
     filesystem: pafs.FileSystem | None = None
+    crypto: FileCrypto | None = None
 
     def write(self, sequence: int, table: pa.Table) -> PartMeta:
         meta = self.write_unsynced(sequence, table)
@@ -95,12 +101,15 @@ class PartSink:
             return PartMeta(sequence, 0, table.schema, None)
         path = f"{self.folder}/{part_name(sequence)}"
         dictionary_columns = [name for name in table.column_names if name not in _HIGH_CARDINALITY]
-        _write_parquet(table, path, self.filesystem, use_dictionary=dictionary_columns, write_statistics=[ID],
-                       row_group_size=ROW_GROUP_SIZE)
+        _write_parquet(table, path, self.filesystem, self.crypto, use_dictionary=dictionary_columns,
+                       write_statistics=[ID], row_group_size=ROW_GROUP_SIZE)
         return PartMeta(sequence, table.num_rows, table.schema, path)
 
 
-def _write_parquet(table: pa.Table, path: str, filesystem: pafs.FileSystem | None, **options: Any) -> None:
+def _write_parquet(table: pa.Table, path: str, filesystem: pafs.FileSystem | None, crypto: FileCrypto | None,
+                   **options: Any) -> None:
+    if crypto is not None:
+        options["encryption_properties"] = crypto.encryption_properties()
     try:
         pq.write_table(table, path, filesystem=filesystem, compression="zstd", **options)
     except OSError as exc:
@@ -112,18 +121,23 @@ def _write_parquet(table: pa.Table, path: str, filesystem: pafs.FileSystem | Non
 class VersionWriter:
     """Collects Parquet parts for one new version; thread-safe, so parts can be written in parallel."""
 
-    def __init__(self, catalog: Catalog, data: DataLocation, tmp_dir: Path, code_version: str) -> None:
+    def __init__(self, catalog: Catalog, data: DataLocation, tmp_dir: Path, code_version: str,
+                 keys: DataKeys | None = None) -> None:
         self._catalog = catalog
         self._data = data
         self._code_version = code_version
         self.storage_key = uuid.uuid4().hex
+        crypto: FileCrypto | None = None
+        self._keys, self._wrapped_key = keys, b""
+        if keys is not None and keys.encrypted:
+            crypto, self._wrapped_key = keys.new_key(self.storage_key, VERSION_KEY)
         if data.is_local:
             self.folder = str(tmp_dir / self.storage_key)
             os.makedirs(self.folder)
-            self._sink = PartSink(self.folder)
+            self._sink = PartSink(self.folder, None, crypto)
         else:
             self.folder = data.path(VERSIONS_DIR, self.storage_key)
-            self._sink = PartSink(self.folder, data.filesystem)
+            self._sink = PartSink(self.folder, data.filesystem, crypto)
         self._lock = threading.Lock()
         self._schemas: dict[int, pa.Schema] = {}
         self._paths: dict[int, str] = {}
@@ -176,7 +190,7 @@ class VersionWriter:
         folder = f"{self.folder}/{ARTIFACTS_DIR}"
         if self._data.is_local:
             os.makedirs(folder, exist_ok=True)
-        _write_parquet(table, f"{folder}/{name}.parquet", self._sink.filesystem)
+        _write_parquet(table, f"{folder}/{name}.parquet", self._sink.filesystem, self._sink.crypto)
 
     @property
     def row_count(self) -> int:
@@ -209,7 +223,8 @@ class VersionWriter:
         self._check_parts()
         if not self._paths:
             # An empty version still gets one (empty) part, so every reader sees the schema on disk too.
-            _write_parquet(schema.empty_table(), f"{self.folder}/{part_name(0)}", self._sink.filesystem)
+            _write_parquet(schema.empty_table(), f"{self.folder}/{part_name(0)}", self._sink.filesystem,
+                           self._sink.crypto)
         final = self._publish_files()
         try:
             info = self._catalog.add_version(
@@ -222,7 +237,7 @@ class VersionWriter:
                 schema=schema,
                 stats=stats or {},
                 parents=parents,
-                also_record=also_record,
+                also_record=self._with_key(also_record),
             )
         except BaseException:
             self._remove(final)
@@ -230,6 +245,20 @@ class VersionWriter:
             raise
         self._done = True
         return info
+
+    def _with_key(self, also_record: Callable[[Session, VersionInfo], None] | None
+                  ) -> Callable[[Session, VersionInfo], None] | None:
+        """`also_record`, preceded by storing the version's wrapped data key when it is encrypted."""
+        keys, wrapped = self._keys, self._wrapped_key
+        if keys is None or not wrapped:
+            return also_record
+
+        def record(session: Session, info: VersionInfo) -> None:
+            keys.record(session, self.storage_key, VERSION_KEY, wrapped)
+            if also_record is not None:
+                also_record(session, info)
+
+        return record
 
     def _check_parts(self) -> None:
         """Every adopted part must exist; part files nobody adopted (a retried worker's first attempt, a
