@@ -39,7 +39,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from datatrainer.engine.base import Engine
 from datatrainer.engine.local import LocalEngine
 from datatrainer.engine.ray_engine import RayEngine
-from datatrainer.scoring.jobs import density_on
+from datatrainer.scoring.density import density_on
 from datatrainer.scoring.race import RaceParams
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from datatrainer.scoring.density import density_scores
-from datatrainer.scoring.jobs import DENSITY, EmbedderRequest, density_on, embed_version, score_density
+from datatrainer.scoring.density import density_on, density_scores
+from datatrainer.scoring.jobs import DENSITY, EmbedderRequest, embed_version, score_density
 from datatrainer.scoring.race import RaceParams
 from datatrainer.workspace import Workspace
 from tests.operations.examples import example_records

@@ -114,7 +114,8 @@ class LocalEngine:
                 yield done, future.result()
 
 
-def _numbered(version: DatasetVersion, columns: Sequence[str] | None, batch_size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+def _numbered(version: DatasetVersion, columns: Sequence[str] | None,
+              batch_size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
     """(first row number, batch) of every batch of the version, in stored order."""
     first = 0
     for batch in version.read_batches(columns, batch_size=batch_size):

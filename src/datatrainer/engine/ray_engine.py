@@ -232,6 +232,7 @@ def _run_units(units: pa.Table, *, work: Callable[..., Any], version: DatasetVer
                                          units["row_groups"].to_pylist(), units["first"].to_pylist(), strict=True):
         for index, batch in enumerate(version.read_part_batches(part, columns, batch_size, groups)):
             sequence = unit * PART_STRIDE + index
+            result: Any
             try:
                 if sink is not None:
                     result = write_batch(work, sink, sequence, batch)

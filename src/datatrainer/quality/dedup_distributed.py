@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from datatrainer.engine.base import PARTITION, Engine
-from datatrainer.quality.dedup import Clusters, MinHashSettings, null_mask, clusters_from_candidates
+from datatrainer.quality.dedup import Clusters, MinHashSettings, clusters_from_candidates, null_mask
 from datatrainer.quality.jaccard import pair_jaccard
 from datatrainer.quality.minhash import band_hashes, signatures
 from datatrainer.quality.shingles import Shingles, shingle_hashes

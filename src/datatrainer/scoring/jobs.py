@@ -2,12 +2,12 @@
 
 Both are resumable by construction: they ask the store what is missing, compute only that, and store each
 finished batch as a shard before starting the next. Both run on an engine: embedding as a pool of workers
-that each load the model once (`Engine.map_actors`), density's hashing (nearly all of its work) as tasks.
+that each load the model once (`Engine.map_actors`), density as per-task sketches merged (`density_on`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -22,8 +22,8 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.models.embedders import BATCH_SIZE, Backend, Embedder, Vectors, load_embedder
 from datatrainer.progress import Advance
 from datatrainer.scoring.configs import StoredConfig, config_hash
-from datatrainer.scoring.density import CHUNK_ROWS, ID_CACHE_BYTES, Scores, bucket_ids, density_scores
-from datatrainer.scoring.race import BucketIds, Matrix, RaceParams, RaceSketch
+from datatrainer.scoring.density import density_on
+from datatrainer.scoring.race import RaceParams
 from datatrainer.store.schema import CONTENT_HASH, TEXT
 from datatrainer.store.versions import DatasetVersion
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 DENSITY = "density"
 SHARD_ROWS = 1024  # about 10 s of MiniLM on 2 cores: what an interruption can lose
-DENSITY_TASK_ROWS = 65_536  # vectors per density hashing task: 48 MB of float16 in, 32 MB of bucket ids out
 
 
 @dataclass(frozen=True)
@@ -123,36 +122,8 @@ def score_density(ws: Workspace, version: DatasetVersion, embedding: StoredConfi
     if not len(ws.scores.missing(version, DENSITY, hash_)):
         return hash_
     _, vectors = ws.embeddings.embeddings_for(version, embedding.config_hash, dtype=np.float16)
-    scores = density_scores(vectors, sketch) if engine is None else density_on(engine, vectors, sketch)
+    scores = density_on(engine or LocalEngine(), vectors, sketch)
     hashes = version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks()
     first = pc.index_in(pc.unique(hashes), value_set=hashes).to_numpy()
     ws.scores.add(DENSITY, hash_, hashes.take(first), scores[first], params, scope=version)
     return hash_
-
-
-def density_on(engine: Engine, vectors: Matrix, params: RaceParams) -> Scores:
-    """`density_scores` with the hashing on the engine: workers compute bucket ids chunk by chunk, the driver
-    counts them (a bincount per row) and answers pass 2 from the same ids when all fit `ID_CACHE_BYTES`;
-    beyond that it drops them and the workers hash again. Same counters, hence the same scores."""
-    count, dim = vectors.shape
-    sketch = RaceSketch(params, dim)
-    hashing = partial(_bucket_ids, params, dim)
-    keep = count * params.rows * np.dtype(params.id_dtype).itemsize <= ID_CACHE_BYTES
-    kept: list[BucketIds] = []
-    tasks = -(-count // DENSITY_TASK_ROWS)
-    for ids in engine.map_items(hashing, _chunks(vectors), "density: counting", tasks):
-        sketch.add_ids(ids)
-        if keep:
-            kept.append(ids)
-    again = kept if keep else engine.map_items(hashing, _chunks(vectors), "density: scoring", tasks)
-    parts = [sketch.query_ids(ids) for ids in again]
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
-
-
-def _chunks(vectors: Matrix) -> Iterator[Matrix]:
-    for start in range(0, vectors.shape[0], DENSITY_TASK_ROWS):
-        yield np.ascontiguousarray(vectors[start:start + DENSITY_TASK_ROWS])
-
-
-def _bucket_ids(params: RaceParams, dim: int, vectors: Matrix) -> BucketIds:
-    return bucket_ids(RaceSketch(params, dim), vectors, CHUNK_ROWS)
