@@ -179,9 +179,13 @@ class Workspace:
                engine: Engine | None = None, overwrite: bool = False, decrypt: bool = False) -> Path:
         """Write a version for training code, with a dataset card (see `datatrainer.io.export`); from an
         encrypted workspace only with `decrypt=True` (audited)."""
+        from datatrainer.compliance.exports import record_export
         from datatrainer.io.export import export_version
 
-        return export_version(self, self.version(ref), Path(out), format, engine, overwrite, decrypt)
+        version = self.version(ref)
+        path = export_version(self, version, Path(out), format, engine, overwrite, decrypt)
+        record_export(self.catalog.engine, version.info.id, path, format)  # erasure must reach it too
+        return path
 
     def collect_garbage(self, min_age: float = 3600.0) -> list[PurePath]:
         """Remove leftovers of interrupted writes: temp folders and files (a score or embedding shard killed

@@ -14,6 +14,7 @@ from datatrainer.cli import keys as keys_cli
 from datatrainer.cli.audit import app as audit_app
 from datatrainer.cli.context import CliState, console
 from datatrainer.cli.distill import distilled_command
+from datatrainer.cli.erase import erase_command
 from datatrainer.cli.evaluate import eval_command
 from datatrainer.cli.experiment import app as experiment_app
 from datatrainer.cli.models import app as models_app
@@ -101,6 +102,7 @@ app.command("coverage")(sample.coverage_command)
 app.add_typer(annotate.users_app, name="users")
 app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(audit_app, name="audit")
+app.command("erase")(erase_command)
 app.command("serve")(serve.serve_command)
 app.command("eval")(eval_command)
 app.command("train")(train_command)
