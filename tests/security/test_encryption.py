@@ -25,6 +25,7 @@ from datatrainer.security.keys_models import DataKeyRow
 from datatrainer.store.schema import CONTENT_HASH, ID, TEXT
 from datatrainer.workspace import Workspace
 from tests.conftest import write_lines
+from tests.s3_server import s3_bucket, s3_endpoint, s3_env  # noqa: F401  (fixtures)
 from tests.security import kms_fake
 
 PASSPHRASE = "correct horse battery staple"
@@ -245,3 +246,26 @@ def test_kms_provider(tmp_path: Path, records: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("DATATRAINER_KMS_CLIENT", "tests.security.no_such_module:Kms")
     with Workspace.open(tmp_path / "ws") as ws, pytest.raises(KeyUnavailableError, match="cannot load the KMS"):
         ws.version("web")
+
+
+def test_object_storage_workspace(tmp_path: Path, s3_bucket: str, records: Path,  # noqa: F811
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Data on S3 (a real S3-compatible server): encrypting in place uploads each object whole, and new
+    versions are written encrypted straight to the bucket."""
+    from datatrainer.security.keys_encrypt import encrypt_workspace
+
+    monkeypatch.setenv("DATATRAINER_PASSPHRASE", PASSPHRASE)
+    with Workspace.init(tmp_path / "ws", data_url=f"s3://{s3_bucket}/team/data") as ws:
+        expected = ws.ingest(records, "web").to_table()
+        hashes = expected[CONTENT_HASH].unique()
+        ws.scores.add("toy", "abc123", hashes, np.ones(len(hashes)), {"kind": "toy"})
+        report = encrypt_workspace(ws, new_provider("passphrase"), "tester")
+        assert (report.switched_on, report.files_rewritten) == (True, 2)
+        assert ws.ingest(records, "web").to_table().equals(expected)
+        objects = [e.path for e in ws.data.list(ws.data.base, recursive=True) if e.path.endswith(".parquet")]
+        assert len(objects) == 3
+        for path in objects:
+            with pytest.raises(OSError, match="encrypted"):
+                pq.read_table(path, filesystem=ws.data.filesystem)
+        assert ws.version("web@1").to_table().equals(expected)
+        assert ws.scores.scores_for(ws.version("web@1"), "toy")["score"].null_count == 0
