@@ -298,6 +298,7 @@ def _rewrite_versions(ws: Workspace, journal: _Journal) -> None:
             journal.save()
 
         def committed(session: Session, new_key: str, plan: dict[str, Any] = plan) -> None:
+            _crash_point("swap")  # the new folder is in place, the catalog still names the old one
             plan["done"], plan["new_key"], plan["pending_key"] = True, new_key, None
             journal.save(session)
 
