@@ -68,6 +68,16 @@ def test_pipeline_on_an_encrypted_workspace(tmp_path: Path, records: Path, capsy
         decrypted = [e for e in opened.audit.entries(limit=1000) if e.action == "export.decrypt"]
         assert [e.entity_id for e in decrypted] == ["web@2"]
 
+    assert cli(capsys, monkeypatch, "-w", ws, "annotate", "create", "p", "--from", "web@2", "--task",
+               "classification", "--labels", "a,b")[0] == 0
+    labels = tmp_path / "labels.jsonl"
+    refused = one_line_error(cli(capsys, monkeypatch, "-w", ws, "annotate", "export", "p", "--format", "jsonl",
+                                 "--out", labels))
+    assert "project p is in an encrypted workspace" in refused and not labels.exists()
+    code, _, err = cli(capsys, monkeypatch, "-w", ws, "annotate", "export", "p", "--format", "jsonl", "--out", labels,
+                       "--decrypt")
+    assert code == 0 and labels.exists(), err
+
     code, out, _ = cli(capsys, monkeypatch, "-w", ws, "keys", "status")
     assert code == 0 and "encrypted with passphrase" in out and "2 version" in out
     monkeypatch.setenv("DATATRAINER_NEW_PASSPHRASE", "another passphrase")
@@ -78,6 +88,14 @@ def test_pipeline_on_an_encrypted_workspace(tmp_path: Path, records: Path, capsy
     monkeypatch.setenv("DATATRAINER_PASSPHRASE", "another passphrase")
     code, out, _ = cli(capsys, monkeypatch, "-w", ws, "datasets", "head", "web@2")
     assert code == 0 and "confidential note 30" in out
+
+    with Workspace.open(ws) as opened:
+        decrypted = [e for e in opened.audit.entries(limit=1000) if e.action == "export.decrypt"]
+        assert [e.entity_id for e in decrypted] == ["web@2", "project p"]
+        assert [e.action for e in opened.audit.entries(limit=1000, entity="workspace_keys")] == ["keys.setup",
+                                                                                                "keys.rotate"]
+    secrets = [PASSPHRASE.encode(), b"another passphrase"]
+    assert not [p for p in ws.rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)]
 
     monkeypatch.delenv("DATATRAINER_PASSPHRASE")
     missing = one_line_error(cli(capsys, monkeypatch, "-w", ws, "datasets", "head", "web@2"))
