@@ -121,9 +121,10 @@ class ShardFolder:
         if files and self.crypto is not None:
             if con is None:
                 raise ValueError("scan_sql of an encrypted cache folder needs the DuckDB connection")
-            con.register("dt_shards", self._decrypted(files, [CONTENT_HASH, *columns]))
+            name = f"dt_shards_{uuid.uuid5(uuid.NAMESPACE_URL, self.path).hex}"  # one per folder on `con`
+            con.register(name, self._decrypted(files, [CONTENT_HASH, *columns]))
             selected = ", ".join([CONTENT_HASH, *columns, "filename", "file_row_number"])
-            return f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM dt_shards ORDER BY {CONTENT_HASH}, filename)"
+            return f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM {name} ORDER BY {CONTENT_HASH}, filename)"
         if not files:
             typed = [f"NULL::{kind} AS {name}" for name, kind in zip(columns, empty_types, strict=True)]
             items = [f"NULL::VARCHAR AS {CONTENT_HASH}", *typed, "NULL::VARCHAR AS filename",
