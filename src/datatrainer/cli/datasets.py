@@ -1,4 +1,4 @@
-"""`datatrainer datasets list|show|diff|head`, `export` and `gc`."""
+"""`datatrainer datasets list|show|diff|head|delete`, `export` and `gc`."""
 
 from __future__ import annotations
 
@@ -154,12 +154,10 @@ def export_command(
                                           "the clear, deliberately (recorded in the audit log).")] = False,
 ) -> None:
     """Export a version with a dataset card (README.md) carrying its lineage and row counts."""
-    from datatrainer.io.export import export_version
-
     cli = state(ctx)
     with cli.open() as ws:
         version = ws.version(ref)
-        path = export_version(ws, version, out, format, cli.engine(), overwrite=overwrite, decrypt=decrypt)
+        path = ws.export(version, out, format, cli.engine(), overwrite=overwrite, decrypt=decrypt)
     console.print(f"[green]exported[/] {version.ref} ({version.num_rows:,} records, {format}) to [bold]{path}[/]")
 
 
@@ -171,3 +169,22 @@ def gc_command(
     with state(ctx).open() as ws:
         removed = ws.collect_garbage(min_age)
     console.print(f"removed {len(removed)} leftover folder(s)")
+
+
+@app.command("delete")
+def delete_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="A dataset (every version) or one version, e.g. web or web@2.")],
+    with_descendants: Annotated[bool, typer.Option("--with-descendants", help="Also delete the versions derived "
+                                                   "from it, and the annotation projects and models built on "
+                                                   "them.")] = False,
+) -> None:
+    """Delete a dataset or a version for good (refused while anything derived from it remains)."""
+    from datatrainer.compliance.delete import delete_dataset
+
+    with state(ctx).open() as ws:
+        deleted = delete_dataset(ws, ref, with_descendants)
+    also = [f"{len(deleted.projects)} annotation project(s)"] if deleted.projects else []
+    also += [f"{len(deleted.models)} model(s)"] if deleted.models else []
+    console.print(f"deleted {', '.join(deleted.versions)}" + (f" and {', '.join(also)}" if also else ""),
+                  markup=False, highlight=False)

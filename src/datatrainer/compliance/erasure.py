@@ -355,15 +355,14 @@ def _cleanup(ws: Workspace, journal: _Journal) -> None:
     old = [plan["old_key"] for plan in journal.data["versions"] if plan["done"] and plan["new_key"]]
     for key in old:
         _delete_folder(ws, key)
-    keys = getattr(ws, "keys", None)
-    if keys is not None and old:
+    if old:
         with journal.sessions.begin() as session:
-            keys.forget(session, old)
+            ws.keys.forget(session, old)
 
 
 def _write_receipt(ws: Workspace, journal: _Journal, path: Path) -> dict[str, Any]:
     data = journal.data
-    encrypted = bool(getattr(getattr(ws, "keys", None), "encrypted", False))
+    encrypted = ws.keys.encrypted
     versions = [{"ref": p["ref"], "removed": len(p["drop"]),
                  "removed_id_sha256": [sha256(record) for record in p["drop"]],
                  "old_files": "deleted and data key destroyed" if encrypted else "deleted"}
