@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import datasets
+from fastapi.testclient import TestClient
 
 from datatrainer.annotation.formats import read
+from datatrainer.cli.demo import DEMO_PASSWORD
+from datatrainer.server.app import create_app
+from datatrainer.server.dashboard.html import NAV, ROOT
 from datatrainer.workspace import Workspace
 
 
@@ -60,6 +64,21 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
         assert report["summary"]["records"] in (raw.num_rows, deduped.num_rows)
         assert (root / "reports" / f"quality-crawl-{number}.html").stat().st_size > 10_000
     assert (root / "reports" / "coverage-crawl-3-crawl-sample-1.html").is_file()
+    _demo_login_sees_every_page(root)
+
+
+def _demo_login_sees_every_page(root: Path) -> None:
+    """The printed login opens every dashboard page and the audit log (an administrator, not an annotator)."""
+    with TestClient(create_app(root)) as client:
+        client.post("/api/v1/login", json={"username": "demo", "password": DEMO_PASSWORD}).raise_for_status()
+        client.headers["X-CSRF-Token"] = client.cookies["dt_csrf"]
+        overview = client.get("/dashboard")
+        assert overview.status_code == 200
+        for entry in NAV:
+            assert f'href="{ROOT}{entry.path}"' in overview.text
+            assert client.get(ROOT + entry.path).status_code == 200
+        for page in ("/dashboard/versions/crawl-sample@1", "/dashboard/models/demo-tiny-gpt", "/api/v1/audit"):
+            assert client.get(page).status_code == 200, page
 
 
 def test_demo_replaces_only_its_own_workspace(tmp_path: Path) -> None:

@@ -186,20 +186,22 @@ def _annotation(ws: Workspace, version: DatasetVersion, root: Path) -> None:
     admin, service, labels = local_admin(), ws.annotation, ["PER", "ORG", "LOC"]
     project = service.create_project(admin, "demo-people", version.ref, "ner", labels, overlap=1,
                                      ordering="uncertainty", guidelines="Mark people, organisations and places.")
-    annotator = service.create_user(admin, "demo", DEMO_PASSWORD)
-    service.add_member(admin, project.name, annotator.username, "annotator")
+    # The demo login is an administrator, so a newcomer sees every page: the dashboard, review, agreement and
+    # the audit log, not only the annotation queue.
+    demo_user = service.create_user(admin, "demo", DEMO_PASSWORD, role="admin")
+    service.add_member(admin, project.name, demo_user.username, "admin")
     report = run_suggester(ws, admin, project, SpacyNerSuggester(labels))
     console.print(f"project {project.name}: {report.tasks} tasks from {version.ref}; spaCy suggested {report.items} "
                   f"entities, {report.uncertain} tasks uncertain (served first)")
     for _ in range(ANNOTATED_TASKS):
-        task = service.next_task(annotator, project.name)
+        task = service.next_task(demo_user, project.name)
         if task is None:
             break
-        suggestions = service.get_task(annotator, task.id).suggestions
+        suggestions = service.get_task(demo_user, task.id).suggestions
         if suggestions:
-            service.submit(annotator, task.id, suggestions[0].result, suggestion_id=suggestions[0].id)
+            service.submit(demo_user, task.id, suggestions[0].result, suggestion_id=suggestions[0].id)
         else:
-            service.submit(annotator, task.id, {"spans": []})
+            service.submit(demo_user, task.id, {"spans": []})
         service.review(admin, task.id, "accept")
     progress = service.progress(admin, project.name)
     accepted = sum(item.accepted for item in service.suggestion_acceptance(admin, project.name))
@@ -212,8 +214,9 @@ def _annotation(ws: Workspace, version: DatasetVersion, root: Path) -> None:
     for fmt, name in (("conll", "demo-people.conll"), ("spacy", "demo-people.spacy"),
                       ("label-studio", "demo-people.json")):
         console.print(write(docs, fmt, exports / name, overwrite=True).describe(), markup=False, highlight=False)
-    console.print(f"annotate in the browser: `datatrainer -w {root} serve`, log in as demo / {DEMO_PASSWORD}; "
-                  f"`datatrainer -w {root} audit verify` checks the audit log")
+    console.print(f"look and annotate in the browser: `datatrainer -w {root} serve`, open /dashboard (or / to "
+                  f"annotate), log in as demo / {DEMO_PASSWORD}; `datatrainer -w {root} audit verify` checks the "
+                  "audit log")
 
 
 def _report(ws: Workspace, version: DatasetVersion, config: QualityConfig, engine: Engine) -> None:

@@ -9,7 +9,6 @@ so nothing on a page is inline script.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -81,18 +80,18 @@ def muted(text: str) -> str:
     return f'<p class="muted">{escape(text)}</p>'
 
 
-def shell(title: str, body: str, user: UserInfo | None = None, scopes: frozenset[str] = frozenset(),
-          extra_nav: Sequence[NavEntry] = ()) -> str:
+def shell(title: str, body: str, user: UserInfo | None = None, scopes: frozenset[str] = frozenset()) -> str:
     """The whole page: navigation for what the user may open, then `body` (HTML)."""
     nav = ""
     if user is not None:
-        entries = [entry for entry in (*NAV, *extra_nav) if entry.scope is None or entry.scope in scopes]
+        entries = [entry for entry in NAV if entry.scope is None or entry.scope in scopes]
         links = "".join(link(ROOT + entry.path, entry.label) for entry in entries)
         nav = (f'<nav class="dash-nav">{links}<a href="/">Annotate</a><span class="who" id="who">'
                f'{escape(user.username)}</span><button type="button" id="logout">Log out</button></nav>')
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{escape(title)} · "
-            f"datatrainer</title><style>{CSS}</style><link rel='stylesheet' href='/static/dashboard.css'>"
+            f"datatrainer</title><link rel='icon' href='data:,'><style>{CSS}</style>"
+            "<link rel='stylesheet' href='/static/dashboard.css'>"
             f"<script type='module' src='/static/dashboard.js'></script></head><body>{nav}"
             f"<main><h1>{escape(title)}</h1>{body}</main></body></html>")
 

@@ -29,10 +29,12 @@ def progress(ctx: Context, project: ProjectInfo) -> str | None:
     except PermissionDenied:
         return None
     done = found.by_state.get("accepted", 0) + found.by_state.get("rejected", 0)
+    annotated = done + found.by_state.get("annotated", 0) + found.by_state.get("in_review", 0)
     share = done / found.total if found.total else 0.0
     rows = [[escape(name), fmt_count(p.assigned), fmt_count(p.submitted), fmt_count(p.skipped)]
             for name, p in found.per_annotator.items()]
-    return (f"<p>{fmt_count(done)} of {fmt_count(found.total)} tasks reviewed ({fmt_rate(share)}).</p>"
+    return (f"<p>Of {fmt_count(found.total)} tasks, {fmt_count(annotated)} annotated and {fmt_count(done)} "
+            f"reviewed ({fmt_rate(share)}).</p>"
             f"<div class='bar' title='{fmt_rate(share)}'><div style='width:{100 * share:.1f}%'></div></div>"
             + bars_svg({state: float(count) for state, count in found.by_state.items()}, "tasks")
             + "<h3>Per annotator</h3>"
