@@ -18,6 +18,7 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.pii.config import NAME_TYPES, PiiConfig
 from datatrainer.pii.ner import NAME_PREFILTER, name_spans
 from datatrainer.pii.patterns import compiled, search
+from datatrainer.store.schema import CONTENT_HASH, ID
 
 SEPARATOR = "\x00"
 FINDINGS_SCHEMA = pa.schema([("row", pa.int64()), ("field", pa.string()), ("type", pa.string()),
@@ -27,10 +28,10 @@ Span = tuple[int, int, str]
 
 def scan_fields(schema: pa.Schema, config: PiiConfig) -> list[str]:
     """The fields to scan: the configured ones (each must be a string column), else every string column
-    but `id`."""
+    but `id` and `content_hash`."""
     if config.fields is None:
-        return [f.name for f in schema if f.name != "id" and (pa.types.is_string(f.type) or
-                                                                pa.types.is_large_string(f.type))]
+        return [f.name for f in schema if f.name not in (ID, CONTENT_HASH) and (pa.types.is_string(f.type) or
+                                                                             pa.types.is_large_string(f.type))]
     for name in config.fields:
         if name not in schema.names:
             raise DatatrainerError(f"no field {name!r} to scan (fields: {', '.join(schema.names)})")

@@ -1,0 +1,76 @@
+"""Detection on planted values in real sentences, hard negatives that look like them, and names."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from datatrainer.pii.config import PiiConfig
+from datatrainer.pii.detect import detect_batch, detect_column
+
+STRUCTURED = PiiConfig(types=["email", "phone", "credit_card", "iban", "ip", "national_id"])
+SENTENCE = "The council said on Tuesday that residents could write to {} with further questions."
+
+PLANTED = {
+    "email": ["maria.gonzalez@example.com", "j.smith+news@mail.co.uk", "support@data-trainer.io"],
+    "phone": ["(212) 555-0187", "+44 20 7946 0958", "020 7946 0958", "+1 415-555-0132", "+49 30 901820"],
+    "credit_card": ["4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005"],
+    "iban": ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "FR14 2004 1010 0505 0001 3M02 606"],
+    "ip": ["192.168.1.20", "8.8.4.4", "2001:db8::8a2e:370:7334", "fe80::1"],
+    "national_id": ["536-22-1234", "AB 12 34 56 C", "JG103759A"],
+}
+
+HARD_NEGATIVES = [
+    "Order ORD-2023-004512 shipped on 2023-11-05 and arrives 05/11/2023 at 10:45:00.",
+    "ISBN 978-0-306-40615-7 and ISBN-10 0-306-40615-2 were reprinted.",
+    "Upgrade to version 10.4.1.3 or v2.7.0.1; see release 3.10.12.",
+    "The commit e3b0c44298fc1c149afbf4c8996fb924 fixed build 20231105.",
+    "Tracking 9400 1000 0000 0000 0000 00 and 1Z999AA10123456784; card-like 4111 1111 1111 1112.",
+    "SKU 4011-200-17, part A-2231-B, npm lodash@4.17.21, MAC 00:1A:2B:3C:4D:5E.",
+    "The SSN-like 000-12-3456 and 666-45-1234 and 912-34-5678 were never issued.",
+    "Pay 1,234,567.89 EUR by 31.12.2024; population 67 081 000.",
+]
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTED))
+def test_each_planted_value_is_found_with_its_exact_span(kind: str) -> None:
+    texts = [SENTENCE.format(value) for value in PLANTED[kind]]
+    found = detect_column(pa.array(texts), STRUCTURED)
+    for row, value in enumerate(PLANTED[kind]):
+        start = texts[row].index(value)
+        assert found.get(row) == [(start, start + len(value), kind)], (value, found.get(row))
+
+
+def test_hard_negatives_find_nothing() -> None:
+    found = detect_column(pa.array(HARD_NEGATIVES), STRUCTURED)
+    assert {HARD_NEGATIVES[row]: spans for row, spans in found.items()} == {}
+
+
+def test_offsets_are_right_in_a_batch_of_non_ascii_texts_with_nulls() -> None:
+    texts = ["Zürich café ☕ — écrivez à anna@example.ch", None, "", "日本語 call +44 20 7946 0958 now",
+             "no pii here"]
+    found = detect_column(pa.array(texts), STRUCTURED)
+    assert sorted(found) == [0, 3]
+    for row, spans in found.items():
+        (start, end, _), = spans
+        assert texts[row][start:end] in ("anna@example.ch", "+44 20 7946 0958")  # type: ignore[index]
+
+
+def test_custom_national_id_pattern_and_only_the_configured_types() -> None:
+    config = PiiConfig(types=["national_id"], national_ids=[], id_patterns={"nhs": r"\d{3} \d{3} \d{4}"})
+    batch = pa.record_batch({"id": ["a", "b"], "text": ["NHS number 943 476 5919, mail a@b.org", "none"],
+                             "note": ["also 401 023 2137", None]})
+    found = detect_batch(batch, config).to_pylist()
+    assert [(f["row"], f["field"], f["type"]) for f in found] == [(0, "text", "national_id"),
+                                                                  (0, "note", "national_id")]
+
+
+def test_names_by_ner_and_no_name_inside_an_email() -> None:
+    texts = ["Angela Merkel met Emmanuel Macron in Berlin on Monday.",
+             "write to angela.merkel@example.com today",
+             "all lower case text without any names"]
+    found = detect_column(pa.array(texts), PiiConfig())
+    kinds = [(texts[0][s:e], k) for s, e, k in found[0]]
+    assert ("Angela Merkel", "person") in kinds and ("Berlin", "location") in kinds
+    assert [k for _, _, k in found[1]] == ["email"]
+    assert 2 not in found
