@@ -248,15 +248,17 @@ class VersionWriter:
 
     def _with_key(self, also_record: Callable[[Session, VersionInfo], None] | None
                   ) -> Callable[[Session, VersionInfo], None] | None:
-        """`also_record`, preceded by storing the version's wrapped data key when it is encrypted."""
+        """`also_record`, then storing the version's wrapped data key when it is encrypted. In that order: the
+        caller's audit entry takes the audit head before the key ring's row lock, as key rotation does, so the
+        two can never deadlock."""
         keys, wrapped = self._keys, self._wrapped_key
         if keys is None or not wrapped:
             return also_record
 
         def record(session: Session, info: VersionInfo) -> None:
-            keys.record(session, self.storage_key, VERSION_KEY, wrapped)
             if also_record is not None:
                 also_record(session, info)
+            keys.record(session, self.storage_key, VERSION_KEY, wrapped)
 
         return record
 
