@@ -29,6 +29,14 @@ def _model(ctx: Ctx, who: str | None) -> tuple[str, Any]:
     return f"{ctx.site.url}/dashboard/models/{MODEL}", None
 
 
+def _job(ctx: Ctx, who: str | None) -> tuple[str, Any]:
+    """A job of the caller's own (others' jobs are hidden from everyone but administrators)."""
+    owner = "root" if who in (None, "scoped") else who
+    with ctx.site.open_workspace() as ws:
+        job = ws.jobs.create("embed", {"ref": "news@1"}, {}, ["news@1"], owner)
+    return f"{ctx.site.url}/dashboard/jobs/{job.id}", None
+
+
 def _report(ctx: Ctx, who: str | None) -> tuple[str, Any]:
     folder = ctx.site.workspace / "reports"
     folder.mkdir(exist_ok=True)
@@ -44,5 +52,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/dashboard/models/{name}"): Row(_model),
     ("GET", "/dashboard/projects"): Row(_page("/projects")),
     ("GET", "/dashboard/projects/{project_id}"): Row(_project, MEMBERS),
+    ("GET", "/dashboard/jobs"): Row(_page("/jobs")),
+    ("GET", "/dashboard/jobs/{job_id}"): Row(_job),
     ("GET", "/dashboard/reports/{name}"): Row(_report),
 }

@@ -43,6 +43,7 @@ USERS = {"cora": "curator", "rita": "reviewer", "ann": "annotator", "audrey": "a
 JUNK = [{"id": "junk-menu", "text": "Home | About us | Products | Services | Blog | Contact | Login"},
         {"id": "junk-spam", "text": "\n".join(["BUY CHEAP WATCHES ONLINE best price free shipping"] * 12)}]
 MODEL = "news-tiny"
+JOB_RUNNING = 1
 COVERAGE_HTML, COVERAGE_JSON = "coverage-news-2-news-sample-1.html", "coverage-news-2-news-sample-1.json"
 
 
@@ -81,6 +82,7 @@ def build_workspace(ws: Workspace, tmp: Path) -> int:
             assert task is not None
             svc.submit(user, task.id, {"spans": [{"start": start, "end": 5, "label": "PER"}]})
     _register_model(ws, sample)
+    _record_jobs(ws, clean)
     return project.id
 
 
@@ -94,6 +96,18 @@ def _register_model(ws: Workspace, version: DatasetVersion) -> None:
                       history=history)
     for perplexity in (220.0, 180.0):
         ws.models.record_evaluation(MODEL, "perplexity", {"perplexity": perplexity}, "news@1", {"max_tokens": 64})
+
+
+def _record_jobs(ws: Workspace, version: DatasetVersion) -> None:
+    """Jobs as workers record them through the job service: cora's running embed (half done), her finished
+    score, her failed job whose input version is gone, and a CLI job only administrators see."""
+    running = ws.jobs.create("embed", {"ref": version.ref}, {}, [version.ref], "cora", holder="worker-1",
+                             lease_s=3600)
+    ws.jobs.heartbeat(running.id, "worker-1", 3600, "embed minilm", 21, 42, ["embedded 21 of 42 records"])
+    for kind, inputs, state in (("score density", [version.ref], "done"), ("train", ["gone@1"], "failed")):
+        job = ws.jobs.create(kind, {"ref": inputs[0]}, {}, inputs, "cora", holder="worker-2")
+        ws.jobs.finish(job.id, "worker-2", state, "killed" if state == "failed" else None, None, 1, 1, ["end"])
+    ws.jobs.create("dedup", {"ref": version.ref}, {}, [version.ref], "local:someone")
 
 
 @contextmanager
@@ -143,7 +157,7 @@ def each_role_sees_what_its_scopes_allow(built: Built, clients: dict[str | None,
     version, sample, project = "/dashboard/versions/news@2", "/dashboard/versions/news-sample@1", \
         f"/dashboard/projects/{built.project}"
     data_pages = ["/dashboard/datasets/news", version, sample, "/dashboard/models", f"/dashboard/models/{MODEL}",
-                  f"/dashboard/reports/{COVERAGE_HTML}"]
+                  f"/dashboard/reports/{COVERAGE_HTML}", "/dashboard/jobs", f"/dashboard/jobs/{JOB_RUNNING}"]
     anonymous = clients[None].get("/dashboard")
     assert anonymous.status_code == 401 and 'id="login"' in anonymous.text
     assert built.first_text[:40] not in anonymous.text
@@ -160,6 +174,13 @@ def each_role_sees_what_its_scopes_allow(built: Built, clients: dict[str | None,
     assert "gopher-quality: word_count 8 &lt; 50" in page and "junk-spam" in page  # dropped, with reasons
     assert html_escape(built.first_text[:60]) in page  # head
     assert 'data-scorer="density"' in page and "<svg" in page
+    listed = pages["/dashboard/jobs"].text  # the job service shows a curator her own jobs only
+    assert all(f'href="/dashboard/jobs/{number}"' in listed for number in (1, 2, 3)) and "local:someone" not in listed
+    running = pages[f"/dashboard/jobs/{JOB_RUNNING}"].text
+    assert "embed minilm: 21 of 42 (50%)" in running and "embedded 21 of 42 records" in running
+    assert 'data-action="stop"' in running and "http-equiv='refresh'" in running  # live while it runs
+    assert _status(curator, "/dashboard/jobs/4") == 404  # not hers
+    assert _status(clients["rita"], f"/dashboard/jobs/{JOB_RUNNING}") == 404  # reviewers read jobs: their own
     sampled = pages[sample].text
     assert {"coverage", "models"} <= _sections(sampled) and MODEL in sampled
     twin = CoverageReport.model_validate_json((built.root / "reports" / COVERAGE_JSON).read_text()).summary

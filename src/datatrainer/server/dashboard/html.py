@@ -34,6 +34,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("", "Overview", None),
     NavEntry("/models", "Models", "datasets:read"),
     NavEntry("/projects", "Annotation", "annotate"),
+    NavEntry("/jobs", "Jobs", "jobs:read"),
 )
 
 
@@ -80,16 +81,18 @@ def muted(text: str) -> str:
     return f'<p class="muted">{escape(text)}</p>'
 
 
-def shell(title: str, body: str, user: UserInfo | None = None, scopes: frozenset[str] = frozenset()) -> str:
-    """The whole page: navigation for what the user may open, then `body` (HTML)."""
+def shell(title: str, body: str, user: UserInfo | None = None, scopes: frozenset[str] = frozenset(),
+          refresh_s: int | None = None) -> str:
+    """The whole page: navigation for what the user may open, then `body` (HTML); `refresh_s` reloads it."""
     nav = ""
     if user is not None:
         entries = [entry for entry in NAV if entry.scope is None or entry.scope in scopes]
         links = "".join(link(ROOT + entry.path, entry.label) for entry in entries)
         nav = (f'<nav class="dash-nav">{links}<a href="/">Annotate</a><span class="who" id="who">'
                f'{escape(user.username)}</span><button type="button" id="logout">Log out</button></nav>')
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{escape(title)} · "
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            + (f"<meta http-equiv='refresh' content='{refresh_s}'>" if refresh_s else "")
+            + f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{escape(title)} · "
             f"datatrainer</title><link rel='icon' href='data:,'><style>{CSS}</style>"
             "<link rel='stylesheet' href='/static/dashboard.css'>"
             f"<script type='module' src='/static/dashboard.js'></script></head><body>{nav}"

@@ -12,6 +12,7 @@ from html import escape
 from typing import TypeVar
 
 from datatrainer.errors import NotFoundError
+from datatrainer.jobs import JobInfo
 from datatrainer.quality.report_html import fmt_count, html_table
 from datatrainer.server.dashboard.html import json_block, link, model_link, muted, section, url, version_link
 from datatrainer.server.dashboard.lineage import all_versions, connected, lineage_svg
@@ -25,13 +26,16 @@ from datatrainer.server.dashboard.registry import (
 )
 
 S = TypeVar("S")
-DATA, ANNOTATE = "datasets:read", "annotate"
+DATA, ANNOTATE, JOBS, JOBS_WRITE = "datasets:read", "annotate", "jobs:read", "jobs:write"
+RECENT_JOBS = 5
+ACTIVE_REFRESH_S = 5
 
 
 @dataclass(frozen=True)
 class Page:
     title: str
     body: str
+    refresh_s: int | None = None  # reload every so many seconds (a running job's progress)
 
 
 def _panels(ctx: Context, registry: PanelRegistry[S], subject: S) -> str:
@@ -58,6 +62,9 @@ def overview(ctx: Context) -> Page:
             parts.append(section("lineage", "Lineage", "<p>Every version, with an arrow from each parent to what "
                                  "was made from it; click a version to open it.</p>" + lineage_svg(versions)))
         parts.append(section("models", "Models", _models_table(ctx)))
+    if ctx.may(JOBS):
+        parts.append(section("jobs", "Recent jobs", _jobs_table(ctx, ctx.ws.jobs.list_jobs(ctx.user,
+                                                                                          limit=RECENT_JOBS))))
     if ctx.may(ANNOTATE):
         parts.append(section("projects", "Annotation projects", _projects_table(ctx)))
     if not parts:
@@ -132,3 +139,58 @@ def project(ctx: Context, project_id: int) -> Page:
              f"{escape(found.ordering)} order; {link('/#/p/' + str(found.id), 'open it in the annotation UI')}."
              f"</p><h3>Labels</h3>{json_block(found.label_schema.as_json())}")
     return Page(f"Project {found.name}", section("about", "About", about) + _panels(ctx, PROJECT_PANELS, found))
+
+
+def _inputs(ctx: Context, refs: list[str]) -> str:
+    return ", ".join(version_link(ref) if ctx.may(DATA) else escape(ref) for ref in refs) or "-"
+
+
+def _progress_bar(job: JobInfo) -> str:
+    share = job.fraction
+    bar = f"<div class='bar'><div style='width:{100 * share:.1f}%'></div></div>" if share is not None else ""
+    return bar + f"<span class='muted'>{escape(job.progress_text())}</span>"
+
+
+def _jobs_table(ctx: Context, found: list[JobInfo]) -> str:
+    """Jobs the caller may see (administrators: all; others: their own, as the job service decides)."""
+    if not found:
+        return muted("No jobs yet: long commands (embed, score, train, ...) are recorded as jobs when they run.")
+    return html_table(["job", "command", "inputs", "state", "progress", "owner", "updated (UTC)"],
+                      [[link(url("jobs", job.id), f"#{job.id}"), escape(job.kind), _inputs(ctx, job.inputs),
+                        f"<span class='state {escape(job.state)}'>{escape(job.state)}</span>", _progress_bar(job),
+                        escape(job.owner), f"{job.updated_at:%Y-%m-%d %H:%M:%S}"] for job in found])
+
+
+def jobs(ctx: Context) -> Page:
+    return Page("Jobs", _jobs_table(ctx, ctx.ws.jobs.list_jobs(ctx.user)))
+
+
+def _controls(ctx: Context, job: JobInfo) -> str:
+    """Stop and resume post to the jobs API from `dashboard.js` (with the CSRF header); the service says no
+    (one line, shown on the page) where the job's state or inputs do not allow it."""
+    if not ctx.may(JOBS_WRITE):
+        return ""
+    buttons = []
+    if not job.ended:
+        buttons.append(f'<button type="button" data-job="{job.id}" data-action="stop">Stop</button>')
+    if job.state in ("stopped", "failed"):
+        buttons.append(f'<button type="button" data-job="{job.id}" data-action="resume">Resume</button>')
+    return f'<p class="job-controls">{"".join(buttons)}<span id="job-message" role="status"></span></p>'
+
+
+def job(ctx: Context, job_id: int) -> Page:
+    found = ctx.ws.jobs.get_job(job_id, ctx.user)  # NotFoundError for a missing job or one of someone else's
+    when = [("created", found.created_at), ("started", found.started_at), ("updated", found.updated_at),
+            ("finished", found.finished_at)]
+    rows = [["state", f"<span class='state {escape(found.state)}' id='job-state'>{escape(found.state)}</span>"
+             + (" (stop requested)" if found.stop_requested and not found.ended else "")],
+            ["progress", _progress_bar(found)], ["inputs", _inputs(ctx, found.inputs)],
+            ["owner", escape(found.owner)],
+            ["worker", escape(f"pid {found.pid} on {found.host}") if found.pid else "-"],
+            ["attempts", fmt_count(found.attempts)],
+            *([name, f"{moment:%Y-%m-%d %H:%M:%S} UTC"] for name, moment in when if moment is not None)]
+    error = f"<p class='error' id='job-error'>{escape(found.error)}</p>" if found.error else ""
+    body = (_controls(ctx, found) + error + section("about", "Job", html_table(["", ""], rows)
+                                                      + f"<h3>Parameters</h3>{json_block(found.params)}")
+            + section("log", "Log", f"<pre id='job-log'>{escape(found.log) or '(empty)'}</pre>"))
+    return Page(f"Job #{found.id}: {found.kind}", body, refresh_s=ACTIVE_REFRESH_S if not found.ended else None)

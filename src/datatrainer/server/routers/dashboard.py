@@ -21,10 +21,12 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.server.dashboard import pages  # the package registers the built-in panels
 from datatrainer.server.dashboard.html import REPORTS_DIR, ROOT, error_page, login_page, shell
 from datatrainer.server.dashboard.registry import Context
-from datatrainer.server.deps import Annotate, Api, Authenticated, Caller, DatasetsRead, ProjectId, Ws
+from datatrainer.server.deps import Annotate, Api, Authenticated, Caller, DatasetsRead, JobsRead, ProjectId, Ws
+from datatrainer.server.schemas import MAX_ID
 from datatrainer.workspace import Workspace
 
 Name = Annotated[str, Path(min_length=1, max_length=300)]
+JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
 _REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,250}\.html$")
 
 
@@ -61,7 +63,7 @@ async def _page(api: Api, ws: Workspace, build: Callable[[Context], pages.Page])
         except DatatrainerError as exc:
             status = status_of(exc)
             return HTMLResponse(error_page(status, str(exc), caller.user, caller.scopes), status)
-        return HTMLResponse(shell(page.title, page.body, caller.user, caller.scopes))
+        return HTMLResponse(shell(page.title, page.body, caller.user, caller.scopes, page.refresh_s))
 
     return await api.run_as(work)
 
@@ -100,6 +102,17 @@ async def projects(api: Annotate, ws: Ws) -> HTMLResponse:
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 async def project(project_id: ProjectId, api: Annotate, ws: Ws) -> HTMLResponse:
     return await _page(api, ws, lambda ctx: pages.project(ctx, project_id))
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+async def jobs(api: JobsRead, ws: Ws) -> HTMLResponse:
+    return await _page(api, ws, pages.jobs)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+async def job(job_id: JobId, api: JobsRead, ws: Ws) -> HTMLResponse:
+    """One job's progress, parameters and log, with Stop and Resume for those who may control it."""
+    return await _page(api, ws, lambda ctx: pages.job(ctx, job_id))
 
 
 @router.get("/reports/{name}", response_class=HTMLResponse)

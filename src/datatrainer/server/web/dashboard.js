@@ -1,4 +1,5 @@
-// The dashboard's only script: log in and out through the API (the pages themselves are server-rendered).
+// The dashboard's only script: log in and out, and stop or resume a job, through the API (with its CSRF
+// header); the pages themselves are server-rendered.
 import { api } from "./api.js";
 
 const form = document.getElementById("login");
@@ -24,5 +25,19 @@ if (logout) {
   logout.addEventListener("click", async () => {
     await api("POST", "/logout").catch(() => null);
     location.assign("/dashboard");
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-job]")) {
+  button.addEventListener("click", async () => {
+    const message = document.getElementById("job-message");
+    message.textContent = "";
+    try {
+      await api("POST", `/jobs/${button.dataset.job}/${button.dataset.action}`);
+      location.reload();
+    } catch (failure) {
+      message.textContent = failure.message;
+      message.className = "error";
+    }
   });
 }
