@@ -30,11 +30,9 @@ def _model(ctx: Ctx, who: str | None) -> tuple[str, Any]:
 
 
 def _job(ctx: Ctx, who: str | None) -> tuple[str, Any]:
-    """A job of the caller's own (others' jobs are hidden from everyone but administrators)."""
-    owner = "root" if who in (None, "scoped") else who
     with ctx.site.open_workspace() as ws:
-        job = ws.jobs.create("embed", {"ref": "news@1"}, {}, ["news@1"], owner)
-    return f"{ctx.site.url}/dashboard/jobs/{job.id}", None
+        found = ws.jobs.list_jobs(limit=1) or [ws.jobs.create("embed", {"ref": "news@1"}, {}, ["news@1"], "root")]
+    return f"{ctx.site.url}/dashboard/jobs/{found[0].id}", None
 
 
 def _report(ctx: Ctx, who: str | None) -> tuple[str, Any]:
