@@ -111,9 +111,15 @@ def test_encrypt_an_existing_workspace(tmp_path: Path, records: Path, capsys: py
     assert code == 0 and f"key file {key_file}" in out and "encrypted 1 file(s) of 1 version(s)" in out
     code, out, _ = cli(capsys, monkeypatch, "-w", ws, "encrypt")
     assert code == 0 and "encrypted 0 file(s)" in out and "1 already encrypted" in out
+    new_key = tmp_path / "secret" / "rotated.key"
+    code, out, _ = cli(capsys, monkeypatch, "-w", ws, "keys", "rotate", "--key-file", new_key)
+    assert code == 0 and f"the old key file {key_file} is no longer used" in out
     key_file.unlink()
+    code, out, _ = cli(capsys, monkeypatch, "-w", ws, "datasets", "head", "web")
+    assert code == 0 and "confidential note 0" in out
+    new_key.unlink()
     missing = one_line_error(cli(capsys, monkeypatch, "-w", ws, "datasets", "head", "web"))
-    assert missing.startswith(f"error: key file {key_file} of workspace {ws} is missing")
+    assert missing.startswith(f"error: key file {new_key} of workspace {ws} is missing")
 
 
 def test_wrong_passphrase_is_one_line_for_a_user(tmp_path: Path, records: Path,
