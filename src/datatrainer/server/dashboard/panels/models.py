@@ -45,7 +45,8 @@ def training(ctx: Context, subject: ModelSubject) -> str | None:
 def evaluations(ctx: Context, subject: ModelSubject) -> str:
     records = subject.evaluations
     if not records:
-        return muted(f"No evaluation stored yet: `datatrainer eval perplexity {subject.name} VERSION` adds one.")
+        return muted(f"No evaluation stored yet: `datatrainer eval {subject.name} --suite perplexity --data VERSION` "
+                     "adds one.")
     # The evaluation report leaves perplexity out of its 0..1 trend plots; it gets its own axis here.
     perplexities = [(r.created_at, r.metrics[HEADLINE["perplexity"]]) for r in records
                     if r.suite == "perplexity" and isinstance(r.metrics.get(HEADLINE["perplexity"]), int | float)]
