@@ -20,10 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from datatrainer.annotation.types import UserInfo
 from datatrainer.errors import NotFoundError
 from datatrainer.jobs.types import ACTIVE, STATES, JobInfo, JobInputsMissing, JobState, JobStateError
-from datatrainer.security.errors import PermissionDenied
 from datatrainer.store.models import JobRow
 
 if TYPE_CHECKING:
@@ -44,8 +42,8 @@ def this_host() -> str:
 class JobService:
     """List, show, stop and resume jobs; and the worker side of the lease (create, claim, heartbeat, finish).
 
-    `user` is the caller where the server acts for one: administrators see and control every job, other users
-    only their own (`owner`). None is the local operator of the CLI, who has the database anyway.
+    Who may do what is decided at the edge (the server's `jobs:read` and `jobs:write` scopes; the CLI's
+    operator has the database anyway), so these methods take no caller.
     """
 
     def __init__(self, ws: Workspace) -> None:
@@ -54,7 +52,7 @@ class JobService:
 
     # --- callers -------------------------------------------------------------------------------------------
 
-    def list_jobs(self, user: UserInfo | None = None, state: JobState | None = None, kind: str | None = None,
+    def list_jobs(self, state: JobState | None = None, kind: str | None = None,
                   limit: int = 100) -> list[JobInfo]:
         """Newest first."""
         self._reap()
@@ -63,23 +61,21 @@ class JobService:
             query = query.where(JobRow.state == state)
         if kind is not None:
             query = query.where(JobRow.kind == kind)
-        if user is not None and not user.is_admin:
-            query = query.where(JobRow.owner == user.username)
         with self._sessions() as session:
             return [_info(row) for row in session.scalars(query)]
 
-    def get_job(self, job_id: int, user: UserInfo | None = None) -> JobInfo:
+    def get_job(self, job_id: int) -> JobInfo:
         self._reap(job_id)
         with self._sessions() as session:
             row = session.get(JobRow, job_id)
-            if row is None or (user is not None and not user.is_admin and row.owner != user.username):
+            if row is None:
                 raise NotFoundError(f"no job {job_id} (see `datatrainer jobs list`)")
             return _info(row)
 
-    def request_stop(self, job_id: int, user: UserInfo | None = None) -> JobInfo:
+    def request_stop(self, job_id: int) -> JobInfo:
         """Ask the job to stop at its next checkpoint: its worker polls this flag with every heartbeat and
         interrupts itself as Ctrl-C would (what was finished stays stored). A queued job stops at once."""
-        job = self._controlled(job_id, user, "stop")
+        job = self.get_job(job_id)
         if job.ended:
             raise JobStateError(f"job {job_id} already ended ({job.state}{_when(job.finished_at)}): nothing to stop")
         with self._sessions.begin() as session:
@@ -89,10 +85,10 @@ class JobService:
                 state="stopping", stop_requested=True, updated_at=now()))
         return self.get_job(job_id)
 
-    def check_resumable(self, job_id: int, user: UserInfo | None = None) -> JobInfo:
+    def check_resumable(self, job_id: int) -> JobInfo:
         """The job, if it may resume now: not done, not held by a live worker, and every input version still
         there (else one line naming the missing ones)."""
-        job = self._controlled(job_id, user, "resume")
+        job = self.get_job(job_id)
         if job.state == "done":
             raise JobStateError(f"job {job_id} is done{_when(job.finished_at)}: nothing to resume")
         if job.state in ACTIVE:
@@ -105,19 +101,19 @@ class JobService:
                                    f"{', '.join(missing)} no longer exist{'' if plural else 's'}")
         return job
 
-    def resume(self, job_id: int, user: UserInfo | None = None, progress: bool = False) -> JobInfo:
+    def resume(self, job_id: int, progress: bool = False) -> JobInfo:
         """Re-run the job's command with its parameters in this process, continuing from what its stores and
         checkpoints hold; returns the job as it ended."""
         from datatrainer.jobs.commands import rerun
 
-        job = self.check_resumable(job_id, user)
+        job = self.check_resumable(job_id)
         rerun(self.ws, job, progress)
         return self.get_job(job_id)
 
-    def resume_in_background(self, job_id: int, user: UserInfo | None = None) -> JobInfo:
+    def resume_in_background(self, job_id: int) -> JobInfo:
         """Start `datatrainer jobs resume ID` as a process of its own (the server's and dashboard's resume),
         its output in `<workspace>/jobs/ID.out`; returns at once."""
-        job = self.check_resumable(job_id, user)
+        job = self.check_resumable(job_id)
         folder = self.ws.root / JOBS_DIR
         folder.mkdir(exist_ok=True)
         environment = {**os.environ, "DATATRAINER_WORKSPACE": str(self.ws.root),
@@ -187,12 +183,6 @@ class JobService:
             row.log = _bounded(row.log, lines)
 
     # --- internals -----------------------------------------------------------------------------------------
-
-    def _controlled(self, job_id: int, user: UserInfo | None, action: str) -> JobInfo:
-        job = self.get_job(job_id, user)
-        if user is not None and not user.is_admin and job.owner != user.username:
-            raise PermissionDenied(f"only {job.owner} or an administrator may {action} job {job_id}")
-        return job
 
     def _exists(self, ref: str) -> bool:
         try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from datatrainer.annotation.errors import ConflictError
 from datatrainer.errors import DatatrainerError
 
 JobState = Literal["queued", "running", "stopping", "stopped", "failed", "done"]
@@ -14,8 +15,9 @@ ACTIVE: tuple[JobState, ...] = ("running", "stopping")  # a worker holds the lea
 ENDED: tuple[JobState, ...] = ("stopped", "failed", "done")
 
 
-class JobStateError(DatatrainerError):
-    """The job is not in a state that allows the action (stop an ended job, resume a running or done one)."""
+class JobStateError(ConflictError):
+    """The job is not in a state that allows the action (stop an ended job, resume a running or done one);
+    the server answers 409."""
 
 
 class JobInputsMissing(DatatrainerError):
