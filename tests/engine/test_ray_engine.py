@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import platform
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,7 +18,6 @@ from typer.testing import CliRunner
 
 from datatrainer.cli.app import app
 from datatrainer.engine.local import LocalEngine
-from datatrainer.engine.ray_engine import _errors
 from datatrainer.engine.select import engine_from_options
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.versions import DatasetVersion
@@ -83,12 +86,41 @@ def test_an_unreachable_address_is_one_line_within_seconds() -> None:
         assert address in str(error.value) and "\n" not in str(error.value)
 
 
-def test_out_of_memory_names_the_step_and_suggests_a_smaller_batch() -> None:
+def test_a_ray_version_mismatch_is_one_line(ray_engine: RayFactory) -> None:
+    """A real driver joining the test's cluster, whose reported Ray version is not this one: Ray's own check
+    raises, and the engine turns it into one line naming both versions."""
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("mismatch_job.py")), address],
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
+    lines = [line for line in done.stdout.splitlines() if line.startswith("error:")]
+    assert lines == [f"error: Ray version mismatch with the cluster at {address!r}: it runs Ray 2.9.3 on Python "
+                     f"{platform.python_version()}, this process Ray {ray.__version__} on Python "
+                     f"{platform.python_version()}; install the cluster's versions here "
+                     "(pip install 'ray[data]==2.9.3')"], done.stdout + done.stderr[-2000:]
+
+
+def _out_of_memory(batch: pa.RecordBatch) -> int:
     import ray.exceptions
 
-    with pytest.raises(DatatrainerError) as error, _errors("quality-filter"):
-        raise ray.exceptions.OutOfMemoryError("Task was killed due to the node running low on memory.")
-    assert str(error.value).startswith("quality-filter: a Ray worker ran out of memory; use smaller batches")
+    raise ray.exceptions.OutOfMemoryError("Task was killed due to the node running low on memory.")
+
+
+def test_out_of_memory_names_the_step_and_suggests_a_smaller_batch(parted: DatasetVersion,
+                                                                   ray_engine: RayFactory) -> None:
+    """Ray's out-of-memory error, raised in a worker of a batch step and of an item step, as it reaches the
+    driver through Ray Data and through a plain task."""
+    engine = ray_engine(16)
+    runs = {"quality-filter": lambda: list(engine.map_batches(  # type: ignore[attr-defined]
+                _out_of_memory, parted, ["id"], description="quality-filter")),
+            "density: sketching": lambda: list(engine.map_items(  # type: ignore[attr-defined]
+                _out_of_memory, [parted.to_table(["id"]).to_batches()[0]], "density: sketching"))}
+    for step, run in runs.items():
+        with pytest.raises(DatatrainerError) as error:
+            run()
+        assert str(error.value) == (f"{step}: a Ray worker ran out of memory; use smaller batches "
+                                    "(--batch-rows, default 65536) or give the workers more memory")
 
 
 def test_the_cli_runs_on_ray_with_the_same_result(parted: DatasetVersion, sqlite_workspace: Workspace,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import socket
 import tempfile
 import warnings
@@ -322,12 +323,28 @@ def connect(address: str | None, num_cpus: int | None = None,
     except ConnectionError as exc:
         raise DatatrainerError(f"cannot reach a Ray cluster at {address!r}: {_first_line(exc)}") from None
     except RuntimeError as exc:
-        text = str(exc).lower()
-        if "version" in text and "mismatch" in text:
-            raise DatatrainerError(f"Ray version mismatch with the cluster at {address!r}: "
-                                   f"{_first_line(exc)}") from None
-        raise
+        mismatch = _version_mismatch(address, exc)
+        if mismatch is None:
+            raise
+        if ray.is_initialized():
+            ray.shutdown()
+        raise DatatrainerError(mismatch) from None
     return True
+
+
+def _version_mismatch(address: str | None, exc: RuntimeError) -> str | None:
+    """One line for Ray's version check (`Version mismatch: The cluster was started with: Ray: ... Python: ...
+    This process ... was started with: Ray: ... Python: ...`), or None for another error."""
+    text = str(exc)
+    if "version mismatch" not in text.lower():
+        return None
+    found = {name: re.findall(rf"{name}: (\S+)", text) for name in ("Ray", "Python")}
+    if len(found["Ray"]) != 2 or len(found["Python"]) != 2:
+        return f"Ray version mismatch with the cluster at {address!r}: {_first_line(exc)}"
+    (cluster_ray, mine_ray), (cluster_python, mine_python) = found["Ray"], found["Python"]
+    return (f"Ray version mismatch with the cluster at {address!r}: it runs Ray {cluster_ray} on Python "
+            f"{cluster_python}, this process Ray {mine_ray} on Python {mine_python}; install the cluster's "
+            f"versions here (pip install 'ray[data]=={cluster_ray}')")
 
 
 def _probe(address: str) -> None:
@@ -356,7 +373,7 @@ def _errors(description: str) -> Iterator[None]:
         user = _cause(exc, DatatrainerError)
         if user is not None:
             raise DatatrainerError(str(user).splitlines()[0]) from None
-        if _cause(exc, ray.exceptions.OutOfMemoryError) is not None:
+        if _cause(exc, ray.exceptions.OutOfMemoryError) is not None or _mentions(exc, "OutOfMemoryError"):
             raise DatatrainerError(f"{description}: a Ray worker ran out of memory; use smaller batches "
                                    "(--batch-rows, default 65536) or give the workers more memory") from None
         lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError, ray.exceptions.ObjectLostError,
@@ -379,6 +396,20 @@ def _cause(exc: BaseException, kind: type[BaseException] | tuple[type[BaseExcept
             return original
         current = inner if isinstance(inner, BaseException) else (current.__cause__ or current.__context__)
     return None
+
+
+def _mentions(exc: BaseException, name: str) -> bool:
+    """Whether an exception of the chain names `name` in its text: Ray Data re-raises a worker's failure as
+    its own exception with the original only in the traceback text, not as a cause."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if name in str(current):
+            return True
+        inner = getattr(current, "cause", None)
+        current = inner if isinstance(inner, BaseException) else (current.__cause__ or current.__context__)
+    return False
 
 
 def _first_line(exc: BaseException) -> str:
