@@ -188,8 +188,8 @@ def job(ctx: Context, job_id: int) -> Page:
             ["worker", escape(f"pid {found.pid} on {found.host}") if found.pid else "-"],
             ["attempts", fmt_count(found.attempts)],
             *([name, f"{moment:%Y-%m-%d %H:%M:%S} UTC"] for name, moment in when if moment is not None)]
-    error = f"<p class='error' id='job-error'>{escape(found.error)}</p>" if found.error else ""
-    body = (_controls(ctx, found) + error + section("about", "Job", html_table(["", ""], rows)
+    error = f"<p class='error' id='job-error'>Error: {escape(found.error)}</p>" if found.error else ""
+    body = (_controls(ctx, found) + error + section("about", "Job", html_table(["job", f"#{found.id}"], rows)
                                                       + f"<h3>Parameters</h3>{json_block(found.params)}")
             + section("log", "Log", f"<pre id='job-log'>{escape(found.log) or '(empty)'}</pre>"))
     return Page(f"Job #{found.id}: {found.kind}", body, refresh_s=ACTIVE_REFRESH_S if not found.ended else None)
