@@ -23,14 +23,16 @@ from datatrainer.corpora import news_articles, write_jsonl
 from datatrainer.workspace import Workspace
 
 PASSWORD = "correct horse battery"
-# username -> (global admin, role in every project or None)
-USERS: dict[str, tuple[bool, str | None]] = {
-    "root": (True, None),
-    "padmin": (False, "admin"),
-    "rita": (False, "reviewer"),
-    "ann": (False, "annotator"),
-    "bob": (False, "annotator"),
-    "olga": (False, None),
+# username -> (workspace role, role in every project or None)
+USERS: dict[str, tuple[str, str | None]] = {
+    "root": ("admin", None),
+    "padmin": ("annotator", "admin"),
+    "rita": ("reviewer", "reviewer"),
+    "ann": ("annotator", "annotator"),
+    "bob": ("annotator", "annotator"),
+    "olga": ("annotator", None),
+    "cora": ("curator", None),
+    "audrey": ("auditor", None),
 }
 LABELS = {"ner": ["PER", "ORG", "LOC"], "classification": ["politics", "sport", "other"],
           "preference": [], "correction": []}
@@ -115,8 +117,8 @@ def populate(ws: Workspace, tmp: Path, records: int = 12, overlap: int = 2) -> d
     """Users, and a project per task type over `records` records; returns task type -> project id."""
     admin = local_admin()
     svc = ws.annotation
-    for name, (is_admin, _) in USERS.items():
-        svc.create_user(admin, name, PASSWORD, is_admin=is_admin)
+    for name, (role, _) in USERS.items():
+        svc.create_user(admin, name, PASSWORD, role=role)
     news = [dict(a, text=a["text"][:400]) for a, _ in zip(news_articles(), range(records), strict=False)]
     write_jsonl(iter(news), tmp / "news.jsonl")
     ws.ingest(tmp / "news.jsonl", "news")

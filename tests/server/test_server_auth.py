@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
 import httpx
+from sqlalchemy import update
 
-from datatrainer.annotation.types import TokenInfo, local_admin
-from datatrainer.server.sessions import MAX_AGE, SESSION_TOKEN_NAME, session_alive
+from datatrainer.annotation.types import local_admin
+from datatrainer.security.models import ApiTokenRow
+from datatrainer.server.sessions import MAX_AGE
 from tests.server.site import PASSWORD, Site
 
 
@@ -168,22 +170,47 @@ def test_nul_characters_and_huge_ids_are_422_on_every_backend(site: Site) -> Non
     assert [r.status_code for r in responses] == [422] * len(responses), [r.text for r in responses]
 
 
-def test_sessions_expire_server_side_and_must_name_a_session_token(sqlite_site: Site) -> None:
-    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+def _expire(site: Site, token_id: int) -> None:
+    """Move a token's expiry into the past, as 12 hours passing would."""
+    with site.open_workspace() as ws, ws.catalog.engine.begin() as connection:
+        connection.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id)
+                           .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
 
-    def token(name: str, age: timedelta, revoked: bool = False) -> TokenInfo:
-        return TokenInfo(id=1, name=name, username="ann", created_at=(now - age).replace(tzinfo=None),
-                         last_used=None, revoked=revoked)
 
-    assert session_alive(token(SESSION_TOKEN_NAME, timedelta(hours=11, minutes=59)), now)
-    assert not session_alive(token(SESSION_TOKEN_NAME, timedelta(seconds=MAX_AGE)), now)
-    assert not session_alive(token("script", timedelta(minutes=1)), now)
-    assert not session_alive(token(SESSION_TOKEN_NAME, timedelta(minutes=1), revoked=True), now)
-    assert not session_alive(None, now)
-    # A cookie pairing a live token with the id of a different (non-session) token is refused.
+def test_sessions_expire_server_side_whatever_header_carries_them(sqlite_site: Site) -> None:
+    ann = sqlite_site.client("ann")
+    session_id, session_token = ann.cookies["dt_session"].split(".", 1)
+    tokens = {t["id"]: t for t in ann.get("/tokens").json()}
+    expires = datetime.fromisoformat(tokens[int(session_id)]["expires_at"])
+    created = datetime.fromisoformat(tokens[int(session_id)]["created_at"])
+    assert (expires - created).total_seconds() == MAX_AGE
+    # A live session's token is only good inside its own cookie: never as a bearer token.
+    as_bearer = httpx.get(sqlite_site.url + "/api/v1/me", headers={"Authorization": f"Bearer {session_token}"})
+    assert as_bearer.status_code == 401
+    _expire(sqlite_site, int(session_id))
+    assert ann.get("/me").status_code == 401
+    assert httpx.get(sqlite_site.url + "/api/v1/me",
+                     headers={"Authorization": f"Bearer {session_token}"}).status_code == 401
+
+
+def test_a_cookie_must_pair_a_session_id_with_that_sessions_own_token(sqlite_site: Site) -> None:
     ann = sqlite_site.client("ann")
     script = ann.post("/tokens", json={"name": "script"}).json()
-    _, token_value = ann.cookies["dt_session"].split(".", 1)
-    forged = httpx.get(sqlite_site.url + "/api/v1/me", cookies={"dt_session": f"{script['id']}.{token_value}"})
-    assert forged.status_code == 401
+    session_id, session_token = ann.cookies["dt_session"].split(".", 1)
+    other_session = sqlite_site.client("ann").cookies["dt_session"]
+    for forged in (f"{session_id}.{script['token']}",  # a live session id with another token of the user
+                   f"{script['id']}.{session_token}",  # the session's token with another token's id
+                   f"{other_session.split('.')[0]}.{session_token}"):  # with another session's id
+        assert httpx.get(sqlite_site.url + "/api/v1/me", cookies={"dt_session": forged}).status_code == 401
     assert ann.get("/me").status_code == 200
+
+
+def test_expiring_api_tokens_stop_working(sqlite_site: Site) -> None:
+    ann = sqlite_site.client("ann")
+    issued = ann.post("/tokens", json={"name": "a day", "expires_in_days": 1}).json()
+    bearer = {"Authorization": f"Bearer {issued['token']}"}
+    assert httpx.get(sqlite_site.url + "/api/v1/me", headers=bearer).status_code == 200
+    _expire(sqlite_site, issued["id"])
+    assert httpx.get(sqlite_site.url + "/api/v1/me", headers=bearer).status_code == 401
+    reserved = ann.post("/tokens", json={"name": "web session"})
+    assert reserved.status_code == 422 and "reserved" in reserved.json()["detail"]

@@ -37,6 +37,7 @@ class UserInfo:
     username: str
     is_admin: bool
     disabled: bool = False
+    role: str | None = None  # the workspace role (security/roles.py); None where it was not loaded
 
 
 def local_admin() -> UserInfo:
@@ -44,7 +45,7 @@ def local_admin() -> UserInfo:
 
     Audit entries still name them (`local:<os user>`) so CLI changes are told apart from server changes.
     """
-    return UserInfo(id=None, username=f"local:{getpass.getuser()}", is_admin=True)
+    return UserInfo(id=None, username=f"local:{getpass.getuser()}", is_admin=True, role="admin")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class TokenInfo:
     created_at: datetime
     last_used: datetime | None
     revoked: bool
+    scopes: tuple[str, ...] | None = None  # None: every scope of the owner's role
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Tables for users, API tokens and the audit log, in the same catalog database as the datasets.
 
-They share the catalog's declarative base so one Alembic history (migration 0003) creates them.
+They share the catalog's declarative base so one Alembic history creates them (0003; roles, token scopes and
+expiry, and the login throttle: 0008).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)  # kept equal to role == "admin"
+    role: Mapped[str] = mapped_column(String(20), default="annotator")  # see security/roles.py
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -37,6 +39,22 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None: every scope of the owner's role; a list narrows the token to those scopes.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Set for web sessions (12 hours) and tokens made with a lifetime; checked on every request, whatever the
+    # header or cookie the token came in.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginThrottleRow(Base):
+    """Failed logins per user name as typed (existing or not, so a lockout reveals nothing about accounts)."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AuditRow(Base):

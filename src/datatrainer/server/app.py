@@ -1,4 +1,4 @@
-"""`create_app`: the annotation server, a thin HTTP edge over `ws.annotation` and `ws.audit`.
+"""`create_app`: the workspace server, a thin HTTP edge over datasets, `ws.annotation` and `ws.audit`.
 
 Routes are `async def` and hand their blocking database work, authentication included, to the thread pool in
 one hop (`deps.Api.run`), so one slow request never stalls the event loop. Every datatrainer error maps to a status
@@ -8,6 +8,7 @@ with its one-line message as `detail`; nothing a client sends can produce a trac
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -26,7 +27,24 @@ from datatrainer._version import __version__
 from datatrainer.annotation.errors import AnnotationValidationError, ConflictError
 from datatrainer.errors import DatatrainerError, NotFoundError
 from datatrainer.security.errors import AuthenticationError, PermissionDenied
-from datatrainer.server.routers import audit, auth, export, imports, projects, reports, review, tasks, users
+from datatrainer.security.throttle import LoginLocked
+from datatrainer.server.api_docs import add_api_docs
+from datatrainer.server.body_limit import BodyLimit
+from datatrainer.server.login_gate import LoginGate
+from datatrainer.server.routers import (
+    audit,
+    auth,
+    dashboard,
+    datasets,
+    export,
+    imports,
+    jobs,
+    projects,
+    reports,
+    review,
+    tasks,
+    users,
+)
 from datatrainer.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -35,6 +53,7 @@ SQLITE_THREADS = 4
 DEFAULT_THREADS = 40  # anyio's own default
 # Most specific first: the first class an error is an instance of decides its status.
 _STATUS: tuple[tuple[type[DatatrainerError], int], ...] = (
+    (LoginLocked, 429),
     (AuthenticationError, 401),
     (PermissionDenied, 403),
     (NotFoundError, 404),
@@ -50,7 +69,8 @@ def status_of(error: DatatrainerError) -> int:
 
 async def _datatrainer_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DatatrainerError)
-    return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, LoginLocked) else None
+    return JSONResponse({"detail": str(exc)}, status_code=status_of(exc), headers=headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -93,14 +113,18 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
         yield
         ws.close()
 
-    app = FastAPI(title="datatrainer annotation server", version=__version__, lifespan=lifespan,
-                  docs_url=f"{API_PREFIX}/docs", openapi_url=f"{API_PREFIX}/openapi.json", redoc_url=None)
+    app = FastAPI(title="datatrainer server", version=__version__, lifespan=lifespan,
+                  docs_url=None, openapi_url=f"{API_PREFIX}/openapi.json", redoc_url=None)
     app.state.workspace = ws
+    # Password checks may take half the threads: the other half always serves everyone else.
+    app.state.login_gate = LoginGate(hashing=max(1, threads // 2))
     app.add_exception_handler(DatatrainerError, _datatrainer_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
-    for module in (auth, users, projects, tasks, review, reports, export, imports, audit):
+    for module in (auth, users, datasets, projects, tasks, review, reports, export, imports, audit, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(dashboard.router)  # HTML pages at /dashboard
+    add_api_docs(app, f"{API_PREFIX}/docs")
 
     web = Path(str(files("datatrainer.server") / "web"))
     app.mount("/static", StaticFiles(directory=web), name="static")
@@ -109,6 +133,7 @@ def create_app(workspace_path: str | Path | None = None, db_url: str | None = No
     def index() -> FileResponse:
         return FileResponse(web / "index.html", headers={"Cache-Control": "no-cache"})
 
+    app.add_middleware(BodyLimit, larger=[(re.compile(f"^{API_PREFIX}/projects/[^/]+/import/"), imports.MAX_BYTES)])
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -129,7 +154,9 @@ _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
-    (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+    # Inline styles and data: images: Swagger UI (the API docs page) sets both; scripts stay ours only.
+    (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                 b"frame-ancestors 'none'"),
 ]
 
 

@@ -14,9 +14,11 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from datatrainer.annotation.types import TaskDetail
+from datatrainer.security.roles import SCOPES, Scope, WorkspaceRole
+from datatrainer.server.sessions import SESSION_TOKEN_NAME
 
 NO_NUL = r"^[^\x00]*$"
 
@@ -61,17 +63,43 @@ class LoginIn(Request):
 class UserIn(Request):
     username: Text = Field(min_length=1, max_length=100)
     password: Text = Field(min_length=1, max_length=1000)
-    is_admin: bool = False
+    is_admin: bool = Field(default=False, description="Same as `role: admin`.")
+    role: WorkspaceRole | None = Field(default=None, description="Workspace role (default: annotator).")
+
+
+class RoleIn(Request):
+    role: WorkspaceRole
+
+
+class PasswordIn(Request):
+    current_password: Text = Field(min_length=1, max_length=1000)
+    new_password: Text = Field(min_length=1, max_length=1000)
 
 
 class UserOut(Out):
     id: int | None
     username: str
     is_admin: bool
+    role: str | None
+
+
+class MeOut(UserOut):
+    scopes: list[str] = Field(description="What this session or token may do: the role's scopes, narrowed to "
+                                          "the token's.")
 
 
 class TokenIn(Request):
     name: Text = Field(min_length=1, max_length=100)
+    scopes: list[Scope] | None = Field(default=None, max_length=len(SCOPES),
+                                       description="Narrow the token to these scopes (default: all of the role's).")
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_session(cls, name: str) -> str:
+        if name == SESSION_TOKEN_NAME:
+            raise ValueError(f"{name!r} is reserved for browser sessions")
+        return name
 
 
 class TokenOut(Out):
@@ -88,6 +116,8 @@ class TokenInfoOut(Out):
     created_at: datetime
     last_used: datetime | None
     revoked: bool
+    scopes: list[str] | None
+    expires_at: datetime | None
 
 
 class ProjectIn(Request):

@@ -1,22 +1,25 @@
 """Browser sessions: a login issues an API token that lives in an HttpOnly cookie.
 
 Reusing the API token machinery means a session is stored only as a SHA-256 in the database, survives a
-server restart, is revoked on logout, and dies with its user when an administrator disables the account.
-The cookie holds `<token id>.<token>` so logout can revoke exactly this session's token.
+server restart, is revoked on logout and on a password change, dies with its user when an administrator
+disables the account, and expires after `MAX_AGE` in the database itself (a copied cookie dies on time even
+if a browser ignores its expiry). The cookie holds `<token id>.<token>` so logout can revoke exactly this
+session's token; the token works only inside that cookie, never as a bearer token (`deps.Api.caller`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import Request, Response
 
-from datatrainer.annotation.types import IssuedToken, TokenInfo
+from datatrainer.annotation.types import IssuedToken
 from datatrainer.server.csrf import CSRF_COOKIE, csrf_token_for
 
 SESSION_COOKIE = "dt_session"
 SESSION_TOKEN_NAME = "web session"
 MAX_AGE = 12 * 3600
+LIFETIME = timedelta(seconds=MAX_AGE)
 
 
 def set_session(request: Request, response: Response, issued: IssuedToken) -> None:
@@ -27,15 +30,6 @@ def set_session(request: Request, response: Response, issued: IssuedToken) -> No
                         samesite="strict", secure=secure, path="/")
     response.set_cookie(CSRF_COOKIE, csrf_token_for(issued.token), max_age=MAX_AGE, httponly=False,
                         samesite="strict", secure=secure, path="/")
-
-
-def session_alive(token: TokenInfo | None, now: datetime | None = None) -> bool:
-    """Whether the cookie's token is a web session younger than `MAX_AGE`: the server enforces the lifetime,
-    so a copied cookie dies on time even if a browser ignores its expiry."""
-    if token is None or token.name != SESSION_TOKEN_NAME or token.revoked:
-        return False
-    created = token.created_at if token.created_at.tzinfo else token.created_at.replace(tzinfo=UTC)
-    return (now or datetime.now(UTC)) - created < timedelta(seconds=MAX_AGE)
 
 
 def clear_session(response: Response) -> None:

@@ -1,4 +1,4 @@
-"""The audit log (administrators only): read it and verify its hash chain."""
+"""The audit log (administrators and auditors, read-only): read it and verify its hash chain."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from datatrainer.server.deps import AdminOnly, Ws
+from datatrainer.server.deps import AuditRead, Ws
 from datatrainer.server.schemas import MAX_ID, NO_NUL, AuditEntryOut, AuditVerifyOut
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=list[AuditEntryOut])
-async def entries(api: AdminOnly, ws: Ws, after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+async def entries(api: AuditRead, ws: Ws, after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                   entity: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
                   entity_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None
@@ -24,6 +24,6 @@ async def entries(api: AdminOnly, ws: Ws, after_seq: Annotated[int, Query(ge=0, 
 
 
 @router.get("/verify", response_model=AuditVerifyOut)
-async def verify(api: AdminOnly, ws: Ws) -> AuditVerifyOut:
+async def verify(api: AuditRead, ws: Ws) -> AuditVerifyOut:
     """Walk the whole chain; `broken_seq` names the first entry that was altered, removed or reordered."""
     return AuditVerifyOut.of(await api.run(lambda _: ws.audit.verify()))

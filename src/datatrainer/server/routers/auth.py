@@ -1,7 +1,8 @@
-"""Log in and out, who am I, and API tokens for scripts."""
+"""Log in and out, who am I, my password, and API tokens for scripts."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -9,9 +10,11 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from datatrainer.annotation.types import UserInfo
-from datatrainer.server.deps import Authenticated, Service, TokenId
-from datatrainer.server.schemas import LoginIn, TokenIn, TokenInfoOut, TokenOut, UserOut
-from datatrainer.server.sessions import SESSION_TOKEN_NAME, clear_session, set_session
+from datatrainer.security.roles import ROLE_SCOPES
+from datatrainer.server.deps import Authenticated, Caller, Service, TokenId
+from datatrainer.server.login_gate import LoginGate
+from datatrainer.server.schemas import LoginIn, MeOut, PasswordIn, TokenIn, TokenInfoOut, TokenOut, UserOut
+from datatrainer.server.sessions import LIFETIME, SESSION_TOKEN_NAME, clear_session, set_session
 
 router = APIRouter(tags=["auth"])
 
@@ -40,14 +43,21 @@ async def _credentials(request: Request) -> LoginIn:
 
 
 @router.post("/login", response_model=UserOut, openapi_extra={"requestBody": _LOGIN_BODY},
-             responses={401: {"description": "Wrong user name or password"}})
+             responses={401: {"description": "Wrong user name or password"},
+                        429: {"description": "Too many failed logins for this name or from this address"}})
 async def login(request: Request, response: Response, svc: Service) -> UserOut:
-    """Check the password (Argon2, off the event loop) and start a cookie session."""
+    """Check the password (Argon2, off the event loop, a few at a time: `login_gate.py`) and start a cookie
+    session of 12 hours."""
     credentials = await _credentials(request)
-    user = await run_in_threadpool(svc.authenticate, credentials.username, credentials.password)
+    gate: LoginGate = request.app.state.login_gate
+    client = request.client.host if request.client is not None else "unknown"
+    gate.admit(client)
+    async with gate.slot():
+        user = await run_in_threadpool(svc.authenticate, credentials.username, credentials.password)
     if user is None:
         raise HTTPException(401, "wrong user name or password")
-    issued = await run_in_threadpool(svc.create_api_token, user, SESSION_TOKEN_NAME)
+    gate.succeeded(client)
+    issued = await run_in_threadpool(svc.create_api_token, user, SESSION_TOKEN_NAME, None, None, LIFETIME)
     set_session(request, response, issued)
     return UserOut.of(user)
 
@@ -65,16 +75,57 @@ async def logout(response: Response, api: Authenticated) -> None:
     clear_session(response)
 
 
-@router.get("/me", response_model=UserOut)
-async def me(api: Authenticated) -> UserOut:
-    return UserOut.of(await api.run(lambda user: user))
+@router.get("/me", response_model=MeOut)
+async def me(api: Authenticated) -> MeOut:
+    """The caller, their workspace role and what this session or token may do."""
+    caller = await api.run_as(lambda found: found)
+    return MeOut.model_validate({**UserOut.of(caller.user).model_dump(), "scopes": sorted(caller.scopes)})
+
+
+@router.put("/me/password", status_code=204, responses={429: {"description": "Too many failed logins"}})
+async def change_password(request: Request, response: Response, body: PasswordIn, api: Authenticated) -> None:
+    """Change your own password (the current one is checked like a login); every session and token of yours
+    is revoked, this one included: log in again."""
+    gate: LoginGate = request.app.state.login_gate
+
+    def check(user: UserInfo) -> UserInfo:
+        if user.id is None:
+            raise HTTPException(403, "only accounts have passwords")
+        return user
+
+    user = await api.run(check)
+    client = request.client.host if request.client is not None else "unknown"
+    gate.admit(client)
+    async with gate.slot():
+        confirmed = await run_in_threadpool(api.svc.authenticate, user.username, body.current_password)
+    if confirmed is None:
+        raise HTTPException(403, "current_password: wrong password")
+    gate.succeeded(client)
+    await run_in_threadpool(api.svc.set_password, confirmed, confirmed.username, body.new_password)
+    clear_session(response)
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
 async def create_token(body: TokenIn, api: Authenticated) -> TokenOut:
-    """A bearer token for scripts; the token is shown only in this response."""
-    issued = await api.run(lambda user: api.svc.create_api_token(user, body.name))
-    return TokenOut.of(issued)
+    """A bearer token for scripts, optionally narrowed to some scopes and with an expiry; the token is shown
+    only in this response. A token cannot grant more than the session or token that creates it."""
+    lifetime = timedelta(days=body.expires_in_days) if body.expires_in_days is not None else None
+
+    def issue(caller: Caller) -> TokenOut:
+        scopes = caller.scopes if body.scopes is None else frozenset(body.scopes)
+        if not scopes <= caller.scopes:
+            extra = sorted(scopes - caller.scopes)[0]
+            raise HTTPException(403, f"scopes: {extra} is not granted to {caller.user.username} by this session "
+                                     "or token")
+        # Narrowed whenever the creator itself is: a scoped token never mints a wider one.
+        narrowed = scopes if body.scopes is not None or scopes != _all_scopes(caller) else None
+        return TokenOut.of(api.svc.create_api_token(caller.user, body.name, scopes=narrowed, lifetime=lifetime))
+
+    return await api.run_as(issue)
+
+
+def _all_scopes(caller: Caller) -> frozenset[str]:
+    return ROLE_SCOPES.get(caller.user.role or "", frozenset())
 
 
 @router.get("/tokens", response_model=list[TokenInfoOut])

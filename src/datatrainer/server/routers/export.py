@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 from datatrainer.annotation import formats
 from datatrainer.annotation.service import AnnotationService
 from datatrainer.annotation.types import UserInfo
-from datatrainer.server.deps import Authenticated, ProjectId
+from datatrainer.server.deps import Annotate, ProjectId
 from datatrainer.server.schemas import ExportIn, VersionOut
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["export"])
@@ -23,7 +23,7 @@ _SUFFIX = {"jsonl": ".jsonl", "hf": "", "conll": ".conll", "spacy": ".spacy", "l
 
 
 @router.post("/export", response_model=VersionOut, status_code=201)
-async def export(project_id: ProjectId, body: ExportIn, api: Authenticated) -> VersionOut:
+async def export(project_id: ProjectId, body: ExportIn, api: Annotate) -> VersionOut:
     """Final results (review, else consensus) and every annotator's result, with the source as parent."""
     return await api.run(lambda user: _export(api.svc, user, project_id, body))
 
@@ -37,7 +37,7 @@ def _export(svc: AnnotationService, user: UserInfo, project_id: int, body: Expor
 @router.get("/download/{fmt}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}},
                              "description": "The file; `hf` is a zip of a `datasets.save_to_disk` folder."}})
-async def download(project_id: ProjectId, fmt: Format, api: Authenticated, per_annotator: bool = False
+async def download(project_id: ProjectId, fmt: Format, api: Annotate, per_annotator: bool = False
                    ) -> FileResponse:
     """ner and classification results as a file: final results, or one document per annotator's result
     (`per_annotator`; Label Studio always carries every annotator)."""
