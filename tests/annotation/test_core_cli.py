@@ -76,8 +76,8 @@ def test_annotation_cli_story(tmp_path: Path) -> None:
     assert "intact" in ok("-w", ws, "audit", "verify")
     db = sqlite3.connect(ws / "catalog.db")
     db.execute("DROP TRIGGER audit_log_no_update")
-    db.execute("UPDATE audit_log SET after = '{\"role\": \"admin\"}' WHERE seq = 3")
+    db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
     db.commit()
     db.close()
     assert one_line_error(run("-w", ws, "audit", "verify")) == \
-        "error: audit log broken at entry 3: entry 3 was altered (hash mismatch)"
+        "error: audit log broken at entry 3: entry 3 was altered (keyed hash mismatch)"

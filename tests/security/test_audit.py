@@ -265,3 +265,21 @@ def test_signed_export_verifies_and_detects_changes(sqlite_workspace: Workspace,
     other.write_bytes(public_pem(Ed25519PrivateKey.generate().public_key()))
     result = runner.invoke(app, ["audit", "verify-export", str(out), "--public-key", str(other)])
     assert result.exit_code == 1
+
+
+def test_data_changes_are_audited_without_text(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    from datatrainer.security.audit import acting_as
+
+    ws = sqlite_workspace
+    source = tmp_path / "r.jsonl"
+    source.write_text('{"id": "a", "text": "Quentin Quillfeather private text"}\n{"id": "b", "text": "other"}\n')
+    v1 = ws.ingest(source, "docs")
+    with acting_as("api:alice"):
+        v2 = ws.apply("filter", [v1.ref], {"where": "text LIKE '%Quillfeather%'"}, name="picked")
+    entries = [e for e in ws.audit.entries(limit=None) if e.action == "version.publish"]
+    assert [(e.entity_id, e.actor) for e in entries] == [(str(v1.info.id), entries[0].actor),
+                                                         (str(v2.info.id), "api:alice")]
+    assert entries[0].actor.startswith("local:")
+    assert entries[1].after["parents"] == ["docs@1"] and entries[1].after["operation"] == "filter"
+    assert "Quillfeather" not in repr([(e.before, e.after) for e in ws.audit.entries(limit=None)])
+    assert ws.audit.verify().ok

@@ -143,6 +143,7 @@ def ingest(workspace: Workspace, path: str | Path, name: str, options: IngestOpt
                 "input_bytes": reader.total if reader.unit == "bytes" else _file_size(path),
                 "seconds": round(time.perf_counter() - started, 3),
             },
+            also_record=workspace.audit.version_published(),
         )
     return workspace.version(info.ref)
 

@@ -48,7 +48,7 @@ class OperationContext:
         base_schema = parents[0].schema if parents and writer.row_count == 0 else None
         info = writer.commit(dataset=self.output_name, operation=operation, params=dict(params),
                              parents=[parent.info for parent in parents], stats=dict(stats),
-                             base_schema=base_schema)
+                             base_schema=base_schema, also_record=self.workspace.audit.version_published())
         return self.workspace.version(info.ref)
 
 

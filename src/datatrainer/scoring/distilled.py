@@ -157,6 +157,7 @@ def distill(ws: Workspace, version: DatasetVersion, params: DistillParams, embed
         student = self_trained if params.student == "self-training" else ridge
         scores = student(features[train], [t.values[train] for t in teachers], features[first], params)
         ws.scores.add(params.scorer, hash_, hashes.take(pa.array(first)), scores, config, scope=version)
+        ws.audit.computed("scores", version.info, params.scorer, hash_, len(first))
     return hash_
 
 

@@ -64,6 +64,7 @@ def embed_version(ws: Workspace, version: DatasetVersion, embedder: Embedder, ad
         computed += len(hashes)
         if advance is not None:
             advance(len(hashes))
+    ws.audit.computed("embeddings", version.info, name, hash_, computed)
     return computed
 
 
@@ -126,4 +127,5 @@ def score_density(ws: Workspace, version: DatasetVersion, embedding: StoredConfi
     hashes = version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks()
     first = pc.index_in(pc.unique(hashes), value_set=hashes).to_numpy()
     ws.scores.add(DENSITY, hash_, hashes.take(first), scores[first], params, scope=version)
+    ws.audit.computed("scores", version.info, DENSITY, hash_, len(first))
     return hash_

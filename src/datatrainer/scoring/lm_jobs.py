@@ -190,6 +190,7 @@ def run_lm_scoring(scoring: LMScoring, advance: Advance | None = None, shard_row
         done += len(hashes)
         if advance is not None:
             advance(len(hashes))
+    ws.audit.computed("scores", scoring.version.info, scorer, scoring.hashes[-1], done)
     return done
 
 

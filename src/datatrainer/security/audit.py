@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -35,6 +35,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from datatrainer.security.models import AuditHeadRow, AuditPayloadRow, AuditRow
 from datatrainer.security.writer_lock import WriterLock
 from datatrainer.store.models import Base
+
+if TYPE_CHECKING:
+    from datatrainer.store.catalog import VersionInfo
 
 GENESIS = "0" * 64
 ERASE_ACTION = "erase.run"
@@ -212,6 +215,22 @@ class AuditLog:
             head = session.get(AuditHeadRow, 1)
             return head is None or head.seq == 0
 
+    def version_published(self) -> Callable[[Session, VersionInfo], None]:
+        """An `also_record` for `VersionWriter.commit`: the new version's entry commits with it. It names the
+        version, its parents, operation and row count, and a hash of its parameters (which can quote data)."""
+        def record(session: Session, info: VersionInfo) -> None:
+            self.append(session, actor=current_actor(), action="version.publish", entity="version",
+                        entity_id=info.id, after={**version_facts(info), "operation": info.operation,
+                                                  "parents": list(info.parents), "rows": info.row_count,
+                                                  "params_sha256": hashlib.sha256(canonical(info.params)).hexdigest()})
+        return record
+
+    def computed(self, what: str, version: VersionInfo, name: str, config_hash: str, count: int) -> None:
+        """One entry per scoring or embedding run that stored values (`what`: scores or embeddings)."""
+        if count:
+            self.record(action=f"{what}.compute", entity="version", entity_id=version.id,
+                        after={**version_facts(version), "name": name, "config_hash": config_hash, "count": count})
+
     def entries(self, after_seq: int = 0, limit: int | None = 100, entity: str | None = None,
                 entity_id: str | None = None) -> list[AuditEntry]:
         """Entries in chain order, newest last, with their payloads; filter by entity to see one object's
@@ -283,6 +302,10 @@ class AuditLog:
             return AuditReport(last, last + 1, f"entries {last + 1}..{head_seq} were deleted from the end", erased)
         note = f", {erased} payloads erased" if erased else ""
         return AuditReport(last, None, f"{last} entries, chain intact{note}", erased)
+
+
+def version_facts(info: VersionInfo) -> dict[str, Any]:
+    return {"version_id": info.id, "ref": info.ref, "storage_key": info.storage_key}
 
 
 def _payload_problem(row: AuditRow, payload: AuditPayloadRow | None) -> str | None:

@@ -24,6 +24,7 @@ import torch
 
 from datatrainer.errors import DatatrainerError, NotFoundError
 from datatrainer.models.lm.hf_tokenizer import transformers_module
+from datatrainer.security.audit import version_facts
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.training.callbacks import GracefulInterrupt, History, RichProgress
 from datatrainer.training.config import TINY_GPT, TrainConfig
@@ -308,4 +309,7 @@ def _publish(ws: Workspace, trainer: Trainer, tokenizer: Any, version: DatasetVe
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(run_folder(ws, name), ignore_errors=True)
+    ws.audit.record(action="model.train", entity="model", entity_id=name,
+                    after={**version_facts(version.info), "base_model": config.model, "method": config.method,
+                           "config_hash": config.config_hash()})
     return trained
