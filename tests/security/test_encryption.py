@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
+from datatrainer.errors import DatatrainerError
 from datatrainer.security.keys import KeyUnavailableError, WrongKeyError, new_provider
 from datatrainer.security.keys_models import DataKeyRow
 from datatrainer.store.schema import CONTENT_HASH, ID, TEXT
@@ -269,3 +270,20 @@ def test_object_storage_workspace(tmp_path: Path, s3_bucket: str, records: Path,
                 pq.read_table(path, filesystem=ws.data.filesystem)
         assert ws.version("web@1").to_table().equals(expected)
         assert ws.scores.scores_for(ws.version("web@1"), "toy")["score"].null_count == 0
+
+
+def test_a_version_written_across_a_rotation_is_refused(encrypted: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its data key was wrapped by the retired master key: storing it would leave the version unreadable."""
+    monkeypatch.setenv("DATATRAINER_NEW_PASSPHRASE", "a new passphrase")
+    table = pa.table({ID: ["a"], TEXT: ["x"]})
+    with encrypted.datasets.new_version() as writer:
+        writer.write_part(0, table)
+        encrypted.keys.rotate(new_provider("passphrase", passphrase_env="DATATRAINER_NEW_PASSPHRASE"),
+                              encrypted.audit, "tester")
+        with pytest.raises(DatatrainerError, match="was rotated while this was written"):
+            writer.commit(dataset="web", operation="test", params={})
+    assert encrypted.datasets.names() == [] and not list((encrypted.root / "versions").iterdir())
+    with encrypted.datasets.new_version() as writer:  # a writer started after the rotation is fine
+        writer.write_part(0, table)
+        info = writer.commit(dataset="web", operation="test", params={})
+    assert encrypted.version(info.ref).to_table().select([ID, TEXT]).equals(table)

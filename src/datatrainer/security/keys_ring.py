@@ -54,6 +54,8 @@ class KeyRing:
         self._settings: WorkspaceKeyRow | None = None
         self._looked = False
         self._provider: KeyProvider | None = None
+        self._generation = 0  # of the unlocked master key
+        self._wrapped_under: dict[str, int] = {}  # key id -> generation its new key was wrapped under
         self._keys: dict[str, FileCrypto] = {}
 
     # --- state ---------------------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ class KeyRing:
             self._looked = False
             return False
         self._looked = False
-        self._provider = provider
+        self._provider, self._generation = provider, 1
         return True
 
     # --- the master key ------------------------------------------------------------------------------------
@@ -103,25 +105,33 @@ class KeyRing:
     def provider(self) -> KeyProvider:
         """The unlocked master key (checked once per process)."""
         with self._lock:
-            if self._provider is None:
-                row = self._row()
-                if row is None:
-                    raise DatatrainerError(f"workspace {self.workspace} is not encrypted")
-                provider = open_provider(row.provider, dict(row.settings), self.workspace)
-                _check(provider, row.check_wrapped, self.workspace)
-                self._provider = provider
-            return self._provider
+            return self._unlocked()
+
+    def _unlocked(self) -> KeyProvider:
+        """`provider()` for a caller holding the lock."""
+        if self._provider is None:
+            row = self._row()
+            if row is None:
+                raise DatatrainerError(f"workspace {self.workspace} is not encrypted")
+            provider = open_provider(row.provider, dict(row.settings), self.workspace)
+            _check(provider, row.check_wrapped, self.workspace)
+            self._provider, self._generation = provider, row.generation
+        return self._provider
 
     # --- data keys (store.encryption.DataKeys) -------------------------------------------------------------
 
     def new_key(self, key_id: str, kind: str) -> tuple[FileCrypto, bytes]:
         key = secrets.token_bytes(KEY_BYTES)
-        return FileCrypto(key_id, key), self.provider().wrap(key, key_id)
+        with self._lock:
+            wrapped = self._unlocked().wrap(key, key_id)
+            self._wrapped_under[key_id] = self._generation
+        return FileCrypto(key_id, key), wrapped
 
     def record(self, session: Session, key_id: str, kind: str, wrapped: bytes) -> None:
         row = session.scalar(select(WorkspaceKeyRow).where(WorkspaceKeyRow.id == 1).with_for_update())
-        known = self._row()
-        if row is None or known is None or row.generation != known.generation:
+        with self._lock:
+            generation = self._wrapped_under.pop(key_id, self._generation)
+        if row is None or row.generation != generation:
             raise DatatrainerError(f"the master key of workspace {self.workspace} was rotated while this was "
                                    "written; nothing was published, run the command again")
         session.add(DataKeyRow(key_id=key_id, kind=kind, wrapped=wrapped, generation=row.generation,
@@ -181,12 +191,12 @@ class KeyRing:
             before = {"provider": row.provider, "generation": row.generation}
             row.provider, row.settings = new.kind, new.settings()
             row.check_wrapped, row.generation = new.wrap(check, CHECK_KEY_ID), row.generation + 1
-            row.rotated_at = datetime.now(UTC)
+            row.rotated_at, generation = datetime.now(UTC), row.generation
             audit.append(session, actor=actor, action="keys.rotate", entity="workspace_keys", entity_id=1,
                          before=before, after={"provider": new.kind, "generation": row.generation,
                                                "data_keys": len(rows)})
         with self._lock:
-            self._provider, self._looked = new, False
+            self._provider, self._generation, self._looked = new, generation, False
         return len(rows)
 
 
