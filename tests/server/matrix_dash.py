@@ -47,7 +47,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/dashboard/datasets/{name}"): Row(_page("/datasets/news")),
     ("GET", "/dashboard/versions/{ref}"): Row(_page("/versions/news@1")),
     ("GET", "/dashboard/models"): Row(_page("/models")),
-    ("GET", "/dashboard/models/{name}"): Row(_model),
+    ("GET", "/dashboard/models/{name:path}"): Row(_model),
     ("GET", "/dashboard/projects"): Row(_page("/projects")),
     ("GET", "/dashboard/projects/{project_id}"): Row(_project, MEMBERS),
     ("GET", "/dashboard/jobs"): Row(_page("/jobs")),

@@ -22,6 +22,7 @@ import pytest
 
 from datatrainer.annotation.types import local_admin
 from datatrainer.corpora import news_articles, write_jsonl
+from datatrainer.errors import DatatrainerError
 from datatrainer.quality.report import build_report
 from datatrainer.quality.report_html import fmt_count, fmt_rate
 from datatrainer.sampling.coverage_report import CoverageReport, build_coverage_report, write_coverage_report
@@ -42,7 +43,7 @@ PASSWORD = "dashboard password"
 USERS = {"cora": "curator", "rita": "reviewer", "ann": "annotator", "audrey": "auditor"}
 JUNK = [{"id": "junk-menu", "text": "Home | About us | Products | Services | Blog | Contact | Login"},
         {"id": "junk-spam", "text": "\n".join(["BUY CHEAP WATCHES ONLINE best price free shipping"] * 12)}]
-MODEL = "news-tiny"
+MODEL, BASE_MODEL = "news-tiny", "org/base-model"
 JOB_RUNNING = 1
 COVERAGE_HTML, COVERAGE_JSON = "coverage-news-2-news-sample-1.html", "coverage-news-2-news-sample-1.json"
 
@@ -96,6 +97,7 @@ def _register_model(ws: Workspace, version: DatasetVersion) -> None:
                       history=history)
     for perplexity in (220.0, 180.0):
         ws.models.record_evaluation(MODEL, "perplexity", {"perplexity": perplexity}, "news@1", {"max_tokens": 64})
+    ws.models.record_evaluation(BASE_MODEL, "perplexity", {"perplexity": 95.0}, "news@1")  # evaluated, not trained
 
 
 def _record_jobs(ws: Workspace, version: DatasetVersion) -> None:
@@ -157,6 +159,7 @@ def each_role_sees_what_its_scopes_allow(built: Built, clients: dict[str | None,
     version, sample, project = "/dashboard/versions/news@2", "/dashboard/versions/news-sample@1", \
         f"/dashboard/projects/{built.project}"
     data_pages = ["/dashboard/datasets/news", version, sample, "/dashboard/models", f"/dashboard/models/{MODEL}",
+                  f"/dashboard/models/{BASE_MODEL}",
                   f"/dashboard/reports/{COVERAGE_HTML}", "/dashboard/jobs", f"/dashboard/jobs/{JOB_RUNNING}"]
     anonymous = clients[None].get("/dashboard")
     assert anonymous.status_code == 401 and 'id="login"' in anonymous.text
@@ -181,6 +184,8 @@ def each_role_sees_what_its_scopes_allow(built: Built, clients: dict[str | None,
     assert 'data-action="stop"' in running and "http-equiv='refresh'" in running  # live while it runs
     reviewer_view = clients["rita"].get(f"/dashboard/jobs/{JOB_RUNNING}").text  # jobs:read, but not jobs:write
     assert "21 of 42" in reviewer_view and "data-action" not in reviewer_view
+    assert f'href="/dashboard/models/{BASE_MODEL}"' in pages["/dashboard/models"].text
+    assert "not in the model registry" in pages[f"/dashboard/models/{BASE_MODEL}"].text
     sampled = pages[sample].text
     assert {"coverage", "models"} <= _sections(sampled) and MODEL in sampled
     twin = CoverageReport.model_validate_json((built.root / "reports" / COVERAGE_JSON).read_text()).summary
@@ -220,11 +225,16 @@ def a_new_kind_of_result_is_one_registered_panel(curator: httpx.Client, annotato
     def rows(ctx: Context, version: DatasetVersion) -> str | None:
         return f"<p id='rows'>{version.num_rows} rows</p>" if version.info.dataset == "news" else None
 
-    panel = Panel("rows", "Rows", "datasets:read", 99, rows)
-    monkeypatch.setitem(VERSION_PANELS._panels, panel.key, panel)  # what the decorator does, undone afterwards
+    def broken(ctx: Context, version: DatasetVersion) -> str | None:
+        raise DatatrainerError(f"{version.ref}: the stored report is damaged")
+
+    for panel in (Panel("rows", "Rows", "datasets:read", 99, rows), Panel("broken", "Broken", "datasets:read", 98,
+                                                                           broken)):
+        monkeypatch.setitem(VERSION_PANELS._panels, panel.key, panel)  # what the decorator does, undone afterwards
     page = curator.get("/dashboard/versions/news@1").text
     assert "rows" in _sections(page) and f"<p id='rows'>{len(JUNK) + 40} rows</p>" in page
     assert 'href="#rows"' in page  # listed in the page's contents line
+    assert "news@1: the stored report is damaged" in page and "overview" in _sections(page)  # the rest still shows
     assert "rows" not in _sections(curator.get("/dashboard/versions/news-sample@1").text)  # None: left out
     assert annotator.get("/dashboard/versions/news@1").status_code == 403
 

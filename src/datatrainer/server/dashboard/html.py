@@ -39,8 +39,9 @@ NAV: tuple[NavEntry, ...] = (
 
 
 def url(*parts: str | int) -> str:
-    """A dashboard URL; each part is percent-encoded (version refs carry '@')."""
-    return ROOT + "".join("/" + quote(str(part), safe="@") for part in parts)
+    """A dashboard URL; each part is percent-encoded but for '@' (version refs) and '/' (model ids such as
+    `org/model`, which the model route takes as a path)."""
+    return ROOT + "".join("/" + quote(str(part), safe="@/") for part in parts)
 
 
 def link(href: str, text: str, **attributes: str) -> str:

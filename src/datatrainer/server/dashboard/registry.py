@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from typing import Generic, TypeVar
 
 from datatrainer.annotation.types import ProjectInfo, UserInfo
@@ -70,13 +71,21 @@ class PanelRegistry(Generic[S]):
         return sorted(self._panels.values(), key=lambda panel: (panel.order, panel.key))
 
     def render(self, ctx: Context, subject: S) -> list[tuple[Panel[S], str]]:
-        """(panel, HTML) for each panel the caller may see that has something to show for `subject`."""
+        """(panel, HTML) for each panel the caller may see that has something to show for `subject`.
+
+        A panel that cannot read what it shows (a damaged report file, a version whose key is not at hand)
+        says so in its own section; the rest of the page still shows.
+        """
         shown = []
         for panel in self.panels():
-            if ctx.may(panel.scope):
+            if not ctx.may(panel.scope):
+                continue
+            try:
                 html = panel.render(ctx, subject)
-                if html is not None:
-                    shown.append((panel, html))
+            except DatatrainerError as exc:
+                html = f'<p class="error">{escape(str(exc))}</p>'
+            if html is not None:
+                shown.append((panel, html))
         return shown
 
 

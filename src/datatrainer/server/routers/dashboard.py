@@ -89,8 +89,9 @@ async def models(api: DatasetsRead, ws: Ws) -> HTMLResponse:
     return await _page(api, ws, pages.models)
 
 
-@router.get("/models/{name}", response_class=HTMLResponse)
+@router.get("/models/{name:path}", response_class=HTMLResponse)
 async def model(name: Name, api: DatasetsRead, ws: Ws) -> HTMLResponse:
+    """A registered model, or any evaluated model name (Hugging Face ids such as `org/model` have a '/')."""
     return await _page(api, ws, lambda ctx: pages.model(ctx, name))
 
 
