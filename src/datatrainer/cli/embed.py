@@ -23,7 +23,7 @@ from rich.text import Text
 from datatrainer.cli.context import console, state
 from datatrainer.engine.base import Engine
 from datatrainer.models.embedders import BATCH_SIZE, Backend, Embedder
-from datatrainer.progress import Advance
+from datatrainer.progress import Advance, observed
 from datatrainer.scoring.jobs import SHARD_ROWS, EmbedderRequest, embed_version
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
@@ -45,13 +45,13 @@ class _RateColumn(ProgressColumn):
 @contextmanager
 def docs_progress(description: str, total: int, enabled: bool) -> Iterator[Advance]:
     if not enabled or total == 0:
-        yield lambda amount: None
+        yield observed(description, total, lambda amount: None)  # a running job still records its progress
         return
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
                TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda amount: progress.advance(task, amount)
+        yield observed(description, total, lambda amount: progress.advance(task, amount))
 
 
 class _Counter:
