@@ -28,6 +28,7 @@ from datatrainer.server.dashboard.registry import (
 S = TypeVar("S")
 DATA, ANNOTATE, JOBS, JOBS_WRITE = "datasets:read", "annotate", "jobs:read", "jobs:write"
 RECENT_JOBS = 5
+MAX_GRAPH = 150  # versions drawn in the overview's graph (a version page draws its whole lineage)
 ACTIVE_REFRESH_S = 5
 
 
@@ -59,8 +60,10 @@ def overview(ctx: Context) -> Page:
             ["dataset", "versions", "latest", "records", "made by", "created (UTC)"], rows, numeric=(1, 3))
             if rows else muted("No datasets yet: `datatrainer ingest FILE NAME` adds one.")))
         if versions:
-            parts.append(section("lineage", "Lineage", "<p>Every version, with an arrow from each parent to what "
-                                 "was made from it; click a version to open it.</p>" + lineage_svg(versions)))
+            shown = versions[-MAX_GRAPH:]
+            which = "Every version" if len(shown) == len(versions) else f"The newest {len(shown)} versions"
+            parts.append(section("lineage", "Lineage", f"<p>{which}, with an arrow from each parent to what was made "
+                                 "from it; click a version to open it.</p>" + lineage_svg(shown)))
         parts.append(section("models", "Models", _models_table(ctx)))
     if ctx.may(JOBS):
         parts.append(section("jobs", "Recent jobs", _jobs_table(ctx, ctx.ws.jobs.list_jobs(limit=RECENT_JOBS))))
