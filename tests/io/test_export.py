@@ -80,8 +80,14 @@ def test_existing_output_is_not_overwritten_without_consent(sqlite_workspace: Wo
     with pytest.raises(DatatrainerError, match="already exists"):
         sqlite_workspace.export(ref, out, "jsonl")
     assert (out / "keep.txt").read_text() == "precious"
+    with pytest.raises(DatatrainerError, match="not written by datatrainer"):  # not ours to replace
+        sqlite_workspace.export(ref, out, "jsonl", overwrite=True)
+    assert (out / "keep.txt").read_text() == "precious"
+    (out / "keep.txt").unlink()
+    sqlite_workspace.export(ref, out, "jsonl")
+    (out / "stale.txt").write_text("from an earlier run")
     sqlite_workspace.export(ref, out, "jsonl", overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "data.jsonl").is_file()
+    assert not (out / "stale.txt").exists() and (out / "data.jsonl").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "ws"]  # no staging folders left behind
 
 

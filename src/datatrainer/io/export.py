@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from datatrainer.engine.base import Engine
 from datatrainer.errors import DatatrainerError
 from datatrainer.io.card import dataset_card
+from datatrainer.io.overwrite import check_replaceable, mark
 from datatrainer.progress import progress_bar
 from datatrainer.security.keys_cleartext import allow_clear_export
 from datatrainer.store.versions import DatasetVersion
@@ -42,6 +43,7 @@ def export_version(workspace: Workspace, version: DatasetVersion, out: Path, fmt
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DatatrainerError(f"{out} already exists and is not empty (pass --overwrite to replace it)")
+    check_replaceable(out)
     allow_clear_export(workspace, version.ref, out, decrypt, actor)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -49,6 +51,7 @@ def export_version(workspace: Workspace, version: DatasetVersion, out: Path, fmt
     try:
         writers[fmt](version, staging, show)
         (staging / "README.md").write_text(dataset_card(workspace, version, fmt))
+        mark(staging)
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging, out)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrainer.errors import DatatrainerError, InputError
+from datatrainer.io.overwrite import check_replaceable, mark
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,13 @@ def staged(path: Path, overwrite: bool) -> Iterator[Path]:
     """Yield a temporary sibling path to write (a file or a folder); on success it replaces ``path``."""
     if path.exists() and not overwrite:
         raise DatatrainerError(f"{path} already exists (pass --overwrite to replace it)")
+    check_replaceable(path)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         yield temporary
+        if temporary.is_dir():
+            mark(temporary)
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)  # a folder cannot be renamed over a non-empty one
         elif path.exists() and temporary.is_dir():
