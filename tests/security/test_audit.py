@@ -114,15 +114,29 @@ def test_one_session_over_several_transactions_keeps_one_chain(workspace: Worksp
     assert workspace.audit.verify().ok
 
 
-@pytest.mark.parametrize(("tamper", "broken", "reason"), [
-    ("UPDATE audit_payloads SET after = '{\"n\": 99}' WHERE seq = 3", 3, "payload of entry 3 was altered"),
-    ("DELETE FROM audit_payloads WHERE seq = 2", 2, "payload of entry 2 was deleted"),
-    ("UPDATE audit_payloads SET before = NULL, after = NULL, erased_by = 5 WHERE seq = 2", 2, "not an erasure"),
+_CHAIN_TAMPERING = [
     ("UPDATE audit_log SET actor = 'someone else' WHERE seq = 1", 1, "altered"),
     ("DELETE FROM audit_log WHERE seq = 4", 4, "missing"),
     ("DELETE FROM audit_log WHERE seq = 6", 6, "deleted from the end"),
-])
+]
+_PAYLOAD_TAMPERING = [  # the same SQL on both backends: SQLite only, to keep the suite fast
+    ("UPDATE audit_payloads SET after = '{\"n\": 99}' WHERE seq = 3", 3, "payload of entry 3 was altered"),
+    ("DELETE FROM audit_payloads WHERE seq = 2", 2, "payload of entry 2 was deleted"),
+    ("UPDATE audit_payloads SET before = NULL, after = NULL, erased_by = 5 WHERE seq = 2", 2, "not an erasure"),
+]
+
+
+@pytest.mark.parametrize(("tamper", "broken", "reason"), _CHAIN_TAMPERING)
 def test_tampering_is_found(workspace: Workspace, tamper: str, broken: int, reason: str) -> None:
+    _tampered_at(workspace, tamper, broken, reason)
+
+
+@pytest.mark.parametrize(("tamper", "broken", "reason"), _PAYLOAD_TAMPERING)
+def test_payload_tampering_is_found(sqlite_workspace: Workspace, tamper: str, broken: int, reason: str) -> None:
+    _tampered_at(sqlite_workspace, tamper, broken, reason)
+
+
+def _tampered_at(workspace: Workspace, tamper: str, broken: int, reason: str) -> None:
     _fill(workspace)
     _drop_guards(workspace.catalog.engine)
     _sql(workspace, tamper)
@@ -172,7 +186,8 @@ def _db(ws: Workspace) -> list[str]:
     return [] if ws.catalog.url.startswith("sqlite") else ["--db-url", ws.catalog.url]
 
 
-def test_erased_payloads_keep_the_chain_valid(workspace: Workspace) -> None:
+def test_erased_payloads_keep_the_chain_valid(sqlite_workspace: Workspace) -> None:
+    workspace = sqlite_workspace
     _fill(workspace)
     with workspace.audit.transaction() as session:
         erasure = workspace.audit.append(session, actor="a", action=ERASE_ACTION, entity="erasure", entity_id=1)
@@ -184,7 +199,8 @@ def test_erased_payloads_keep_the_chain_valid(workspace: Workspace) -> None:
     assert report.ok and report.erased_payloads == 2, report
 
 
-def test_missing_key_file_is_one_line(workspace: Workspace) -> None:
+def test_missing_key_file_is_one_line(sqlite_workspace: Workspace) -> None:
+    workspace = sqlite_workspace
     _fill(workspace, 1)
     root, url = workspace.root, workspace.catalog.url
     workspace.close()

@@ -50,7 +50,7 @@ def build(ws: Workspace, tmp_path: Path) -> Path:
     assert task is not None and task.payload["text"] == SECRETS[0]
     ws.annotation.submit(annotator, task.id, {"labels": ["pos"]})
     ws.annotation.review(ADMIN, task.id, "accept", comment=f"quoting: {SECRETS[0]}")
-    return ws.export("docs-long@1", tmp_path / "export", "jsonl")
+    return ws.export("docs-long@1", tmp_path / "export", "jsonl", decrypt=ws.keys.encrypted)
 
 
 def _cli(ws: Workspace, *args: str) -> Any:
@@ -158,3 +158,30 @@ def test_concurrent_erasure_is_refused(sqlite_workspace: Workspace, tmp_path: Pa
     with erasure_lock(sqlite_workspace):
         result = _cli(sqlite_workspace, "erase", "--where", "author_id = 'u123'")
     assert result.exit_code == 1 and "another erasure" in str(result.exception)
+
+
+def test_erasure_crypto_shreds_encrypted_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In an encrypted workspace the old folders go and so do their data keys; the rewritten versions and the
+    rewritten (encrypted) score and embedding shards read back under their keys."""
+    from sqlalchemy import select
+
+    from datatrainer.security.keys import new_provider
+    from datatrainer.security.keys_models import DataKeyRow
+
+    monkeypatch.setenv("DATATRAINER_PASSPHRASE", "erasure test passphrase")
+    with Workspace.init(tmp_path / "ws") as ws:
+        assert ws.keys.setup(new_provider("passphrase"))
+        build(ws, tmp_path)
+        old = {ref: ws.version(ref).info.storage_key for ref in ("docs@1", "docs-long@1")}
+        assert _cli(ws, "erase", "--where", "author_id = 'u123'").exit_code == 0
+        with ws.catalog.engine.connect() as connection:
+            keys = set(connection.scalars(select(DataKeyRow.key_id)))
+        for ref, key in old.items():
+            version = ws.version(ref)
+            assert key not in keys and version.info.storage_key in keys  # old key destroyed, new one kept
+            assert not (ws.root / "versions" / key).exists()
+            assert version.num_rows == len(OTHERS) and set(version.to_table(["text"]).column("text").to_pylist()) \
+                == set(OTHERS)
+        assert len(ws.scores.scores_for(ws.version("docs@1"), "toy")) == len(OTHERS)
+        assert ws.embeddings.embeddings_for(ws.version("docs@1"), "def456")[1].shape == (len(OTHERS), 4)
+        assert _rows_with(ws, SECRETS) == [] and ws.audit.verify().ok
