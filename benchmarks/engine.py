@@ -13,9 +13,12 @@ actor-pool path on both engines; what differs between engines is the hashing
 Reported: seconds per stage per engine, the Ray/local ratio, the time to start Ray and to warm its workers
 up on 2,000 records (once per cluster and job; not counted in the ratio), whether both engines kept the
 same ids and gave the same density scores, and the peak RSS of every process (the driver, and each Ray
-worker, sampled with psutil every 0.2 s).
+worker, sampled with psutil every 0.2 s). Then, on Ray only and outside the timed pipeline, the steps of
+distributed MinHash dedup one by one (band-key shuffle, verification shuffle, components, ids) with the
+band-key shuffle's size, and density's two passes: the per-step costs the cluster estimate in
+docs/scale-out.md is built from.
 
-Usage: nice -n 10 python benchmarks/engine.py [--records N] [--json OUT]
+Usage: nice -n 10 python benchmarks/engine.py [--records N] [--json OUT] [--result docs/benchmarks/engine.json]
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +41,15 @@ import numpy as np
 import psutil
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from datatrainer.docs_gen import write_result
 from datatrainer.engine.base import Engine
 from datatrainer.engine.local import LocalEngine
 from datatrainer.engine.ray_engine import RayEngine
-from datatrainer.scoring.density import density_on
-from datatrainer.scoring.race import RaceParams
+from datatrainer.operations.dedup import DedupParams
+from datatrainer.quality.dedup import clusters_from_candidates
+from datatrainer.quality.dedup_distributed import BAND_KEY_BYTES, candidate_keys, ids_of_rows, jaccard, partitions_for
+from datatrainer.scoring.density import TASK_ROWS, density_on, sketch_of
+from datatrainer.scoring.race import RaceParams, RaceSketch
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
 
@@ -154,10 +163,45 @@ def pipeline(ws: Workspace, source: DatasetVersion, engine: Engine, label: str) 
             "ids": deduped.to_table(["id"])["id"], "scores": scores}
 
 
+def dedup_steps(version: DatasetVersion, engine: Engine) -> dict[str, Any]:
+    """Distributed MinHash dedup step by step (what `distributed_near_duplicates` and the operation run)."""
+    settings = DedupParams(method="minhash", threshold=0.8)
+    bands = settings.lsh_shape()[0]
+    partitions = partitions_for(version, bands, engine)
+    seconds: dict[str, float] = {}
+    seconds["band keys (shuffle 1)"], keys = timed(lambda: candidate_keys(engine, version, settings, partitions))
+    verified: list[float] = []
+
+    def verify(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        took, similarity = timed(lambda: jaccard(engine, version, settings, partitions, left, right))
+        verified.append(took)
+        return similarity
+
+    took, clusters = timed(lambda: clusters_from_candidates(version.num_rows, keys, verify, settings.threshold))
+    seconds["verification (shuffle 2, twice)"] = sum(verified)
+    seconds["components (driver)"] = took - sum(verified)
+    members = np.flatnonzero(clusters.sizes > 1)
+    seconds["ids of clustered records"], _ = timed(lambda: ids_of_rows(engine, version, members))
+    return {"seconds": {k: round(v, 2) for k, v in seconds.items()}, "partitions": partitions, "bands": bands,
+            "band_key_mb": round(version.num_rows * bands * BAND_KEY_BYTES / 2**20), "candidate_pairs": len(keys),
+            "clustered": len(members)}
+
+
+def density_steps(vectors: np.ndarray, engine: Engine) -> dict[str, float]:
+    """Density's two passes on the engine, and the merge's share: hashing a range into a sketch, scoring."""
+    params = RaceParams()
+    whole, _ = timed(lambda: density_on(engine, vectors, params))
+    tasks = max(engine.threads, -(-len(vectors) // TASK_ROWS))
+    one_pass, _ = timed(lambda: engine.reduce(partial(sketch_of, params, vectors.shape[1]), RaceSketch.merge,
+                                              np.array_split(vectors, tasks)))
+    return {"total": round(whole, 2), "sketch pass": round(one_pass, 2), "score pass": round(whole - one_pass, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="the full report (every number measured)")
+    parser.add_argument("--result", type=Path, help="the documentation's result file (docs/benchmarks/engine.json)")
     args = parser.parse_args()
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -177,17 +221,25 @@ def main() -> None:
         # processes (a long-lived cluster keeps them; each new driver job starts its own).
         warm = ws.apply("filter", [source], {"where": "id < 'doc00002000'"}, name="warm")
         pipeline(ws, warm, LocalEngine(), "warm-local")
+        loads = [os.getloadavg()[0]]
         local = pipeline(ws, source, LocalEngine(), "local")
+        loads.append(os.getloadavg()[0])
         startup, ray_engine = timed(lambda: RayEngine())
         warmup, _ = timed(lambda: pipeline(ws, warm, ray_engine, "warm-ray"))
         ray = pipeline(ws, source, ray_engine, "ray")
+        loads.append(os.getloadavg()[0])
+        filtered = ws.version("ray-filtered@1")
+        steps = {"dedup": dedup_steps(filtered, ray_engine),
+                 "density": density_steps(vectors_of(ws.version("ray-deduped@1")), ray_engine)}
+        print(f"Ray steps: {steps}")
         ray_engine.close()
         ws.close()
+    load = "-".join(f"{value:.0f}" for value in sorted(set(loads)))
     same_ids = ray["ids"].equals(local["ids"])
     same_scores = bool(np.array_equal(ray["scores"], local["scores"]))
-    report = {"records": args.records, "cpu": cpu, "cores": os.cpu_count(), "ray_startup_s": round(startup, 1),
-              "ray_warmup_s": round(warmup, 1),
-              "same_ids": same_ids, "same_density": same_scores,
+    report = {"records": args.records, "cpu": cpu, "cores": os.cpu_count(), "load": load,
+              "ray_startup_s": round(startup, 1), "ray_warmup_s": round(warmup, 1),
+              "same_ids": same_ids, "same_density": same_scores, "ray_steps": steps,
               **{name: {k: v for k, v in run.items() if k not in ("ids", "scores")}
                  for name, run in (("local", local), ("ray", ray))}}
     report["ratio"] = {stage: round(ray["seconds"][stage] / max(local["seconds"][stage], 1e-9), 2)
@@ -202,6 +254,37 @@ def main() -> None:
     print(f"peak RSS local: {local['memory']}; ray: {ray['memory']}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+    if args.result:
+        write_docs_result(args.result, report)
+
+
+def write_docs_result(path: Path, report: dict[str, Any]) -> None:
+    """The per-stage table and the essentials (same result, start-up, memory, Ray's steps) for the docs."""
+    local, ray, rows = report["local"], report["ray"], report["local"]["rows"]
+    inputs = {"quality-filter": f"quality-filter ({rows['source']:,} in)",
+              "dedup": f"MinHash dedup ({rows['filtered']:,} in)", "density": f"density ({rows['deduped']:,} vectors)"}
+    table = [[inputs.get(stage, stage), local["seconds"][stage], ray["seconds"][stage], f"{report['ratio'][stage]:.2f}"]
+             for stage in local["seconds"]]
+    memory = ray["memory"]
+    dedup, density = report["ray_steps"]["dedup"], report["ray_steps"]["density"]
+    notes = (f"Same ids kept: {report['same_ids']}; same density scores: {report['same_density']}. Ray start "
+             f"({report['ray_startup_s']} s) and worker warm-up ({report['ray_warmup_s']} s) are not counted. "
+             "Peak RSS: "
+             f"local driver {local['memory']['driver_mb']:,} MB; Ray driver {memory['driver_mb']:,} MB, largest "
+             f"worker {memory['largest_worker_mb']:,} MB (workers: {', '.join(map(str, memory['workers_mb']))} MB). "
+             f"Ray dedup step by step (s): {', '.join(f'{k} {v}' for k, v in dedup['seconds'].items())}; band-key "
+             f"shuffle {dedup['band_key_mb']:,} MB in {dedup['partitions']} partitions, {dedup['candidate_pairs']:,} "
+             f"candidate pairs. Ray density: sketch pass {density['sketch pass']} s, score pass "
+             f"{density['score pass']} s.")
+    write_result(path, title=f"Local vs Ray engine: quality filter + MinHash dedup + density, {report['records']:,} "
+                 "records", script="benchmarks/engine.py",
+                 command=f"nice -n 10 .venv/bin/python benchmarks/engine.py --records {report['records']} "
+                 f"--result {path}", peer="LocalEngine (same pipeline, same process)",
+                 peer_version=f"datatrainer {version('datatrainer')}",
+                 columns=["stage", "local s", "Ray s", "Ray / local"],
+                 rows=table, notes=notes,
+                 machine=f"{report['cpu']}, {report['cores']} cores shared with other jobs (load average "
+                 f"{report['load']})")
 
 
 if __name__ == "__main__":

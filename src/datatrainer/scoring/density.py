@@ -70,7 +70,7 @@ def density_on(engine: Engine, vectors: Matrix, params: RaceParams, task_rows: i
     count, dim = vectors.shape
     tasks = max(engine.threads, math.ceil(count / task_rows))
     size = max(1, math.ceil(count / tasks))
-    merged = engine.reduce(partial(_sketch_range, params, dim), RaceSketch.merge, _ranges(vectors, size),
+    merged = engine.reduce(partial(sketch_of, params, dim), RaceSketch.merge, _ranges(vectors, size),
                            "density: sketching")
     if merged is None:
         return np.empty(0, dtype=np.float64)
@@ -84,8 +84,8 @@ def _ranges(vectors: Matrix, size: int) -> Iterator[Matrix]:
         yield np.ascontiguousarray(vectors[start:start + size])
 
 
-def _sketch_range(params: RaceParams, dim: int, vectors: Matrix) -> RaceSketch:
-    """A task's partial sketch: its records counted, chunk by chunk."""
+def sketch_of(params: RaceParams, dim: int, vectors: Matrix) -> RaceSketch:
+    """The sketch of some records (a task's partial sketch), counted chunk by chunk."""
     sketch = RaceSketch(params, dim)
     for start in range(0, vectors.shape[0], CHUNK_ROWS):
         sketch.add(vectors[start:start + CHUNK_ROWS])
