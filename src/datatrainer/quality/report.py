@@ -13,6 +13,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from datatrainer.engine.base import Engine
+from datatrainer.pii.config import PiiConfig
+from datatrainer.pii.scan import PiiSummary, scan_version
+from datatrainer.quality.balance import BalanceConfig, BalanceReport, balance_report
 from datatrainer.quality.metrics import QualityConfig, QualitySummary, measure_and_store
 from datatrainer.quality.metrics.examples import ProblemExamples, worst_examples
 from datatrainer.quality.metrics.history import TrendPoint, trend
@@ -28,18 +31,27 @@ class QualityReport(BaseModel):
     summary: QualitySummary
     trend: list[TrendPoint]
     examples: list[ProblemExamples]
+    balance: BalanceReport | None = None
+    pii: PiiSummary | None = None
 
     def html(self) -> str:
-        return render(self.summary, self.trend, self.examples)
+        from datatrainer.pii.report_section import pii_section
+        from datatrainer.quality.balance_html import balance_section
+
+        extra = [balance_section(self.balance)] if self.balance else []
+        extra += [pii_section(self.pii)] if self.pii else []
+        return render(self.summary, self.trend, self.examples, extra)
 
 
 def build_report(workspace: Workspace, version: DatasetVersion, config: QualityConfig | None = None,
                  engine: Engine | None = None, examples_per_problem: int = 5,
-                 compute_missing: bool = False) -> QualityReport:
+                 compute_missing: bool = False, balance: BalanceConfig | None = None,
+                 pii: PiiConfig | None = None) -> QualityReport:
     """Measure (and store) `version`, then gather the trend and the worst examples.
 
     With `compute_missing`, related versions never measured with this configuration are measured (and
-    stored) first; otherwise the trend shows only stored measurements.
+    stored) first; otherwise the trend shows only stored measurements. With `balance` and `pii`, the
+    report gains those sections (each one more pass over the version).
     """
     config = config or QualityConfig()
     result = measure_and_store(workspace, version, config, engine)
@@ -52,8 +64,16 @@ def build_report(workspace: Workspace, version: DatasetVersion, config: QualityC
         points = trend(workspace, result.summary, version.info, measure_missing if compute_missing else None)
     with timings.stage("examples"):
         examples = worst_examples(result, version, examples_per_problem)
+    balance_part = pii_part = None
+    if balance is not None:
+        with timings.stage("balance"):
+            balance_part = balance_report(workspace, version, balance, engine)
+    if pii is not None:
+        with timings.stage("pii"):
+            pii_part = scan_version(version, pii, engine, examples_per_problem)
     result.summary.timings.update(timings)
-    return QualityReport(generated_at=datetime.now(UTC), summary=result.summary, trend=points, examples=examples)
+    return QualityReport(generated_at=datetime.now(UTC), summary=result.summary, trend=points, examples=examples,
+                         balance=balance_part, pii=pii_part)
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -194,8 +194,9 @@ def examples_section(groups: Sequence[ProblemExamples]) -> str:
     return "".join(parts)
 
 
-def render(summary: QualitySummary, trend: Sequence[TrendPoint], examples: Sequence[ProblemExamples]) -> str:
-    """The whole page."""
+def render(summary: QualitySummary, trend: Sequence[TrendPoint], examples: Sequence[ProblemExamples],
+           extra_sections: Sequence[str] = ()) -> str:
+    """The whole page; `extra_sections` (HTML: balance, personal data) go after the examples."""
     sections = [headline_cards(summary)]
     if summary.completeness:
         sections.append(completeness_section(summary.completeness))
@@ -207,7 +208,7 @@ def render(summary: QualitySummary, trend: Sequence[TrendPoint], examples: Seque
         sections.append(coherence_section(summary.coherence))
     if summary.freshness:
         sections.append(freshness_section(summary.freshness))
-    sections += [distributions_section(summary), trend_section(trend), examples_section(examples)]
+    sections += [distributions_section(summary), trend_section(trend), examples_section(examples), *extra_sections]
     config = json.dumps(summary.config.model_dump(mode="json"), indent=2)
     sections.append(f"<h2 id='config'>Configuration</h2><p>hash <code>{summary.config_hash}</code></p>"
                     f"<pre>{escape(config)}</pre>")
