@@ -185,3 +185,12 @@ def test_erasure_crypto_shreds_encrypted_versions(tmp_path: Path, monkeypatch: p
         assert len(ws.scores.scores_for(ws.version("docs@1"), "toy")) == len(OTHERS)
         assert ws.embeddings.embeddings_for(ws.version("docs@1"), "def456")[1].shape == (len(OTHERS), 4)
         assert _rows_with(ws, SECRETS) == [] and ws.audit.verify().ok
+
+
+def test_a_running_job_blocks_erasure_with_a_clear_error(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    ws = sqlite_workspace
+    build(ws, tmp_path)
+    job = ws.jobs.create("embed", {"ref": "docs@1"}, {}, ["docs@1"], "local:test", holder="worker-1", lease_s=300)
+    result = _cli(ws, "erase", "--where", "author_id = 'u123'")
+    assert result.exit_code == 1 and f"embed (job {job.id})" in str(result.exception)
+    assert ws.version("docs@1").num_rows == len(_records())  # nothing was touched

@@ -62,3 +62,19 @@ def test_sigkill_at_every_step_then_resume(tmp_path: Path) -> None:
         assert ws.audit.verify().ok
         assert {p.name for p in (root / "versions").iterdir()} == ws.catalog.storage_keys()  # no orphan left
     assert _run(root, None, "author_id = 'u123'") == 0  # and again: nothing left to match
+
+
+def test_a_version_derived_while_the_erasure_ran_is_erased_too(tmp_path: Path) -> None:
+    """Another process filters the subject's version after the plan was made: the erasure finds the new
+    descendant through lineage and rewrites it as well."""
+    with Workspace.init(tmp_path / "ws") as ws:
+        build(ws, tmp_path)
+    root = ws.root
+    assert _run(root, "planned", "author_id = 'u123'") == -signal.SIGKILL
+    with Workspace.open(root) as ws:
+        late = ws.apply("filter", ["docs@1"], {"where": "true"}, name="late")
+        assert late.num_rows == 8
+    assert _run(root, None) == 0
+    with Workspace.open(root) as ws:
+        assert ws.version("late@1").num_rows == 6 and _rows_with(ws, SECRETS) == []
+        assert _files_with(root, SECRETS) == []

@@ -246,6 +246,8 @@ def _finish(ws: Workspace, erasure_id: int) -> ErasureResult:
     step = journal.data["step"]
     if STEPS.index(step) <= STEPS.index("versions"):
         _rewrite_versions(ws, journal)
+        while _late_descendants(ws, journal):  # published from an erased version while this one ran
+            _rewrite_versions(ws, journal)
         journal.advance("stores")
     if journal.data["step"] == "stores":
         hashes = journal.data["hashes"]
@@ -304,6 +306,27 @@ def _rewrite_versions(ws: Workspace, journal: _Journal) -> None:
 
         rewrite_version(ws, version, plan["drop"], journal.id, remember, committed)
         _crash_point("version")
+
+
+def _late_descendants(ws: Workspace, journal: _Journal) -> bool:
+    """Add to the plan any version derived from a planned one that the plan does not know (another process
+    published it from the old records meanwhile) and that holds erased records; True if any was added."""
+    planned = {plan["id"] for plan in journal.data["versions"]}
+    with journal.sessions() as session:
+        unknown = Lineage(session).descendants(planned) - planned
+    if not unknown:
+        return False
+    erased = Matches(ids={r for plan in journal.data["versions"] for r in plan["drop"]},
+                     hashes=set(journal.data["hashes"]))
+    added = False
+    for version in _all_versions(ws):
+        if version.info.id in unknown and (drop := _ids_to_drop(version, erased)):
+            journal.data["versions"].append({"id": version.info.id, "ref": version.ref,
+                                             "old_key": version.info.storage_key, "drop": sorted(drop),
+                                             "pending_key": None, "new_key": None, "done": False})
+            added = True
+    journal.save()
+    return added
 
 
 def _erase_records(ws: Workspace, journal: _Journal) -> None:
