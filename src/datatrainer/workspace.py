@@ -24,11 +24,16 @@ from datatrainer.store.writer import VERSIONS_DIR
 
 if TYPE_CHECKING:
     from datatrainer.annotation.service import AnnotationService
+    from datatrainer.api.curation import ReportFiles
+    from datatrainer.api.scoring import Scored
     from datatrainer.engine.base import Engine
+    from datatrainer.evaluation.runner import EvalRun
     from datatrainer.io.ingest import IngestOptions
+    from datatrainer.jobs import JobService
     from datatrainer.scoring import EmbeddingStore, ScoreStore
     from datatrainer.security.audit import AuditLog
     from datatrainer.training.registry import ModelRegistry
+    from datatrainer.training.run import TrainResult
 
 CODE_VERSION = f"datatrainer {__version__}"
 _DEFAULT_CONFIG = """\
@@ -158,6 +163,13 @@ class Workspace:
 
         return ModelRegistry(self)
 
+    @cached_property
+    def jobs(self) -> JobService:
+        """Long-running jobs (embed, score, train, ...): list, show, stop and resume them."""
+        from datatrainer.jobs import JobService
+
+        return JobService(self)
+
     def version(self, ref: str | DatasetVersion) -> DatasetVersion:
         return self.datasets.get(ref)
 
@@ -186,6 +198,59 @@ class Workspace:
         path = export_version(self, version, Path(out), format, engine, overwrite, decrypt)
         record_export(self.catalog.engine, version.info.id, path, format)  # erasure must reach it too
         return path
+
+    # --- one call per command (the CLI calls these too; `datatrainer.api.twins` maps commands to them) ----------
+
+    def embed(self, ref: str | DatasetVersion, model: str = "minilm", backend: str = "st",
+              **options: Any) -> Scored:
+        """Embed every record not embedded yet with this model (`datatrainer embed`)."""
+        from datatrainer.api.scoring import embed
+
+        return embed(self, ref, model, backend, **options)
+
+    def score(self, scorer: str, ref: str | DatasetVersion, **options: Any) -> Scored:
+        """Score every record: `ws.score("ask-llm", "web@2", model="smollm2")`; also "perplexity", "density",
+        "distilled" (`datatrainer score SCORER`). Only texts without a stored score are computed."""
+        from datatrainer.api.scoring import score
+
+        return score(self, scorer, ref, **options)
+
+    def sample(self, ref: str | DatasetVersion, by: str, budget: str | int | float,
+               **options: Any) -> DatasetVersion:
+        """A budgeted sample as a new version: `ws.sample(v, by="density", budget="20%")` (`datatrainer sample`)."""
+        from datatrainer.api.curation import sample
+
+        return sample(self, ref, by, budget, **options)
+
+    def dedup(self, ref: str | DatasetVersion, method: str = "minhash", **options: Any) -> DatasetVersion:
+        """Exact or near-duplicates removed, as a new version (`datatrainer dedup`)."""
+        from datatrainer.api.curation import dedup
+
+        return dedup(self, ref, method, **options)
+
+    def filter(self, ref: str | DatasetVersion, where: str, **options: Any) -> DatasetVersion:
+        """The records matching a SQL condition, as a new version (`datatrainer filter`)."""
+        from datatrainer.api.curation import filter as filter_version
+
+        return filter_version(self, ref, where, **options)
+
+    def quality_report(self, ref: str | DatasetVersion, **options: Any) -> ReportFiles:
+        """Measure a version and write its HTML quality report and JSON (`datatrainer quality report`)."""
+        from datatrainer.api.curation import quality_report
+
+        return quality_report(self, ref, **options)
+
+    def train(self, ref: str | DatasetVersion, model: str, out: str, **config: Any) -> TrainResult:
+        """Train a model on a version and register it as `out` (`datatrainer train`)."""
+        from datatrainer.api.models import train
+
+        return train(self, ref, model, out, **config)
+
+    def evaluate(self, model: str, suite: str, data: str | None = None, **options: Any) -> EvalRun:
+        """Evaluate a model with one suite; the metrics are stored with it (`datatrainer eval`)."""
+        from datatrainer.api.models import evaluate
+
+        return evaluate(self, model, suite, data, **options)
 
     def collect_garbage(self, min_age: float = 3600.0) -> list[PurePath]:
         """Remove leftovers of interrupted writes: temp folders and files (a score or embedding shard killed
