@@ -70,7 +70,7 @@ def users_disable(
 
 
 @users_app.command("token")
-def users_token(
+def users_token(  # nosec B107  # a label or help text, not a password
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Username the token acts as.")],
     token_name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",

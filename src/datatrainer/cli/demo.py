@@ -28,7 +28,7 @@ from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
 
 DEMO_MARKER = ".datatrainer-demo"
-DEMO_PASSWORD = "demo-password"  # a throwaway local account, printed for the user to log in with
+DEMO_PASSWORD = "demo-password"  # a throwaway local account, printed for the user to log in with  # nosec B105  # a name or a throwaway demo account shown to the user, not a secret
 ANNOTATED_TASKS = 12
 DEMO_SEQ_LEN = 128
 DEMO_TRAIN_STEPS = 40  # a tiny GPT on 2 cores: a few seconds, enough for the loss to fall visibly

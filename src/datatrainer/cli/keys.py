@@ -25,7 +25,7 @@ KmsClientOption = Annotated[str | None, typer.Option(
 KmsKeyOption = Annotated[str | None, typer.Option("--kms-key-id", help="kms provider: the master key's id in the KMS.")]
 
 
-def describe(provider: KeyProvider, passphrase: str = "the passphrase in DATATRAINER_PASSPHRASE") -> str:
+def describe(provider: KeyProvider, passphrase: str = "the passphrase in DATATRAINER_PASSPHRASE") -> str:  # nosec B107  # a label or help text, not a password
     settings = provider.settings()
     if provider.kind == "keyfile":
         return f"key file {settings['path']} (keep a copy somewhere safe: without it the data is lost)"

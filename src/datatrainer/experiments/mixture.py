@@ -66,7 +66,7 @@ class Mixture:
 
 
 def build_mixture(params: MixtureParams) -> Mixture:
-    rng = random.Random(f"mixture-{params.seed}")
+    rng = random.Random(f"mixture-{params.seed}")  # nosec B311  # reproducible sampling or jitter, not a secret
     counts = params.counts()
     paragraphs = part_paragraphs(params.seed, "pool")
     if counts[CLEAN] + counts[JUNK] > len(paragraphs):

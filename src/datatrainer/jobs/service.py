@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
+import subprocess  # nosec B404  # argument lists only, never a shell
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,7 +119,7 @@ class JobService:
         environment = {**os.environ, "DATATRAINER_WORKSPACE": str(self.ws.root),
                        "DATATRAINER_DB_URL": self.ws.catalog.url}
         with open(folder / f"{job_id}.out", "ab") as out:
-            subprocess.Popen([sys.executable, "-m", "datatrainer", "--no-progress", "jobs", "resume", str(job_id)],
+            subprocess.Popen([sys.executable, "-m", "datatrainer", "--no-progress", "jobs", "resume", str(job_id)],  # nosec B603  # a fixed argument list (our interpreter or sandbox), no shell, no user text
                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=environment,
                              cwd=Path(self.ws.root), start_new_session=True)
         return job

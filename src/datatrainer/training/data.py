@@ -53,7 +53,7 @@ def held_out_mask(ids: pa.Array, fraction: float) -> np.ndarray[Any, np.dtype[np
     connection.register("split_ids", pa.table({ID: ids}))
     try:
         result = connection.sql(
-            f"SELECT md5_number_lower({ID}) % {SPLIT_BUCKETS} < {threshold} AS held FROM split_ids").to_arrow_table()
+            f"SELECT md5_number_lower({ID}) % {SPLIT_BUCKETS} < {threshold} AS held FROM split_ids").to_arrow_table()  # nosec B608  # constants and an integer
     finally:
         connection.unregister("split_ids")
     held: np.ndarray[Any, np.dtype[np.bool_]] = result.column("held").to_numpy(zero_copy_only=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import quoteattr  # nosec B406  # quoteattr only escapes values we write; no XML is parsed
 
 import orjson
 
