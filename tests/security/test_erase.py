@@ -50,6 +50,9 @@ def build(ws: Workspace, tmp_path: Path) -> Path:
     assert task is not None and task.payload["text"] == SECRETS[0]
     ws.annotation.submit(annotator, task.id, {"labels": ["pos"]})
     ws.annotation.review(ADMIN, task.id, "accept", comment=f"quoting: {SECRETS[0]}")
+    report = ws.root / "reports" / "quality-docs-1.html"  # where `quality report` writes, quoting records
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(f"<p>worst record: {SECRETS[1]}</p>")
     return ws.export("docs-long@1", tmp_path / "export", "jsonl", decrypt=ws.keys.encrypted)
 
 
@@ -106,6 +109,7 @@ def test_erase_removes_the_subject_everywhere(workspace: Workspace, tmp_path: Pa
     receipt = json.loads(next((ws.root / RECEIPTS_DIR).glob("erasure-*.json")).read_text())
     assert receipt["records"] == 2 and receipt["tasks"] == 2 and receipt["who"].startswith("local:")
     assert {v["ref"] for v in receipt["versions"]} == set(before)
+    assert not any(secret in json.dumps(receipt) for secret in SECRETS) and "u123" not in json.dumps(receipt)
 
     again = _cli(ws, "erase", "--where", "author_id = 'u123'")  # idempotent
     assert again.exit_code == 0 and "no record matches" in again.output

@@ -52,6 +52,7 @@ from datatrainer.security.audit import ERASE_ACTION, current_actor
 from datatrainer.store.schema import CONTENT_HASH, ID
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.store.writer import VERSIONS_DIR
+from datatrainer.training.registry import ModelRow
 
 if TYPE_CHECKING:
     from datatrainer.workspace import Workspace
@@ -375,9 +376,18 @@ def _delete_folder(ws: Workspace, key: str) -> None:
 
 def _cleanup(ws: Workspace, journal: _Journal) -> None:
     """Old folders go; in an encrypted workspace their data keys go too, so even a copy is unreadable."""
+    from datatrainer.quality.report import default_paths  # heavy (plotting); only needed here
+
     old = [plan["old_key"] for plan in journal.data["versions"] if plan["done"] and plan["new_key"]]
     for key in old:
         _delete_folder(ws, key)
+    for plan in journal.data["versions"]:  # quality reports quote records: the rewritten versions' are stale
+        try:
+            version = ws.version(plan["ref"])
+        except DatatrainerError:
+            continue
+        for path in default_paths(ws, version):
+            path.unlink(missing_ok=True)
     if old:
         with journal.sessions.begin() as session:
             ws.keys.forget(session, old)
@@ -397,12 +407,20 @@ def _write_receipt(ws: Workspace, journal: _Journal, path: Path) -> dict[str, An
         "stores": {"content_hashes_erased": len(data["hashes"]), "shards_rewritten": data["shards"]},
         "shards": data["shards"], "tasks": len(data["tasks"]), "payloads": len(data["payloads"]),
         "audit_entry": data["audit_seq"], "exports": data["export_results"],
+        "models_trained_on_rewritten_versions": _models_on(journal, [p["id"] for p in data["versions"]]),
     }
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     os.replace(tmp, path)
     return {**summary, "versions": [{k: v for k, v in item.items() if k != "removed_id_sha256"} for item in versions]}
+
+
+def _models_on(journal: _Journal, version_ids: list[int]) -> list[str]:
+    """Models trained on data that is now erased: the receipt names them, since only retraining forgets."""
+    with journal.sessions() as session:
+        return list(session.scalars(select(ModelRow.name).where(ModelRow.version_id.in_(version_ids))
+                                    .order_by(ModelRow.name)))
 
 
 def _iso(moment: datetime) -> str:
