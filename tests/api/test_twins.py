@@ -61,14 +61,14 @@ def test_the_twins_give_what_the_commands_give(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "api") as ws:
         source = ws.ingest(data, "web")
         deduped = ws.dedup(source, "exact")
-        kept = ws.filter(deduped, "length(text) > 24")
+        kept = ws.filter(deduped, "length(text) > 22")
         sampled = ws.sample(kept, by="random", budget="50%", seed=3)
         report = ws.quality_report(sampled)
         api_ids = [_ids(v) for v in (deduped, kept, sampled)]
         assert report.html.is_file() and report.report.summary.records == sampled.num_rows
     root = str(tmp_path / "cli")
     for args in (["ingest", str(data), "--name", "web"], ["dedup", "web@1", "--method", "exact"],
-                 ["filter", "web@2", "--where", "length(text) > 24"],
+                 ["filter", "web@2", "--where", "length(text) > 22"],
                  ["sample", "web@3", "--by", "random", "--budget", "50%", "--seed", "3"]):
         result = runner.invoke(app, ["--workspace", root, "--no-progress", *args])
         assert result.exit_code == 0, result.output
