@@ -1,5 +1,5 @@
 """Ask-LLM with the real bundled SmolLM2: values against an unbatched hand computation, prompt overrides, and the
-resumable job through `ws.scores` (three kinds per pass, normalized chosen by default, sampling by it)."""
+resumable job through `ws.scores` (four kinds per pass, the quality student chosen by default, sampling by it)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datatrainer.models.lm.base import LanguageModel
 from datatrainer.scoring.ask_llm import ASK_LLM, AskLLM, AskLLMParams
 from datatrainer.scoring.lm_jobs import AskLLMTask, ModelRequest, plan_lm_scoring, run_lm_scoring, score_with_lm
 from datatrainer.scoring.prompts import load_template
+from datatrainer.scoring.quality_student import default_student
 from datatrainer.workspace import Workspace
 from tests.scoring.helpers import ingest_texts
 
@@ -58,7 +59,7 @@ def test_prompt_override_changes_hash_and_scores(smollm2: LanguageModel, tmp_pat
     assert not np.allclose(paper.score(DOCS).normalized, custom.score(DOCS).normalized, rtol=1e-3)
 
 
-def test_job_stores_three_kinds_resumes_and_samples_by_normalized(smollm2: LanguageModel,
+def test_job_stores_four_kinds_resumes_and_samples_by_the_student(smollm2: LanguageModel,
                                                                   sqlite_workspace: Workspace, tmp_path: Path,
                                                                   short_texts: list[str]) -> None:
     workspace = sqlite_workspace  # the scores are files; the PostgreSQL catalog is covered by test_perplexity
@@ -82,9 +83,12 @@ def test_job_stores_three_kinds_resumes_and_samples_by_normalized(smollm2: Langu
     for kind in ("normalized", "pyes", "logprob"):
         table = workspace.scores.scores_for(version, ASK_LLM, resumed.hash_of({"score": kind}))
         np.testing.assert_allclose(table["score"].to_numpy(), expected.of(kind), rtol=1e-4)
-    default = workspace.scores.scores_for(version, ASK_LLM)  # no config named: the normalized one
-    assert default.schema.metadata[b"config_hash"].decode() == resumed.hash_of({"score": "normalized"})
-    assert {c.params["score"] for c in workspace.scores.configs(ASK_LLM)} == {"normalized", "pyes", "logprob"}
+    student = workspace.scores.scores_for(version, ASK_LLM, resumed.hash_of({"score": "student"}))
+    np.testing.assert_allclose(student["score"].to_numpy(), default_student().score([*texts, texts[0]]), rtol=1e-9)
+    default = workspace.scores.scores_for(version, ASK_LLM)  # no config named: the quality student
+    assert default.schema.metadata[b"config_hash"].decode() == resumed.hash_of({"score": "student"})
+    assert {c.params["score"] for c in workspace.scores.configs(ASK_LLM)} == {"normalized", "pyes", "logprob",
+                                                                              "student"}
 
     again = plan_lm_scoring(workspace, version, task, request)  # complete: found without loading the model
     assert again.model is None and again.todo == 0 and again.hashes == resumed.hashes
@@ -95,4 +99,4 @@ def test_job_stores_three_kinds_resumes_and_samples_by_normalized(smollm2: Langu
     k = sample.info.stats["budget"]
     best = np.sort(np.lexsort((np.arange(len(stored)), -stored))[:k])
     assert k == 2 and sample.to_table(["id"])["id"].to_pylist() == [f"r{i}" for i in best]
-    assert sample.info.params["score_config"] == resumed.hash_of({"score": "normalized"})
+    assert sample.info.params["score_config"] == resumed.hash_of({"score": "student"})

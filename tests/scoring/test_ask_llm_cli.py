@@ -17,6 +17,7 @@ import pytest
 
 from datatrainer.models.lm.base import LanguageModel
 from datatrainer.scoring.ask_llm import AskLLM
+from datatrainer.scoring.quality_student import default_student
 from tests.cli.test_cli import ok, one_line_error, run
 from tests.scoring.interrupt import signal_when
 from tests.scoring.test_cli import jsonl
@@ -70,15 +71,19 @@ def test_interrupt_kill_resume_sample_export(smollm2: LanguageModel, short_texts
     assert f"scored {total} records of web@1 ({total - SHARD * kept} texts computed now)" in out
     rows = sum(pq.read_metadata(path).num_rows for path in normalized_shards(ws))
     assert rows == total  # every text computed exactly once across the three runs
-    normalized_hash = out.split("ask-llm normalized config ")[1].split()[0]
-    pyes_hash = out.split("pyes ")[1].split()[0].rstrip(",")
+    student_hash = out.split("ask-llm student config ")[1].split()[0]
+    also = dict(item.split() for item in out.split("also stored: ")[1].split(" (pass")[0].split(", "))
+    pyes_hash = also["pyes"]
     assert "0 texts computed now" in model_run("-w", ws, "score", "ask-llm", "web@1", *FLOAT32)  # found, not recomputed
 
     ok("-w", ws, "scores", "export", "web@1", "--scorer", "ask-llm", "--out", tmp_path / "a.jsonl")
     exported = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert [row["id"] for row in exported] == [f"d{i}" for i in range(total)]
-    assert {row["config_hash"] for row in exported} == {normalized_hash}
-    scores = np.array([row["score"] for row in exported])
+    assert {row["config_hash"] for row in exported} == {student_hash}  # the default: the quality student
+    np.testing.assert_allclose([row["score"] for row in exported], default_student().score(short_texts), rtol=1e-9)
+    ok("-w", ws, "scores", "export", "web@1", "--scorer", "ask-llm", "--config", also["normalized"], "--out",
+       tmp_path / "n.jsonl")
+    scores = np.array([json.loads(line)["score"] for line in (tmp_path / "n.jsonl").read_text().splitlines()])
     reference = AskLLM(smollm2).score(short_texts)  # one uninterrupted run, batched differently
     np.testing.assert_allclose(scores, reference.normalized, rtol=1e-4)
     ok("-w", ws, "scores", "export", "web@1", "--scorer", "ask-llm", "--config", pyes_hash, "--out",
@@ -88,11 +93,12 @@ def test_interrupt_kill_resume_sample_export(smollm2: LanguageModel, short_texts
     np.testing.assert_allclose(pyes["score"].to_numpy(), reference.p_yes, rtol=1e-4)
 
     shown = ok("-w", ws, "scores", "show", "web@1")
-    assert shown.count("ask-llm") == 3 and shown.count(f"{total}/{total}") == 3
+    assert shown.count("ask-llm") == 4 and shown.count(f"{total}/{total}") == 4
 
     out = ok("-w", ws, "sample", "web@1", "--by", "ask-llm", "--budget", "20%", "--name", "top")
     assert f"kept {total // 5} of {total}" in out
-    top = np.sort(np.lexsort((np.arange(total), -scores))[:total // 5])
+    student = np.array([row["score"] for row in exported])
+    top = np.sort(np.lexsort((np.arange(total), -student))[:total // 5])
     ok("-w", ws, "export", "top@1", "--format", "jsonl", "--out", tmp_path / "top")
     kept_ids = [json.loads(line)["id"] for line in (tmp_path / "top" / "data.jsonl").read_text().splitlines()]
     assert kept_ids == [f"d{i}" for i in top]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from datatrainer.cli.context import console, state
+
+if TYPE_CHECKING:
+    from datatrainer.store.versions import DatasetVersion
+    from datatrainer.workspace import Workspace
 
 
 def sample_command(
@@ -50,6 +54,7 @@ def sample_command(
     with cli.open() as ws:
         source = ws.version(ref)
         result = ws.apply("sample", [source], params, name=name, engine=cli.engine())
+        warning = _quality_warning(ws, source, result.info.params)
     stats = result.info.stats
     sampler = result.info.params["sampler"]
     console.print(f"[green]created[/] [bold]{result.ref}[/]: kept {stats['kept']:,} of {stats['rows']:,} records "
@@ -60,6 +65,17 @@ def sample_command(
     if stats["dropped"]:
         console.print(f"see what was removed and why: datatrainer datasets dropped {result.ref}", markup=False,
                       highlight=False)
+    if warning is not None:
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+
+
+def _quality_warning(ws: Workspace, version: DatasetVersion, used: dict[str, Any]) -> str | None:
+    """The measured-quality warning for the stored score a sample ranked by, if any (`scoring.measured`)."""
+    from datatrainer.scoring.measured import sampling_warning
+
+    if "scorer" not in used or "score_config" not in used:
+        return None
+    return sampling_warning(ws.scores.resolve(version, used["scorer"], used["score_config"]))
 
 
 def coverage_command(

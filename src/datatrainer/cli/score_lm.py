@@ -17,6 +17,7 @@ from datatrainer.params import validate_params
 from datatrainer.scoring.ask_llm import AskLLMParams
 from datatrainer.scoring.lm_jobs import (
     SHARD_ROWS,
+    STUDENT,
     AskLLMTask,
     LMTask,
     ModelRequest,
@@ -52,9 +53,10 @@ def ask_llm_command(
     base_url: BaseUrl = None,
     prompt: Annotated[list[str] | None, typer.Option(help="Builtin prompt name (paper) or a template file with "
                                                           "{text}; repeat for an ensemble.")] = None,
-    score: Annotated[str, typer.Option(help="Score to report: normalized (P(yes)/(P(yes)+P(no)), the default "
-                                            "for sampling), pyes (the paper's) or logprob. All three are "
-                                            "stored.")] = "normalized",
+    score: Annotated[str, typer.Option(help="Score to report: student (the default for sampling: the quality "
+                                            "student, which measured best on held-out real text), normalized "
+                                            "(P(yes)/(P(yes)+P(no))), pyes (the paper's) or logprob. All four are "
+                                            "stored.")] = STUDENT,
     calibrate: Annotated[bool, typer.Option(help="Divide P(yes), P(no) by their values for content-free "
                                                  "documents (moves scores, not the ranking of one prompt).")] = False,
     max_doc_tokens: MaxTokens = 512,
@@ -70,16 +72,17 @@ def ask_llm_command(
     """Ask-LLM quality: how readily the model answers "yes" to the paper's question about each record.
 
     Higher is better; `datatrainer sample VERSION --by ask-llm --budget 20%` keeps the top. One pass stores
-    the normalized, pyes and logprob scores (three configs); sampling uses normalized unless given --config.
+    the student, normalized, pyes and logprob scores (four configs); sampling uses the student unless given
+    --config.
     """
-    settings = {"prompts": prompt, "score": score, "calibrate": calibrate, "max_doc_tokens": max_doc_tokens,
-                "yes": yes, "no": no}
+    settings = {"prompts": prompt, "score": None if score == STUDENT else score, "calibrate": calibrate,
+                "max_doc_tokens": max_doc_tokens, "yes": yes, "no": no}
     params = validate_params(AskLLMParams, {k: v for k, v in settings.items() if v is not None}, "ask-llm")
     task = AskLLMTask(params)
     hashes = _score(ctx, ref, task, _request(model, backend, base_url, batch_size, dtype, quantize), shard_rows,
-                    {"score": params.score})
+                    {"score": score})
     others = ", ".join(f"{kind} {hash_}" for kind, hash_ in zip(task.kinds, hashes, strict=True)
-                       if kind != params.score)
+                       if kind != score)
     console.print(f"also stored: {others} (pass --config HASH to sample or export them)", markup=False,
                   highlight=False)
 
