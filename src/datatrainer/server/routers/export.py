@@ -14,8 +14,10 @@ from starlette.background import BackgroundTask
 from datatrainer.annotation import formats
 from datatrainer.annotation.service import AnnotationService
 from datatrainer.annotation.types import UserInfo
-from datatrainer.server.deps import Annotate, ProjectId
+from datatrainer.security.keys_cleartext import allow_clear_export
+from datatrainer.server.deps import Annotate, ProjectId, Ws
 from datatrainer.server.schemas import ExportIn, VersionOut
+from datatrainer.workspace import Workspace
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["export"])
 Format = Literal["jsonl", "hf", "conll", "spacy", "label-studio"]
@@ -37,16 +39,18 @@ def _export(svc: AnnotationService, user: UserInfo, project_id: int, body: Expor
 @router.get("/download/{fmt}", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}},
                              "description": "The file; `hf` is a zip of a `datasets.save_to_disk` folder."}})
-async def download(project_id: ProjectId, fmt: Format, api: Annotate, per_annotator: bool = False
-                   ) -> FileResponse:
+async def download(project_id: ProjectId, fmt: Format, api: Annotate, ws: Ws, per_annotator: bool = False,
+                   decrypt: bool = False) -> FileResponse:
     """ner and classification results as a file: final results, or one document per annotator's result
-    (`per_annotator`; Label Studio always carries every annotator)."""
-    return await api.run(lambda user: _download(api.svc, user, project_id, fmt, per_annotator))
+    (`per_annotator`; Label Studio always carries every annotator). From an encrypted workspace the file is
+    plaintext, so it needs `decrypt=true`, which is recorded in the audit log."""
+    return await api.run(lambda user: _download(ws, api.svc, user, project_id, fmt, per_annotator, decrypt))
 
 
-def _download(svc: AnnotationService, user: UserInfo, project_id: int, fmt: Format, per_annotator: bool
-              ) -> FileResponse:
+def _download(ws: Workspace, svc: AnnotationService, user: UserInfo, project_id: int, fmt: Format,
+              per_annotator: bool, decrypt: bool) -> FileResponse:
     project = svc.get_project(user, project_id)
+    allow_clear_export(ws, f"project {project.name}", "a download", decrypt, user.username, flag="decrypt=true")
     docs = svc.annotated_docs(user, project_id, per_annotator or fmt == "label-studio")
     folder = Path(tempfile.mkdtemp(prefix="datatrainer-download-"))
     cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
