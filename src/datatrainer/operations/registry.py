@@ -31,6 +31,7 @@ BUILTINS: dict[str, str] = {
     "dedup": "datatrainer.operations.dedup:DedupOperation",
     "sample": "datatrainer.operations.sample:SampleOperation",
     "pii-redact": "datatrainer.operations.pii:PiiRedactOperation",
+    "license-filter": "datatrainer.operations.license_filter:LicenseFilterOperation",
 }
 
 _REGISTERED: dict[str, Operation[Any]] = {}
