@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from datatrainer.annotation.service import AnnotationService
 from datatrainer.annotation.types import UserInfo
+from datatrainer.security.audit import acting_as
 from datatrainer.security.roles import DEFAULT_ROLE, SCOPES, Scope, effective_scopes
 from datatrainer.server.csrf import CSRF_HEADER, SAFE_METHODS, csrf_valid
 from datatrainer.server.schemas import MAX_ID
@@ -128,11 +129,18 @@ class Api:
 
     async def run(self, work: Callable[[UserInfo], T]) -> T:
         """`work(caller)` after authenticating, both in the same thread-pool hop."""
-        return await run_in_threadpool(lambda: work(self.caller().user))
+        return await self.run_as(lambda caller: work(caller.user))
 
     async def run_as(self, work: Callable[[Caller], T]) -> T:
-        """Like `run`, for routes that need the caller's scopes or token too."""
-        return await run_in_threadpool(lambda: work(self.caller()))
+        """Like `run`, for routes that need the caller's scopes or token too. Audit entries the workspace
+        appends on its own during the work (a version written, a score stored) name the caller."""
+
+        def authenticated() -> T:
+            caller = self.caller()
+            with acting_as(caller.user.username):
+                return work(caller)
+
+        return await run_in_threadpool(authenticated)
 
 
 def _requiring(scope: Scope | None) -> Callable[..., Awaitable[Api]]:
