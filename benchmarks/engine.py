@@ -237,6 +237,10 @@ def main() -> None:
     load = "-".join(f"{value:.0f}" for value in sorted(set(loads)))
     same_ids = ray["ids"].equals(local["ids"])
     same_scores = bool(np.array_equal(ray["scores"], local["scores"]))
+    if not same_scores and len(ray["scores"]) == len(local["scores"]):
+        differ = ray["scores"] != local["scores"]
+        print(f"density differs for {int(differ.sum()):,} records, by at most "
+              f"{float(np.max(np.abs(ray['scores'] - local['scores']))):.4g}")
     report = {"records": args.records, "cpu": cpu, "cores": os.cpu_count(), "load": load,
               "ray_startup_s": round(startup, 1), "ray_warmup_s": round(warmup, 1),
               "same_ids": same_ids, "same_density": same_scores, "ray_steps": steps,

@@ -17,7 +17,8 @@ input order, so both engines give the same output for the same input.
 - `map_items`: a function of items the driver produces (arrays, tables); stateless tasks.
 - `map_actors`: a function built once per worker by `factory` (a scorer that loads a model), then called on
   each item; a pool of `concurrency` workers, `num_gpus` each where the cluster has GPUs.
-- `reduce`: mergeable sketches (RACE density counts, ...): one partial per item, merged pairwise.
+- `reduce`: mergeable sketches (RACE density counts, ...): one partial per item, merged pairwise (on Ray,
+  on the workers, so only the final value reaches the driver).
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ class Engine(Protocol):
 
     def reduce(self, fn: Callable[[T], A], merge: Callable[[A, A], A], items: Iterable[T],
                description: str = "processing") -> A | None:
-        """`merge` of `fn` of every item (None when there are none); `merge` must be associative."""
+        """`merge` of `fn` of every item (None when there are none). `merge` must be associative and
+        commutative: partials may be merged in any order, on any worker."""
         ...
 
     def close(self) -> None:

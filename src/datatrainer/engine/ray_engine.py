@@ -8,7 +8,8 @@ partition (`num_returns`), and each reduce task receives its partition's object 
 objects stay in the object store (which spills to disk beyond its size) and never reach the driver. Items the driver
 hands out (`map_items`, `map_actors`, `reduce`) go through the object store to plain tasks or to a pool of
 actors that each build their function once (a scorer loading its model), a GPU each where the cluster has
-GPUs. Tasks and actors are retried when a worker dies; what still fails surfaces as one line.
+GPUs; `reduce` merges its partials in a tree of tasks, so only the final value reaches the driver. Tasks
+and actors are retried when a worker dies; what still fails surfaces as one line.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import ray
 import ray.data
 import ray.exceptions
 
-from datatrainer.engine.base import A, R, S, T, Written, merge_all, split_partitions, write_batch
+from datatrainer.engine.base import A, R, S, T, Written, split_partitions, write_batch
 from datatrainer.errors import DatatrainerError
 from datatrainer.progress import progress_bar
 from datatrainer.store.versions import DatasetVersion
@@ -141,7 +142,29 @@ class RayEngine:
 
     def reduce(self, fn: Callable[[T], A], merge: Callable[[A, A], A], items: Iterable[T],
                description: str = "processing") -> A | None:
-        return merge_all(self.map_items(fn, items, description), merge)
+        """Partials merged on the workers, two at a time as they finish (a tree), so that only the final
+        value reaches the driver; at most `2 * threads` tasks (and their items) in flight."""
+        task = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(_call)
+        combine = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(_merge_pair)
+        fn_ref, merge_ref = ray.put(fn), ray.put(merge)
+        remaining = iter(items)
+        running: list[Any] = []
+        finished: list[Any] = []
+        exhausted = False
+        with _errors(description):
+            while True:
+                while not exhausted and len(running) < 2 * self.threads:
+                    item = next(remaining, _NO_ITEM)
+                    if item is _NO_ITEM:
+                        exhausted = True
+                        break
+                    running.append(task.remote(fn_ref, item))
+                if not running:
+                    return cast(A, ray.get(finished[0])) if finished else None
+                ready, running = ray.wait(running, num_returns=1)
+                finished.extend(ready)
+                while len(finished) >= 2:
+                    running.append(combine.remote(merge_ref, finished.pop(), finished.pop()))
 
     def close(self) -> None:
         if self._started and ray.is_initialized():
@@ -220,6 +243,13 @@ class _Actor:
 
 def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
+
+
+def _merge_pair(merge: Callable[[A, A], A], first: A, second: A) -> A:
+    return merge(first, second)
+
+
+_NO_ITEM = object()
 
 
 def _run_units(units: pa.Table, *, work: Callable[..., Any], version: DatasetVersion,

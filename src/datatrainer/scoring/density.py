@@ -69,7 +69,9 @@ def density_on(engine: Engine, vectors: Matrix, params: RaceParams, task_rows: i
         return density_scores(vectors, params)
     count, dim = vectors.shape
     tasks = max(engine.threads, math.ceil(count / task_rows))
-    size = max(1, math.ceil(count / tasks))
+    # Ranges start on multiples of CHUNK_ROWS, where `density_scores` starts its chunks: BLAS may round a
+    # vector's projections differently in another chunk layout, and a flipped floor() is another bucket.
+    size = max(1, math.ceil(count / tasks / CHUNK_ROWS)) * CHUNK_ROWS
     merged = engine.reduce(partial(sketch_of, params, dim), RaceSketch.merge, _ranges(vectors, size),
                            "density: sketching")
     if merged is None:
@@ -85,10 +87,9 @@ def _ranges(vectors: Matrix, size: int) -> Iterator[Matrix]:
 
 
 def sketch_of(params: RaceParams, dim: int, vectors: Matrix) -> RaceSketch:
-    """The sketch of some records (a task's partial sketch), counted chunk by chunk."""
+    """The sketch of some records (a task's partial sketch), hashed chunk by chunk."""
     sketch = RaceSketch(params, dim)
-    for start in range(0, vectors.shape[0], CHUNK_ROWS):
-        sketch.add(vectors[start:start + CHUNK_ROWS])
+    sketch.add_ids(bucket_ids(sketch, vectors, CHUNK_ROWS))  # one bincount per row: the counting's fixed cost
     return sketch
 
 
