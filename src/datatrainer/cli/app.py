@@ -18,6 +18,7 @@ from datatrainer.cli.erase import erase_command
 from datatrainer.cli.evaluate import eval_command
 from datatrainer.cli.experiment import app as experiment_app
 from datatrainer.cli.models import app as models_app
+from datatrainer.cli.retention import app as retention_app
 from datatrainer.cli.train import train_command
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
 from datatrainer.engine.select import BATCH_ROWS, ENV_BATCH_ROWS, ENV_ENGINE, ENV_RAY_ADDRESS
@@ -103,6 +104,7 @@ app.add_typer(annotate.users_app, name="users")
 app.add_typer(annotate.annotate_app, name="annotate")
 app.add_typer(audit_app, name="audit")
 app.command("erase")(erase_command)
+app.add_typer(retention_app, name="retention")
 app.command("serve")(serve.serve_command)
 app.command("eval")(eval_command)
 app.command("train")(train_command)
