@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import TYPE_CHECKING
 
+import pyarrow.compute as pc
+
+from datatrainer.store.schema import LICENSE, SOURCE
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
@@ -24,6 +28,21 @@ def lineage(workspace: Workspace, version: DatasetVersion) -> list[DatasetVersio
         order.append(current)
         queue.extend(workspace.version(parent) for parent in current.info.parents)
     return order
+
+
+def value_counts(version: DatasetVersion, column: str) -> Counter[str]:
+    """Records per value of a column (`(none)` for nulls), streamed over the column alone; empty if absent."""
+    counts: Counter[str] = Counter()
+    if column not in version.schema.names:
+        return counts
+    for batch in version.read_batches([column]):
+        for item in pc.value_counts(batch.column(0).cast("string")).to_pylist():
+            counts[item["values"] if item["values"] is not None else "(none)"] += item["counts"]
+    return counts
+
+
+def _listed(counts: Counter[str]) -> str:
+    return ", ".join(f"{value} ({count:,})" for value, count in sorted(counts.items())).replace("|", "\\|") or "-"
 
 
 def dataset_card(workspace: Workspace, version: DatasetVersion, fmt: str) -> str:
@@ -59,4 +78,9 @@ def dataset_card(workspace: Workspace, version: DatasetVersion, fmt: str) -> str
                      f"{s.created_at:%Y-%m-%d %H:%M UTC} | `{params}` |")
     if licenses:
         lines += ["", "## Licenses", "", *[f"- {name}" for name in licenses]]
+    lines += ["", "## Sources and licenses", "", "Records per `source` and per `license` in every version of the "
+              "lineage.", "", "| version | sources | licenses |", "|---|---|---|"]
+    for step in lineage(workspace, version):
+        lines.append(f"| `{step.ref}` | {_listed(value_counts(step, SOURCE))} | "
+                     f"{_listed(value_counts(step, LICENSE))} |")
     return "\n".join(lines) + "\n"
