@@ -287,3 +287,24 @@ def test_a_version_written_across_a_rotation_is_refused(encrypted: Workspace, mo
         writer.write_part(0, table)
         info = writer.commit(dataset="web", operation="test", params={})
     assert encrypted.version(info.ref).to_table().select([ID, TEXT]).equals(table)
+
+
+def test_a_process_follows_a_rotation_made_by_another(tmp_path: Path, records: Path) -> None:
+    """Two handles on one workspace stand for two processes. After the other one rotates the key file, this one
+    reads a version keyed under the new master key (it unlocks it), and a version it wrapped under a master key
+    retired meanwhile is refused once, then written under the current one."""
+    with Workspace.init(tmp_path / "ws") as here, Workspace.open(tmp_path / "ws") as there:
+        here.keys.setup(new_provider("keyfile", key_file=tmp_path / "first.key"))
+        expected = here.ingest(records, "web").to_table()
+        there.keys.rotate(new_provider("keyfile", key_file=tmp_path / "second.key"), there.audit, "tester")
+        there.ingest(records, "web")
+        (tmp_path / "first.key").unlink()
+        assert here.version("web@2").to_table().equals(expected)
+
+        with here.datasets.new_version() as writer:
+            writer.write_part(0, expected)
+            there.keys.rotate(new_provider("keyfile", key_file=tmp_path / "third.key"), there.audit, "tester")
+            with pytest.raises(DatatrainerError, match="was rotated while this was written"):
+                writer.commit(dataset="web", operation="test", params={})
+        assert here.ingest(records, "web").to_table().equals(expected)
+        assert here.version("web@1").to_table().equals(expected)

@@ -132,6 +132,7 @@ class KeyRing:
         with self._lock:
             generation = self._wrapped_under.pop(key_id, self._generation)
         if row is None or row.generation != generation:
+            self._forget_master()  # the next attempt unlocks the current master key
             raise DatatrainerError(f"the master key of workspace {self.workspace} was rotated while this was "
                                    "written; nothing was published, run the command again")
         session.add(DataKeyRow(key_id=key_id, kind=kind, wrapped=wrapped, generation=row.generation,
@@ -144,11 +145,9 @@ class KeyRing:
             row = session.get(DataKeyRow, key_id)
         if row is None:
             return None
-        try:
-            key = self.provider().unwrap(row.wrapped, key_id)
-        except UnwrapError:
-            raise DatatrainerError(f"the data key {key_id} of workspace {self.workspace} does not unwrap with "
-                                   "its master key (the catalog row was altered)") from None
+        if row.generation != self._generation:
+            self._forget_master()  # rotated by another process since this one unlocked: unlock the new key
+        key = _unwrap(self.provider(), row.wrapped, key_id, self.workspace)
         self._keys[key_id] = FileCrypto(key_id, key)
         return self._keys[key_id]
 
@@ -166,6 +165,10 @@ class KeyRing:
             return found
         self._keys[key_id] = crypto
         return crypto
+
+    def _forget_master(self) -> None:
+        with self._lock:
+            self._provider, self._looked = None, False
 
     def forget(self, session: Session, key_ids: list[str]) -> None:
         """Delete data keys in the caller's transaction: what they encrypted is unreadable from then on."""
