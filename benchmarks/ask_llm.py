@@ -10,7 +10,10 @@ same model, reported as docs/s and tokens/s next to the model's forward-FLOPs bo
   (de-quantised to float32) through our backend. nano-askllm's `AskLLM(tokenizer, model)` takes a tokenizer and
   a model object, so it is handed that same model object and a copy of the tokenizer with left padding (as its
   README shows for causal models); it runs with its defaults (its paper prompt, "yes"/"Yes", batch 8, no
-  truncation below the model's 8,192 positions, `generate(max_new_tokens=1)`).
+  truncation below the model's 8,192 positions, `generate(max_new_tokens=1)`), in float32 (its default) and
+  again in bfloat16 on the same bf16 model object ours uses (its best configuration on a CPU with bf16 units).
+  Two ratios: default vs default (ours in its default dtype against nano-askllm's float32) and same dtype
+  (each of ours against nano-askllm in the same precision).
 - Ours: the Ask-LLM scorer (`datatrainer.scoring.ask_llm.AskLLM`) with its defaults (paper prompt in the
   model's chat template, documents cut to 512 tokens, the normalised score) and the backend's default dtype
   (`auto`: bfloat16 on a CPU with bf16 units, float32 elsewhere; the row says which), which is the headline
@@ -124,8 +127,9 @@ def main() -> None:
     def prompt_tokens(prompts: Sequence[str]) -> int:
         return sum(len(ids) for ids in tokenizer(list(prompts))["input_ids"])
 
-    def nano_scores(chunk: list[str]) -> Scores:
-        return np.concatenate([nano.ask(chunk[i:i + 8]).float().numpy() for i in range(0, len(chunk), 8)])
+    def nano_scores(peer: Any) -> Callable[[list[str]], Scores]:
+        return lambda chunk: np.concatenate([peer.ask(chunk[i:i + 8]).float().numpy()
+                                             for i in range(0, len(chunk), 8)])
 
     def ours(model: TransformersLM, label: str) -> Timed:
         scorer = AskLLM(model, AskLLMParams())
@@ -142,12 +146,19 @@ def main() -> None:
     models = {default: fp32 if default == "float32" else TransformersLM("smollm2")}
     if not args.default_only:
         models[other] = fp32 if other == "float32" else TransformersLM("smollm2", dtype="bfloat16")
-    contenders = [Timed("nano-askllm (fp32, batch 8)", nano_scores,
-                        lambda chunk: prompt_tokens(nano.get_prompts(chunk))),
+    # nano-askllm in bfloat16 too, on the same bf16 model object as ours: its best configuration on this CPU
+    bf16 = models.get("bfloat16") or TransformersLM("smollm2", dtype="bfloat16")
+
+    def nano_prompts(chunk: Sequence[str]) -> int:
+        return prompt_tokens(nano.get_prompts(list(chunk)))
+
+    contenders = [Timed("nano-askllm (fp32, batch 8)", nano_scores(nano), nano_prompts),
                   ours(models[default], f"default: {default}")]
     if other in models:
         contenders.append(ours(models[other], other))
-    precisions = [default, *([other] if other in models else [])]  # of contenders[1:]
+    contenders.append(Timed("nano-askllm (bf16, batch 8)", nano_scores(NanoAskLLM(tokenizer, bf16._model)),
+                            nano_prompts))
+    dtypes = ["float32", *models, "bfloat16"]  # of each contender, in order
     print(f"our default dtype here: {default}", flush=True)
 
     for number, chunk in enumerate(slices(texts, args.rounds)):
@@ -157,31 +168,34 @@ def main() -> None:
         print(f"slice {number + 1}: " + ", ".join(f"{c.name} {c.wall:.0f} s" for c in contenders), flush=True)
 
     params = sum(p.numel() for name, p in fp32._model.named_parameters() if "embed" not in name)
-    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    peaks = {"float32": matmul_peak(torch.float32), "bfloat16": matmul_peak(torch.bfloat16)}
     peer = contenders[0]
+    peer_of = {"float32": contenders[0], "bfloat16": contenders[-1]}
     rows = []
-    print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s; "
+    print(f"\nmatmul peak: fp32 {peaks['float32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bfloat16'] / 1e9:.0f} GFLOP/s; "
           f"{params / 1e6:.1f}M non-embedding parameters")
-    print(f"{'implementation':<28} {'docs/s':>7} {'tok/s':>7} {'wall s':>7} {'CPU s':>7} {'vs peer':>8} "
-          f"{'bound docs/s':>12} {'of bound':>8}")
-    for contender, precision in zip(contenders, ["fp32", *("bf16" if p == "bfloat16" else "fp32"
-                                                           for p in precisions)], strict=True):
-        bound = peaks[precision] / (2 * params * contender.tokens / len(texts))
+    print(f"{'implementation':<28} {'docs/s':>7} {'tok/s':>7} {'wall s':>7} {'CPU s':>7} {'vs nano default':>15} "
+          f"{'vs nano same dtype':>18} {'bound docs/s':>12} {'of bound':>8}")
+    for contender, dtype in zip(contenders, dtypes, strict=True):
+        bound = peaks[dtype] / (2 * params * contender.tokens / len(texts))
         docs_per_s = len(texts) / contender.wall
-        row = {"name": contender.name, "docs_per_s": docs_per_s, "tokens_per_s": contender.tokens / contender.wall,
-               "wall_s": contender.wall, "cpu_s": contender.cpu, "ratio": peer.wall / contender.wall,
+        row = {"name": contender.name, "dtype": dtype, "docs_per_s": docs_per_s,
+               "tokens_per_s": contender.tokens / contender.wall, "wall_s": contender.wall, "cpu_s": contender.cpu,
+               "ratio": peer.wall / contender.wall, "same_dtype_ratio": peer_of[dtype].wall / contender.wall,
                "tokens": contender.tokens, "bound_docs_per_s": bound}
         rows.append(row)
         print(f"{contender.name:<28} {docs_per_s:>7.2f} {row['tokens_per_s']:>7.0f} {contender.wall:>7.1f} "
-              f"{contender.cpu:>7.1f} {row['ratio']:>7.2f}x {bound:>12.1f} {docs_per_s / bound:>7.1%}")
+              f"{contender.cpu:>7.1f} {row['ratio']:>14.2f}x {row['same_dtype_ratio']:>17.2f}x {bound:>12.1f} "
+              f"{docs_per_s / bound:>7.1%}")
 
     agree = texts[:args.agree_docs]
     same_prompt = np.exp(fp32.next_token_logprobs(nano.get_prompts(agree), ["yes", "Yes"])).sum(axis=1)
     correlations = {"nano vs ours, nano's prompt, fp32": spearmanr(peer.column()[:len(agree)], same_prompt)[0],
                     f"nano vs ours ({default}), chat template": spearmanr(peer.column(), contenders[1].column())[0]}
-    if len(precisions) == 2:
+    correlations["nano bf16 vs nano fp32"] = spearmanr(peer.column(), contenders[-1].column())[0]
+    if len(models) == 2:
         for index, kind in enumerate(("P(yes)", "normalised")):
-            correlations[f"ours {precisions[1]} vs {precisions[0]}, {kind}"] = spearmanr(
+            correlations[f"ours {other} vs {default}, {kind}"] = spearmanr(
                 contenders[1].column(index), contenders[2].column(index))[0]
     print("\nSpearman correlations:")
     for name, value in correlations.items():
