@@ -124,6 +124,8 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the benchmark data again")
     parser.add_argument("--cache", type=Path, default=HERE / "results" / "quality_scoring_llm.jsonl")
     parser.add_argument("--no-llm", action="store_true", help="only the scorers that need no language model")
+    parser.add_argument("--llm-every", type=int, default=1, help="LLM rows on every Nth example only (a second "
+                        "table, with the cheap rows again on the same examples): a cost knob, not a setting")
     parser.add_argument("--json", type=Path, help="result file (default with the built data: "
                                                   "docs/benchmarks/quality_scoring.json)")
     args = parser.parse_args()
@@ -136,13 +138,29 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
     settings, digest = load_settings(args.settings)  # read before any data
     examples = examples_for(args, settings, digest)
+    out = args.json or (None if args.data else HERE.parent / "docs" / "benchmarks" / "quality_scoring.json")
+    tables = [(examples, args.no_llm or args.llm_every > 1, out)]
+    if not args.no_llm and args.llm_every > 1:
+        tables.append((examples[::args.llm_every], False, None if out is None else
+                       out.with_name(f"{out.stem}_llm{out.suffix}")))
+    for chosen, cheap_only, path in tables:
+        rows, folds, cheap_seconds = evaluate(chosen, settings, args, cheap_only)
+        print_table(rows, chosen, folds, settings, digest, cheap_seconds)
+        if path is not None:
+            write_json(path, rows, chosen, folds, settings, digest, args)
+            print(f"wrote {path}")
+
+
+def evaluate(examples: list[Example], settings: Settings, args: argparse.Namespace, cheap_only: bool
+             ) -> tuple[list[bench.Row], Folds, float]:
+    """Every row on these examples (LLM rows unless `cheap_only`), and the cheap scorers' seconds per text."""
     texts = [e.text for e in examples]
     folds = Folds.of(examples)
     began = time.perf_counter()
     scored = bench.cheap_scores(examples, folds, settings)
     cheap_seconds = (time.perf_counter() - began) / len(texts)
     costs: dict[str, tuple[float, float | None]] = {s.name: (0.0, None) for s in scored}
-    if not args.no_llm:
+    if not cheap_only:
         cache = ScoreCache(args.cache)
         llm = llm_values(texts, settings, cache)
         paper = llm["ask-llm:paper:log_yes"] - llm["ask-llm:paper:log_no"] if "paper" in settings.llm.prompts \
@@ -150,12 +168,7 @@ def run(args: argparse.Namespace) -> None:
         distilled = distilled_scores(texts, paper, settings) if paper is not None else None
         scored += bench.llm_scores(examples, folds, settings, llm, distilled)
         costs.update(llm_costs(cache, settings))
-    rows = bench.report(examples, folds, scored, settings, costs)
-    print_table(rows, examples, folds, settings, digest, cheap_seconds)
-    out = args.json or (None if args.data else HERE.parent / "docs" / "benchmarks" / "quality_scoring.json")
-    if out is not None:
-        write_json(out, rows, examples, folds, settings, digest, args)
-        print(f"wrote {out}")
+    return bench.report(examples, folds, scored, settings, costs), folds, cheap_seconds
 
 
 def llm_costs(cache: ScoreCache, settings: Settings) -> dict[str, tuple[float, float | None]]:
@@ -221,7 +234,8 @@ def write_json(path: Path, rows: list[bench.Row], examples: list[Example], folds
              f"{low:+.3f} to {high:+.3f}). Winner per family: {per_family}. Settings sha256 {digest[:12]}, frozen "
              f"{settings.frozen_at.isoformat()}. LLM: {settings.llm.model}; seconds on a CPU shared with other "
              f"jobs (load average {os.getloadavg()[0]:.1f} at the end), so they are noisy.")
-    command = "python benchmarks/quality_scoring.py" + (" --no-llm" if args.no_llm else "")
+    command = "python benchmarks/quality_scoring.py" + (" --no-llm" if args.no_llm else "") + (
+        f" --llm-every {args.llm_every}" if args.llm_every > 1 else "")
     write_result(path, title="Quality scoring on held-out families of real text",
                  script="benchmarks/quality_scoring.py", command=command, peer="", peer_version="",
                  columns=COLUMNS, rows=[_cells(r) for r in rows], notes=notes)

@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 SHARD_ROWS = 64  # texts per stored shard: 10-60 s of SmolLM2 on 2 cores, the most an interruption loses
 REQUEST = "request"
 DEFAULT_KIND: ScoreKind = "normalized"  # the default among the Ask-LLM kinds
-STUDENT = "student"
 StoredKind = ScoreKind | Literal["student"]
+STUDENT: Literal["student"] = "student"
 
 
 @dataclass(frozen=True)

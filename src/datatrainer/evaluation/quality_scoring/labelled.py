@@ -76,7 +76,7 @@ def _example(record: dict[str, object], path: Path, number: int) -> Example:
         raise InputError(f"{path}:{number}", "field 'text' is missing or not a string")
     if label is None:
         raise InputError(f"{path}:{number}", "field 'label' is missing (1 = good, 0 = low quality)")
-    if label not in (0, 1) or (isinstance(label, float) and not label.is_integer()):
+    if label not in (0, 1):  # 0, 1, true, false (and 0.0, 1.0)
         raise InputError(f"{path}:{number}", f"field 'label' is {label!r}; use 1 (good) or 0 (low quality)")
     value = int(bool(label))
     family = record.get("family") or ("good" if value else "junk")

@@ -57,7 +57,7 @@ class Folds:
                 rows = np.flatnonzero(labels == label)
                 ids = {source: i for i, source in enumerate(dict.fromkeys(e.source for e in examples))}
                 for row in rows:
-                    families[row] = f"{families[row]}#{ids[examples[row].source] % groups + 1}"
+                    families[row] = f"{families[row]}#{ids[examples[int(row)].source] % groups + 1}"
         good = tuple(dict.fromkeys(families[labels == 1]))
         junk = tuple(dict.fromkeys(families[labels == 0]))
         if not good or not junk:
@@ -105,7 +105,8 @@ def leave_out(name: str, folds: Folds, fit_predict: FitPredict, note: str = "") 
 
 def _comparison(scores: Array, labels: Array) -> Array:
     good, junk = scores[labels == 1], scores[labels == 0]
-    return (good[:, None] > junk[None, :]) + 0.5 * (good[:, None] == junk[None, :])
+    matrix: Array = (good[:, None] > junk[None, :]) + 0.5 * (good[:, None] == junk[None, :])
+    return matrix
 
 
 class Bootstrap:

@@ -90,7 +90,8 @@ def manual_pages(limit: int = 600, root: Path = Path("/usr/share/man")) -> Itera
     """The running-text paragraphs (`.PP`/`.LP`/`.P` blocks) of English section 1, 5 and 8 manual pages."""
     files = sorted(path for section in ("man1", "man5", "man8") for path in (root / section).glob("*.gz"))
     for path in files[:limit]:
-        paragraphs, current = [], []
+        paragraphs: list[str] = []
+        current: list[str] = []
         for line in _read(path).splitlines():
             if line.startswith((".PP", ".LP", ".P ", ".SH", ".TP", ".IP", ".SS")) or line == ".P":
                 paragraphs.append(" ".join(current))
@@ -133,10 +134,11 @@ def _html_files(limit: int) -> list[Path]:
 
 
 def _html_tree(path: Path) -> object | None:
-    import lxml.html
+    import lxml.html  # type: ignore[import-untyped]
 
     try:
-        return lxml.html.fromstring(path.read_bytes())
+        tree: object = lxml.html.fromstring(path.read_bytes())
+        return tree
     except (ValueError, OSError, lxml.etree.ParserError):
         return None
 
@@ -159,7 +161,8 @@ def instructional_html(limit: int = 400) -> Iterator[RawDocument]:
 def code_comments(limit: int = 300) -> Iterator[RawDocument]:
     """Blocks of three or more consecutive `#` comment lines in standard-library source, as prose."""
     for path in _stdlib_files(limit):
-        blocks, current = [], []
+        blocks: list[str] = []
+        current: list[str] = []
         for line in _read(path).splitlines():
             stripped = line.strip()
             if stripped.startswith("#") and not stripped.startswith("#!"):
@@ -187,7 +190,7 @@ def navigation(limit: int = 400) -> Iterator[RawDocument]:
         tree = _html_tree(path)
         if tree is None:
             continue
-        lines = []
+        lines: list[str] = []
         for element in tree.iter():  # type: ignore[attr-defined]
             if not isinstance(element.tag, str):
                 continue
