@@ -132,7 +132,8 @@ class KeyRing:
         with self._lock:
             generation = self._wrapped_under.pop(key_id, self._generation)
         if row is None or row.generation != generation:
-            self._forget_master()  # the next attempt unlocks the current master key
+            if row is not None and row.generation != self._generation:
+                self._forget_master()  # rotated by another process: the next attempt unlocks the current key
             raise DatatrainerError(f"the master key of workspace {self.workspace} was rotated while this was "
                                    "written; nothing was published, run the command again")
         session.add(DataKeyRow(key_id=key_id, kind=kind, wrapped=wrapped, generation=row.generation,
