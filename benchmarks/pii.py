@@ -14,7 +14,12 @@ timing. Presidio runs with the offline spaCy setup of /work/shared/MODELS.md, it
 its UK NINO recognizer (not in its default registry), restricted to the compared entities. The cheapest
 baseline, the candidate patterns without any validator, is shown beside.
 
+With --scale ROWS: a version of ROWS records (the planted paragraphs, cycled, with fresh ids) is scanned
+through the engine for the structured kinds, printing records/s and the process's peak memory (it must not
+grow with ROWS: compare two sizes).
+
 Usage: python benchmarks/pii.py [--split test] [--planted 600] [--out docs/benchmarks/pii.json]
+       python benchmarks/pii.py --scale 1000000
 """
 
 from __future__ import annotations
@@ -126,12 +131,42 @@ def _verdict(ours_p: float | None, ours_r: float | None, their_p: float | None, 
     return "worse on " + " and ".join(worse) if worse else "at least as good"
 
 
+def scale(rows: int) -> None:
+    import json
+    import resource
+    import tempfile
+
+    from datatrainer.pii.scan import scan_version
+    from datatrainer.workspace import Workspace
+
+    texts = [e.text for e in pii_set("dev", 600) if e.labelled == STRUCTURED]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "records.jsonl"
+        with path.open("w") as handle:
+            for i in range(rows):
+                handle.write(json.dumps({"id": f"r{i}", "text": texts[i % len(texts)]}) + "\n")
+        with Workspace.init(Path(folder) / "ws") as ws:
+            version = ws.ingest(path, "scale")
+            path.unlink()
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            began = time.perf_counter()
+            summary = scan_version(version, PiiConfig(types=list(STRUCTURED)))
+            seconds = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{rows:,} records: {summary.records_with_pii:,} with PII, {rows / seconds:,.0f} records/s, "
+          f"peak RSS {peak:,.0f} MB (before the scan {before:,.0f} MB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--planted", type=int, default=600, help="planted paragraphs (plus every tweet of the split)")
     parser.add_argument("--out", type=Path, default=None, help="result file (only with --split test)")
+    parser.add_argument("--scale", type=int, default=None, help="scan a version of this many records instead")
     args = parser.parse_args()
+    if args.scale:
+        scale(args.scale)
+        return
 
     examples = pii_set(args.split, args.planted)
     texts = [e.text for e in examples]
