@@ -23,6 +23,7 @@ import pytest
 from datatrainer.annotation.types import local_admin
 from datatrainer.corpora import news_articles, write_jsonl
 from datatrainer.errors import DatatrainerError
+from datatrainer.quality.balance import measure_balance
 from datatrainer.quality.report import build_report
 from datatrainer.quality.report_html import fmt_count, fmt_rate
 from datatrainer.sampling.coverage_report import CoverageReport, build_coverage_report, write_coverage_report
@@ -66,6 +67,7 @@ def build_workspace(ws: Workspace, tmp: Path) -> int:
     for version in (raw, clean):  # measured and stored (the HTML report is the CLI's, and slow to draw)
         build_report(ws, version)
     store_embeddings(ws, clean, clustered_embeddings(clean.num_rows, clusters=6, seed=3)[0])
+    measure_balance(ws, clean)
     score_density(ws, clean, ws.embeddings.resolve(clean, "minilm"), RaceParams())
     sample = ws.apply("sample", [clean], {"by": "density", "budget": "50%", "seed": 0}, name="news-sample")
     coverage = build_coverage_report(ws, clean, sample, clusters=6)
@@ -173,7 +175,8 @@ def each_role_sees_what_its_scopes_allow(built: Built, clients: dict[str | None,
     pages = {path: curator.get(path) for path in data_pages}
     assert all(response.status_code == 200 for response in pages.values())
     page = pages[version].text
-    assert {"overview", "head", "dropped", "quality", "scores", "lineage"} <= _sections(page)
+    assert {"overview", "head", "dropped", "quality", "balance-report", "scores", "lineage"} <= _sections(page)
+    assert "Most over-represented" in page and "<h2>Balance</h2>" not in page  # the report's own heading only
     assert "gopher-quality: word_count 8 &lt; 50" in page and "junk-spam" in page  # dropped, with reasons
     assert html_escape(built.first_text[:60]) in page  # head
     assert 'data-scorer="density"' in page and "<svg" in page

@@ -6,6 +6,6 @@ Pages live in `pages`, the results shown on them are panels registered in `regis
 kind of result); importing this package registers the built-in panels.
 """
 
-from datatrainer.server.dashboard.panels import models, projects, versions
+from datatrainer.server.dashboard.panels import balance, models, projects, versions
 
-__all__ = ["models", "projects", "versions"]
+__all__ = ["balance", "models", "projects", "versions"]

@@ -74,8 +74,9 @@ def json_block(value: Any) -> str:
     return f"<pre>{escape(json.dumps(value, indent=2, sort_keys=True, default=str))}</pre>"
 
 
-def section(key: str, title: str, body: str) -> str:
-    return f'<section class="panel" id="{escape(key)}"><h2>{escape(title)}</h2>{body}</section>'
+def section(key: str, title: str, body: str, heading: bool = True) -> str:
+    title_html = f"<h2>{escape(title)}</h2>" if heading else ""
+    return f'<section class="panel" id="{escape(key)}">{title_html}{body}</section>'
 
 
 def muted(text: str) -> str:

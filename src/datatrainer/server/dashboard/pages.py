@@ -43,7 +43,8 @@ def _panels(ctx: Context, registry: PanelRegistry[S], subject: S) -> str:
     """A contents line, then one section per panel with something to show."""
     shown = registry.render(ctx, subject)
     contents = " · ".join(link(f"#{panel.key}", panel.title) for panel, _ in shown)
-    return f"<p class='toc'>{contents}</p>" + "".join(section(panel.key, panel.title, html) for panel, html in shown)
+    return f"<p class='toc'>{contents}</p>" + "".join(section(panel.key, panel.title, html, panel.heading)
+                                                      for panel, html in shown)
 
 
 def overview(ctx: Context) -> Page:

@@ -49,6 +49,7 @@ class Panel(Generic[S]):
     scope: str  # who may see it at all
     order: int
     render: Render[S]
+    heading: bool = True  # False: the HTML brings its own heading (a report's section reused as it is)
 
 
 @dataclass
@@ -58,11 +59,12 @@ class PanelRegistry(Generic[S]):
     subject: str
     _panels: dict[str, Panel[S]] = field(default_factory=dict)
 
-    def register(self, key: str, title: str, *, scope: str, order: int) -> Callable[[Render[S]], Render[S]]:
+    def register(self, key: str, title: str, *, scope: str, order: int,
+                 heading: bool = True) -> Callable[[Render[S]], Render[S]]:
         def add(render: Render[S]) -> Render[S]:
             if key in self._panels:
                 raise DatatrainerError(f"{self.subject} panel {key!r} is registered twice")
-            self._panels[key] = Panel(key, title, scope, order, render)
+            self._panels[key] = Panel(key, title, scope, order, render, heading)
             return render
 
         return add
