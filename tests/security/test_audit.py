@@ -276,7 +276,7 @@ def test_signed_export_verifies_and_detects_changes(sqlite_workspace: Workspace,
     other = tmp_path / "other.pub"
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from datatrainer.security.audit_key import public_pem
+    from datatrainer.security.audit_export import public_pem
 
     other.write_bytes(public_pem(Ed25519PrivateKey.generate().public_key()))
     result = runner.invoke(app, ["audit", "verify-export", str(out), "--public-key", str(other)])

@@ -61,7 +61,7 @@ def audit_export(
 @app.command("public-key")
 def audit_public_key(ctx: typer.Context) -> None:
     """Print the public key that checks this workspace's exports (give it to the auditor separately)."""
-    from datatrainer.security.audit_key import public_pem, signing_key
+    from datatrainer.security.audit_export import public_pem, signing_key
 
     with state(ctx).open() as ws:
         typer.echo(public_pem(signing_key(ws.root).public_key()).decode(), nl=False)

@@ -2,7 +2,7 @@
 
 The export is JSON Lines: a header (workspace, time, entry count, head hash, and the result of `verify()` at
 export time), then one line per entry with its payload where one remains. `FILE.sig` holds the Ed25519
-signature of the file's bytes (base64), made with the workspace's signing key (`audit_key.signing_key`); the
+signature of the file's bytes (base64), made with the workspace's signing key (`signing_key` below); the
 auditor checks it with the public key alone, which `audit public-key` prints, so they need neither the
 database nor the chain's secret key.
 """
@@ -18,15 +18,19 @@ from typing import TYPE_CHECKING
 
 import orjson
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from datatrainer.errors import DatatrainerError
-from datatrainer.security.audit_key import load_public_key, signing_key
+from datatrainer.security.audit_key import create_secret_file, private_dir
 
 if TYPE_CHECKING:
     from datatrainer.workspace import Workspace
 
 FORMAT = "datatrainer-audit-export/1"
 SIGNATURE_SUFFIX = ".sig"
+SIGNING_KEY_FILE = "audit-signing.pem"
+PUBLIC_KEY_FILE = "audit-signing.pub"
 
 
 @dataclass(frozen=True)
@@ -86,3 +90,34 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise DatatrainerError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def signing_key(root: Path) -> Ed25519PrivateKey:
+    """The workspace's Ed25519 export signing key, created on first use (its public half beside it)."""
+    folder = private_dir(root)
+    path = folder / SIGNING_KEY_FILE
+    if not path.exists():
+        fresh = Ed25519PrivateKey.generate()
+        create_secret_file(path, fresh.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise DatatrainerError(f"{path} is not an Ed25519 private key")
+    public = folder / PUBLIC_KEY_FILE
+    if not public.exists():
+        public.write_bytes(public_pem(key.public_key()))
+    return key
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise DatatrainerError(f"cannot read the public key {path}: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise DatatrainerError(f"{path} is not an Ed25519 public key")
+    return key

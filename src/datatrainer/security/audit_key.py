@@ -1,4 +1,5 @@
-"""The keys of the audit log, kept outside the database: the chain's HMAC key and the export signing key.
+"""The keys of the audit log, kept outside the database: the chain's HMAC key (here) and the export signing
+key (`audit_export`).
 
 Someone who can write to the catalog database but not read these files cannot forge a chain that
 `audit verify` accepts, nor an export that `audit verify-export` accepts. By default they live in the
@@ -13,16 +14,11 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from datatrainer.errors import DatatrainerError
 
 ENV_AUDIT_KEY_FILE = "DATATRAINER_AUDIT_KEY_FILE"
 PRIVATE_DIR = ".keys"
 CHAIN_KEY_FILE = "audit.key"
-SIGNING_KEY_FILE = "audit-signing.pem"
-PUBLIC_KEY_FILE = "audit-signing.pub"
 KEY_BYTES = 32
 
 
@@ -37,7 +33,7 @@ def chain_key_path(root: Path) -> Path:
     return Path(override) if override else root / PRIVATE_DIR / CHAIN_KEY_FILE
 
 
-def _create_exclusive(path: Path, data: bytes) -> None:
+def create_secret_file(path: Path, data: bytes) -> None:
     """Write a new secret file readable by its owner only; a concurrent creator wins and we read theirs."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
@@ -58,42 +54,11 @@ def load_chain_key(root: Path, create: bool = True) -> bytes:
         if not create:
             raise DatatrainerError(f"the audit key {path} is missing: without it the audit log cannot be verified "
                                    f"(restore it from a backup, or point {ENV_AUDIT_KEY_FILE} at it)")
-        _create_exclusive(path, secrets.token_hex(KEY_BYTES).encode())
+        create_secret_file(path, secrets.token_hex(KEY_BYTES).encode())
     try:
         key = bytes.fromhex(path.read_text().strip())
     except ValueError:
         raise DatatrainerError(f"the audit key {path} is not a hex key of {KEY_BYTES} bytes") from None
     if len(key) != KEY_BYTES:
         raise DatatrainerError(f"the audit key {path} is not a hex key of {KEY_BYTES} bytes")
-    return key
-
-
-def signing_key(root: Path) -> Ed25519PrivateKey:
-    """The workspace's Ed25519 export signing key, created on first use (its public half beside it)."""
-    folder = private_dir(root)
-    path = folder / SIGNING_KEY_FILE
-    if not path.exists():
-        fresh = Ed25519PrivateKey.generate()
-        _create_exclusive(path, fresh.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise DatatrainerError(f"{path} is not an Ed25519 private key")
-    public = folder / PUBLIC_KEY_FILE
-    if not public.exists():
-        public.write_bytes(public_pem(key.public_key()))
-    return key
-
-
-def public_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise DatatrainerError(f"cannot read the public key {path}: {exc}") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise DatatrainerError(f"{path} is not an Ed25519 public key")
     return key
