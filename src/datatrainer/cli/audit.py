@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -11,6 +12,16 @@ from rich.table import Table
 
 from datatrainer.cli.context import console, state
 from datatrainer.errors import DatatrainerError
+
+
+def _signing() -> ModuleType:
+    """The export and signing module, which needs `cryptography` (the encrypt extra)."""
+    try:
+        from datatrainer.security import audit_export
+    except ModuleNotFoundError as exc:
+        raise DatatrainerError(f"signed audit exports need {exc.name!r}: pip install 'datatrainer[encrypt]'") from None
+    return audit_export
+
 
 app = typer.Typer(help="The keyed, hash-chained audit log: verify, log, export, verify-export.", no_args_is_help=True)
 
@@ -48,10 +59,8 @@ def audit_export(
     out: Annotated[Path, typer.Option("--out", help="File to write (JSON Lines); the signature goes to OUT.sig.")],
 ) -> None:
     """Write the whole log for an auditor, signed with the workspace's Ed25519 key."""
-    from datatrainer.security.audit_export import export_log
-
     with state(ctx).open() as ws:
-        summary = export_log(ws, out)
+        summary = _signing().export_log(ws, out)
         ws.audit.record(action="audit.export", entity="audit", entity_id=summary.entries,
                         after={"path": str(summary.path)})
     chain = "chain intact" if summary.chain_ok else "CHAIN BROKEN (see `datatrainer audit verify`)"
@@ -61,10 +70,9 @@ def audit_export(
 @app.command("public-key")
 def audit_public_key(ctx: typer.Context) -> None:
     """Print the public key that checks this workspace's exports (give it to the auditor separately)."""
-    from datatrainer.security.audit_export import public_pem, signing_key
-
+    signing = _signing()
     with state(ctx).open() as ws:
-        typer.echo(public_pem(signing_key(ws.root).public_key()).decode(), nl=False)
+        typer.echo(signing.public_pem(signing.signing_key(ws.root).public_key()).decode(), nl=False)
 
 
 @app.command("verify-export")
@@ -74,7 +82,5 @@ def audit_verify_export(
     signature: Annotated[Path | None, typer.Option("--signature", help="Default: PATH.sig.")] = None,
 ) -> None:
     """Check an export's signature with the public key alone (no workspace needed)."""
-    from datatrainer.security.audit_export import verify_export
-
-    entries = verify_export(path, public_key, signature)
+    entries = _signing().verify_export(path, public_key, signature)
     console.print(f"signature valid: {entries:,} entries in {path}")
