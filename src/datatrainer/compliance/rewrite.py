@@ -72,6 +72,7 @@ def _swap(session: Session, original: VersionInfo, scratch: VersionInfo, erasure
     stats: dict[str, Any] = dict(session.scalar(select(VersionRow.stats).where(VersionRow.id == original.id)) or {})
     earlier = stats.get("erasures")
     stats["erasures"] = [*(earlier if isinstance(earlier, list) else []), erasure]
+    stats.pop("skipped_examples", None)  # ingest quotes the first bad input lines, which may be the subject's
     session.execute(update(VersionRow).where(VersionRow.id == original.id)
                     .values(storage_key=scratch.storage_key, row_count=scratch.row_count, stats=stats))
     # Stored measurements described the records as they were (a quality report keeps sample texts).
