@@ -66,7 +66,7 @@ def sample_command(
         console.print(f"see what was removed and why: datatrainer datasets dropped {result.ref}", markup=False,
                       highlight=False)
     if warning is not None:
-        console.print(f"warning: {warning}", markup=False, highlight=False)
+        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _quality_warning(ws: Workspace, version: DatasetVersion, used: dict[str, Any]) -> str | None:
