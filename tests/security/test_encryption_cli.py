@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from datatrainer.cli.app import main
+from datatrainer.security import keys_encrypt
 from datatrainer.security.keys import new_provider
 from datatrainer.workspace import Workspace
 from tests.conftest import write_lines
@@ -107,8 +108,19 @@ def test_encrypt_an_existing_workspace(tmp_path: Path, records: Path, capsys: py
     ws, key_file = tmp_path / "ws", tmp_path / "secret" / "ws.key"
     assert cli(capsys, monkeypatch, "init", ws)[0] == 0
     assert cli(capsys, monkeypatch, "-w", ws, "ingest", records, "--name", "web")[0] == 0
-    code, out, _ = cli(capsys, monkeypatch, "-w", ws, "encrypt", "--key-provider", "keyfile", "--key-file", key_file)
-    assert code == 0 and f"key file {key_file}" in out and "encrypted 1 file(s) of 1 version(s)" in out
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keys_encrypt, "put_file", interrupt)  # Ctrl-C while the first file is replaced
+        code, out, err = cli(capsys, monkeypatch, "-w", ws, "encrypt", "--key-provider", "keyfile",
+                             "--key-file", key_file)
+    assert code == 130 and f"key file {key_file}" in out
+    assert err.strip().splitlines() == ["error: interrupted: the files done so far stay encrypted; run "
+                                        "`datatrainer encrypt` again to finish"]
+    code, out, _ = cli(capsys, monkeypatch, "-w", ws, "encrypt")
+    assert code == 0 and "encrypted 1 file(s) of 1 version(s)" in out
     code, out, _ = cli(capsys, monkeypatch, "-w", ws, "encrypt")
     assert code == 0 and "encrypted 0 file(s)" in out and "1 already encrypted" in out
     new_key = tmp_path / "secret" / "rotated.key"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -59,11 +60,15 @@ def encrypt_command(
 
     cli = state(ctx)
     with cli.open() as ws:
-        provider = None if ws.keys.encrypted else new_provider(key_provider, key_file=key_file,
-                                                               kms_client=kms_client, kms_key_id=kms_key_id)
-        report = encrypt_workspace(ws, provider, local_admin().username, cli.progress)
-    if provider is not None:
-        console.print(f"encryption at rest on; master key: {describe(provider)}", markup=False, highlight=False)
+        if not ws.keys.encrypted:  # said before the long part, so an interrupted run still tells where the key is
+            switch_on(ws, key_provider, key_file, kms_client, kms_key_id)
+        try:
+            report = encrypt_workspace(ws, None, local_admin().username, cli.progress)
+        except KeyboardInterrupt:
+            # Unlike other commands nothing is discarded: every file replaced so far stays encrypted.
+            print("error: interrupted: the files done so far stay encrypted; run `datatrainer encrypt` again to "
+                  "finish", file=sys.stderr)
+            raise typer.Exit(130) from None
     console.print(f"encrypted {report.files_rewritten:,} file(s) of {report.versions:,} version(s) and the score "
                   f"and embedding stores ({report.files_already_encrypted:,} already encrypted)")
 
