@@ -144,8 +144,19 @@ def project(ctx: Context, project_id: int) -> Page:
     return Page(f"Project {found.name}", section("about", "About", about) + _panels(ctx, PROJECT_PANELS, found))
 
 
+def _input(ctx: Context, ref: str) -> str:
+    """A job's input version: a link, or marked deleted (why such a job cannot resume)."""
+    if not ctx.may(DATA):
+        return escape(ref)
+    try:
+        ctx.ws.catalog.resolve(ref)
+    except NotFoundError:
+        return f"{escape(ref)} <span class='muted'>(deleted)</span>"
+    return version_link(ref)
+
+
 def _inputs(ctx: Context, refs: list[str]) -> str:
-    return ", ".join(version_link(ref) if ctx.may(DATA) else escape(ref) for ref in refs) or "-"
+    return ", ".join(_input(ctx, ref) for ref in refs) or "-"
 
 
 def _progress_bar(job: JobInfo) -> str:
