@@ -252,7 +252,10 @@ def dimension(name: str, title: str, kind: Kind, records: dict[str, int], tokens
     total_tokens = sum(tokens.get(v, 0) for v in values)
     weight = tokens if by_tokens else records
     weight_total = total_tokens if by_tokens else total_records
-    order = sorted(values, key=lambda v: (-weight.get(v, 0), v)) if kind != "ordered" else sorted(values)
+    if kind == "ordered":  # months sort as text; length buckets by their place
+        order = sorted(values, key=lambda v: (LENGTH_LABELS.index(v), v) if v in LENGTH_LABELS else (0, v))
+    else:
+        order = sorted(values, key=lambda v: (-weight.get(v, 0), v))
     even = 1 / len(values) if values else 0.0
 
     def share(value: str, n: int, t: int) -> Share:
