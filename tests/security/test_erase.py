@@ -50,6 +50,11 @@ def build(ws: Workspace, tmp_path: Path) -> Path:
     assert task is not None and task.payload["text"] == SECRETS[0]
     ws.annotation.submit(annotator, task.id, {"labels": ["pos"]})
     ws.annotation.review(ADMIN, task.id, "accept", comment=f"quoting: {SECRETS[0]}")
+    annotations = tmp_path / "annotations" / "p.jsonl"  # an annotation file export, recorded by the CLI
+    annotations.parent.mkdir()
+    decrypt = ["--decrypt"] if ws.keys.encrypted else []
+    assert _cli(ws, "annotate", "export", "p", "--format", "jsonl", "--out", str(annotations), *decrypt).exit_code == 0
+    assert SECRETS[0] in annotations.read_text()
     report = ws.root / "reports" / "quality-docs-1.html"  # where `quality report` writes, quoting records
     report.parent.mkdir(exist_ok=True)
     report.write_text(f"<p>worst record: {SECRETS[1]}</p>")
@@ -94,6 +99,7 @@ def test_erase_removes_the_subject_everywhere(workspace: Workspace, tmp_path: Pa
     assert "erased 2 records" in result.output and "receipt:" in result.output
 
     assert _files_with(ws.root, SECRETS) == [] and _files_with(export, SECRETS) == []
+    assert _files_with(tmp_path / "annotations", SECRETS) == [] and (tmp_path / "annotations" / "p.jsonl").exists()
     assert _rows_with(ws, SECRETS) == []
     for ref, rows in before.items():  # refs kept, records gone, the erasure in the version's lineage
         version = ws.version(ref)

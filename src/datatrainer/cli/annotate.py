@@ -18,6 +18,7 @@ from rich.table import Table
 from datatrainer.annotation.types import TASK_STATES, local_admin
 from datatrainer.cli.context import console, state
 from datatrainer.cli.suggest import suggest_command
+from datatrainer.compliance.exports import record_annotation_export
 from datatrainer.errors import DatatrainerError
 from datatrainer.progress import progress_bar
 from datatrainer.security.keys_cleartext import allow_clear_export
@@ -216,6 +217,7 @@ def annotate_export(
         allow_clear_export(ws, f"project {project}", out, decrypt, local_admin().username)
         docs = ws.annotation.annotated_docs(local_admin(), project, per_annotator)
         report = formats.write(docs, fmt, out, overwrite=overwrite)
+        record_annotation_export(ws.catalog.engine, project, out.resolve(), fmt, {"per_annotator": per_annotator})
     console.print(report.describe(), markup=False, highlight=False)
 
 

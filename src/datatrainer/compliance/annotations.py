@@ -55,6 +55,16 @@ def projects_on(session: Session, version_ids: Collection[int]) -> list[tuple[in
     return [(int(i), str(n)) for i, n in session.execute(query.order_by(ProjectRow.id))]
 
 
+def source_versions(session: Session, task_ids: Collection[int]) -> set[int]:
+    """The versions the projects of these tasks were made from."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(task_ids)):
+        found.update(session.scalars(select(ProjectRow.source_version_id).join(TaskRow, TaskRow.project_id ==
+                                                                              ProjectRow.id)
+                                     .where(TaskRow.id.in_(chunk)).distinct()))
+    return found
+
+
 def tasks_to_erase(session: Session, version_ids: Collection[int], record_ids: Collection[str],
                    needles: Collection[bytes]) -> set[int]:
     """Tasks of projects built on `version_ids` whose record is erased, and tasks anywhere whose payload,

@@ -40,7 +40,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from datatrainer.compliance.annotations import contains_any, delete_tasks, needle, tasks_to_erase
+from datatrainer.compliance.annotations import contains_any, delete_tasks, needle, source_versions, tasks_to_erase
 from datatrainer.compliance.caches import erase_hashes
 from datatrainer.compliance.exports import exports_of
 from datatrainer.compliance.lineage import Lineage
@@ -49,6 +49,7 @@ from datatrainer.compliance.rewrite import rewrite_version
 from datatrainer.compliance.select import Matches, Selector, applies_to, match
 from datatrainer.errors import DatatrainerError
 from datatrainer.security.audit import ERASE_ACTION, current_actor
+from datatrainer.store.models import DatasetRow, VersionRow
 from datatrainer.store.schema import CONTENT_HASH, ID
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.store.writer import VERSIONS_DIR
@@ -174,7 +175,9 @@ def _plan(ws: Workspace, selector: Selector) -> dict[str, Any] | None:
         payloads = [seq for seq, entity, entity_id, before, after in ws.audit.iter_payloads(session)
                     if (entity == "task" and entity_id.isdigit() and int(entity_id) in tasks)
                     or contains_any([before, after], needles)]
-        exports = [e.id for e in exports_of(session, [plan["id"] for plan in plans])]
+        rewritten = {plan["id"] for plan in plans}
+        exports = [e.id for e in exports_of(session, rewritten | source_versions(session, tasks))
+                   if e.version_id in rewritten or e.project is not None]
     if not plans and not tasks and not payloads:
         return None
     return {"step": STEPS[0], "versions": plans, "hashes": sorted(found.hashes), "tasks": sorted(tasks),
@@ -349,22 +352,33 @@ def _digest_summary(data: dict[str, Any], tasks: int) -> dict[str, Any]:
 
 
 def _rewrite_exports(ws: Workspace, journal: _Journal) -> None:
+    """Write each recorded export again, in place, from the erased data: a version's from the rewritten
+    version, an annotation project's from the tasks that remain."""
+    from datatrainer.annotation import formats
+    from datatrainer.annotation.types import local_admin
     from datatrainer.compliance.models import ExportRow
 
     results = []
     with journal.sessions() as session:
-        rows = [session.get(ExportRow, export_id) for export_id in journal.data["exports"]]
-    by_id = {plan["id"]: plan["ref"] for plan in journal.data["versions"]}
+        rows = [row for row in (session.get(ExportRow, export_id) for export_id in journal.data["exports"]) if row]
     for row in rows:
-        if row is None:
-            continue
         path = Path(row.path)
-        if not path.exists():
-            results.append({"path": str(path), "format": row.format, "state": "gone"})
-            continue
-        ws.export(by_id.get(row.version_id, ""), path, row.format, overwrite=True, decrypt=True)
-        results.append({"path": str(path), "format": row.format, "state": "rewritten"})
+        state = "rewritten" if path.exists() else "gone"
+        if state == "rewritten" and row.project is None:
+            ws.export(_version(ws, row.version_id), path, row.format, overwrite=True, decrypt=True)
+        elif row.project is not None and state == "rewritten":
+            per_annotator = bool((row.options or {}).get("per_annotator"))
+            docs = ws.annotation.annotated_docs(local_admin(), row.project, per_annotator)
+            formats.write(docs, row.format, path, overwrite=True)
+        results.append({"path": str(path), "format": row.format, "project": row.project, "state": state})
     journal.data["export_results"] = results
+
+
+def _version(ws: Workspace, version_id: int) -> DatasetVersion:
+    with sessionmaker(ws.catalog.engine)() as session:
+        ref = session.execute(select(DatasetRow.name, VersionRow.number).join(VersionRow)
+                              .where(VersionRow.id == version_id)).one()
+    return ws.version(f"{ref[0]}@{ref[1]}")
 
 
 def _delete_folder(ws: Workspace, key: str) -> None:

@@ -12,7 +12,8 @@ from datatrainer.store.models import Base
 
 
 class ExportRow(Base):
-    """One export of a version to a folder outside the store; erasure rewrites it, so it must be known."""
+    """One export to a path outside the store, of a version or (with `project`) of an annotation project built
+    on that version; erasure rewrites it, so it must be known."""
 
     __tablename__ = "exports"
 
@@ -20,6 +21,8 @@ class ExportRow(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
     path: Mapped[str] = mapped_column(String(2000))
     format: Mapped[str] = mapped_column(String(20))
+    project: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -4,7 +4,8 @@ The audit chain (`audit_log`) keeps who, what, which entity and when, and a dige
 (before/after, which can hold annotation texts) move to `audit_payloads`, where erasure can reach them. Chain
 hashes become HMAC-SHA256 with a key kept outside the database: existing entries are re-linked with it (the
 key comes from the workspace through the migration's `audit_key` attribute), their payloads moved out.
-`exports` records where versions were exported (erasure rewrites those too); `erasures` is the journal and
+`exports` records where versions and annotation projects (`project`, built on `version_id`) were exported
+(erasure rewrites those too); `erasures` is the journal and
 record of each erasure.
 
 Revision ID: 0005
@@ -102,6 +103,8 @@ def upgrade() -> None:
         sa.Column("version_id", sa.Integer(), sa.ForeignKey("versions.id"), nullable=False, index=True),
         sa.Column("path", sa.String(2000), nullable=False),
         sa.Column("format", sa.String(20), nullable=False),
+        sa.Column("project", sa.String(200), nullable=True),
+        sa.Column("options", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
