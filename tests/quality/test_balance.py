@@ -42,12 +42,16 @@ def planted_frame(rows: int = 400) -> pd.DataFrame:
                          "label": label, "collected_at": [f"{m}-15T10:00:00Z" for m in month]})
 
 
-@pytest.fixture
-def planted(sqlite_workspace: Workspace, tmp_path: Path) -> tuple[DatasetVersion, pd.DataFrame]:
+def ingest_planted(ws: Workspace, tmp_path: Path) -> tuple[DatasetVersion, pd.DataFrame]:
     frame = planted_frame()
     path = tmp_path / "planted.jsonl"
     frame.to_json(path, orient="records", lines=True)
-    return sqlite_workspace.ingest(path, "planted"), frame
+    return ws.ingest(path, "planted"), frame
+
+
+@pytest.fixture
+def planted(sqlite_workspace: Workspace, tmp_path: Path) -> tuple[DatasetVersion, pd.DataFrame]:
+    return ingest_planted(sqlite_workspace, tmp_path)
 
 
 def _by_name(dimensions: list[Dimension]) -> dict[str, Dimension]:
@@ -92,15 +96,15 @@ def test_identity_terms_are_counted_as_whole_words(sqlite_workspace: Workspace,
     assert gender.missing == int((frame["text"].str.startswith("The harvest")).sum())  # records naming no group
 
 
-def test_trend_shows_the_rebalanced_version_more_even(sqlite_workspace: Workspace,
-                                                      planted: tuple[DatasetVersion, pd.DataFrame]) -> None:
-    version, frame = planted
-    balance_report(sqlite_workspace, version)
+def test_trend_shows_the_rebalanced_version_more_even(workspace: Workspace, tmp_path: Path) -> None:
+    """On both catalogs (the measurements are stored in the catalog and read back for the trend)."""
+    version, frame = ingest_planted(workspace, tmp_path)
+    balance_report(workspace, version)
     per_source = int(frame["source"].value_counts().min())
     keep = " OR ".join(f"(source = '{s}' AND id IN (SELECT id FROM records WHERE source = '{s}' ORDER BY id "
                        f"LIMIT {per_source}))" for s in ("news", "forum", "wiki"))
-    even = sqlite_workspace.apply("filter", [version], {"where": keep})
-    report = balance_report(sqlite_workspace, even)
+    even = workspace.apply("filter", [version], {"where": keep})
+    report = balance_report(workspace, even)
     assert [p.version for p in report.trend if p.measured] == ["planted@1", "planted@2"]
     before, after = (p.evenness["source"] for p in report.trend)
     assert after == pytest.approx(1.0) and before is not None and before < 0.9
