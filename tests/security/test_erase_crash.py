@@ -13,9 +13,13 @@ import signal
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
+from sqlalchemy.orm import sessionmaker
 
 from datatrainer.compliance.erasure import KILL_ENV, erase
+from datatrainer.compliance.guard import inputs_unchanged
 from datatrainer.compliance.select import Selector
+from datatrainer.errors import DatatrainerError
 from datatrainer.workspace import Workspace
 from tests.security.test_erase import SECRETS, _files_with, _rows_with, build
 
@@ -78,3 +82,17 @@ def test_a_version_derived_while_the_erasure_ran_is_erased_too(tmp_path: Path) -
     with Workspace.open(root) as ws:
         assert ws.version("late@1").num_rows == 6 and _rows_with(ws, SECRETS) == []
         assert _files_with(root, SECRETS) == []
+
+
+def test_an_operation_that_read_an_erased_input_does_not_publish(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    """The guard in every operation's publishing transaction: an input whose files an erasure swapped after
+    the operation read it refuses the publish (the erasure catches outputs published before its swap)."""
+    ws = sqlite_workspace
+    build(ws, tmp_path)
+    read_before = ws.version("docs@1").info
+    erase(ws, Selector(where="author_id = 'u123'"))
+    with pytest.raises(DatatrainerError, match="rewritten by an erasure"), \
+            sessionmaker(ws.catalog.engine).begin() as session:
+        inputs_unchanged([read_before])(session, read_before)
+    with sessionmaker(ws.catalog.engine).begin() as session:  # the current input is fine
+        inputs_unchanged([ws.version("docs@1").info])(session, read_before)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from datatrainer.compliance.guard import inputs_unchanged
 from datatrainer.engine.base import Engine
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.versions import DatasetVersion
@@ -46,9 +47,10 @@ class OperationContext:
             if table is not None:
                 writer.write_artifact(name, table)
         base_schema = parents[0].schema if parents and writer.row_count == 0 else None
+        inputs = [parent.info for parent in parents]
+        record = inputs_unchanged(inputs, self.workspace.audit.version_published())  # and the audit entry
         info = writer.commit(dataset=self.output_name, operation=operation, params=dict(params),
-                             parents=[parent.info for parent in parents], stats=dict(stats),
-                             base_schema=base_schema, also_record=self.workspace.audit.version_published())
+                             parents=inputs, stats=dict(stats), base_schema=base_schema, also_record=record)
         return self.workspace.version(info.ref)
 
 
