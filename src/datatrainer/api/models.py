@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from datatrainer.training.run import TrainResult
     from datatrainer.workspace import Workspace
 
-SUITES = ("perplexity", "multiple-choice", "humaneval", "ner", "classification")
-
 
 def train(ws: Workspace, version: str | DatasetVersion, model: str, out: str, *, resume: bool = False,
           progress: bool = False, **config: Any) -> TrainResult:
@@ -35,8 +33,8 @@ def evaluate(ws: Workspace, model: str, suite: str, data: str | None = None, *, 
     is (re)written too."""
     from datatrainer.evaluation import runner
 
-    if suite not in SUITES:
-        raise DatatrainerError(f"unknown suite {suite!r}: use one of {', '.join(SUITES)}")
+    if suite not in runner.SUITES:
+        raise DatatrainerError(f"unknown suite {suite!r}: use one of {', '.join(runner.SUITES)}")
     if suite != "humaneval" and data is None:
         raise DatatrainerError(f"the {suite} suite needs data (a dataset version or a file)")
     data = str(data)

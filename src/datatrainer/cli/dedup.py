@@ -29,11 +29,9 @@ def dedup_command(
     similarity to the kept record: `datatrainer datasets dropped NEW --artifact clusters`.
     """
     cli = state(ctx)
-    params = {"method": method, "threshold": threshold, "num_perm": num_perm, "ngram": ngram, "seed": seed,
-              "bands": bands, "normalize": normalize}
     with cli.open() as ws:
-        source = ws.version(ref)
-        result = ws.apply("dedup", [source], params, name=name, engine=cli.engine())
+        result = ws.dedup(ref, method, threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, bands=bands,
+                          normalize=normalize, name=name, engine=cli.engine())
     stats = result.info.stats
     console.print(f"[green]created[/] [bold]{result.ref}[/]: kept {stats['kept']:,} of {stats['rows']:,} records, "
                   f"dropped {stats['dropped']:,} duplicates in {stats['clusters']:,} clusters "

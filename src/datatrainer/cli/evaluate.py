@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -46,30 +46,29 @@ def eval_command(
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report.")] = True,
 ) -> None:
     """Evaluate MODEL with one suite; the metrics are stored with the model and shown in its HTML report."""
-    from datatrainer.evaluation import runner
-
     if suite not in SUITES:
         raise DatatrainerError(f"unknown suite {suite!r}: use one of {', '.join(SUITES)}")
     if suite != "humaneval" and data is None:
         raise DatatrainerError(f"the {suite} suite needs --data (a dataset version or a file)")
+    options: dict[str, Any]
+    if suite == "perplexity":
+        options = {"text_field": text_field, "max_tokens": max_tokens, "split": split}
+    elif suite == "multiple-choice":
+        options = {"context_field": context_field, "endings_field": endings_field, "label_field": label_field,
+                   "limit": limit}
+    elif suite == "humaneval":
+        options = {"backend": backend, "limit": limit, "samples": samples, "temperature": temperature,
+                   "ks": tuple(k or [1]), "max_tokens": max_new_tokens, "timeout": timeout, "workers": workers}
+    elif suite == "ner":
+        from datatrainer.annotation.preannotate.spacy_ner import parse_mapping
+
+        options = {"text_field": text_field, "spans_field": spans_field,
+                   "mapping": parse_mapping(mapping) if mapping else None}
+    else:
+        options = {"labels_field": labels_field, "test_fraction": test_fraction, "seed": seed}
     cli = state(ctx)
     with cli.open() as ws:
-        run: EvalRun
-        if suite == "perplexity":
-            run = runner.run_perplexity(ws, model, str(data), text_field, max_tokens, split, cli.progress)
-        elif suite == "multiple-choice":
-            run = runner.run_multiple_choice(ws, model, str(data), context_field, endings_field, label_field, limit,
-                                             cli.progress)
-        elif suite == "humaneval":
-            run = runner.run_humaneval(ws, model, backend, limit, samples, temperature, tuple(k or [1]),
-                                       max_new_tokens, timeout, workers, cli.progress)
-        elif suite == "ner":
-            from datatrainer.annotation.preannotate.spacy_ner import parse_mapping
-
-            run = runner.run_ner(ws, model, str(data), text_field, spans_field,
-                                 parse_mapping(mapping) if mapping else None, cli.progress)
-        else:
-            run = runner.run_classification(ws, model, str(data), labels_field, test_fraction, seed, cli.progress)
+        run = ws.evaluate(model, suite, data, progress=cli.progress, report=False, **options)
         _print(run)
         if report:
             from datatrainer.evaluation.report import write_report

@@ -24,7 +24,7 @@ def filter_command(
     cli = state(ctx)
     with cli.open() as ws:
         source = ws.version(ref)
-        result = ws.apply("filter", [source], {"where": where}, name=name, engine=cli.engine())
+        result = ws.filter(source, where, name=name, engine=cli.engine())
     console.print(f"[green]created[/] [bold]{result.ref}[/]: kept {result.num_rows:,} of {source.num_rows:,} records")
 
 

@@ -64,19 +64,16 @@ def train_command(
 
     Ctrl-C saves a checkpoint; the same command with --resume continues from it.
     """
-    from datatrainer.training import TrainConfig, train
-
-    config = TrainConfig(
-        model=model, method=method, text_field=text_field, prompt_field=prompt_field,  # type: ignore[arg-type]
-        response_field=response_field, tokenizer=tokenizer, tiny=_tiny(tiny or []), seq_len=seq_len,
-        packing=packing, batch_size=batch_size, grad_accum=grad_accum, learning_rate=learning_rate,
-        max_steps=max_steps, epochs=epochs, warmup_steps=warmup_steps, eval_fraction=eval_fraction,
-        eval_version=eval_version, eval_every=eval_every, save_every=save_every,
-        early_stopping_patience=early_stopping_patience, seed=seed, device=device,  # type: ignore[arg-type]
-        lora_r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout)
     cli = state(ctx)
     with cli.open() as ws:
-        result = train(ws, ref, config, out, resume=resume, progress=cli.progress)
+        result = ws.train(
+            ref, model, out, resume=resume, progress=cli.progress, method=method, text_field=text_field,
+            prompt_field=prompt_field, response_field=response_field, tokenizer=tokenizer, tiny=_tiny(tiny or []),
+            seq_len=seq_len, packing=packing, batch_size=batch_size, grad_accum=grad_accum,
+            learning_rate=learning_rate, max_steps=max_steps, epochs=epochs, warmup_steps=warmup_steps,
+            eval_fraction=eval_fraction, eval_version=eval_version, eval_every=eval_every, save_every=save_every,
+            early_stopping_patience=early_stopping_patience, seed=seed, device=device, lora_r=lora_r,
+            lora_alpha=lora_alpha, lora_dropout=lora_dropout)
     metrics = result.model.metrics
     evaluation = f", eval loss {metrics['eval_loss']:.4f}" if "eval_loss" in metrics else ""
     console.print(f"[green]trained[/] {result.model.name} on {result.model.dataset_ref}: {metrics['steps']} steps, "
