@@ -15,11 +15,9 @@ from datatrainer.errors import DatatrainerError
 
 
 def _signing() -> ModuleType:
-    """The export and signing module, which needs `cryptography` (the encrypt extra)."""
-    try:
-        from datatrainer.security import audit_export
-    except ModuleNotFoundError as exc:
-        raise DatatrainerError(f"signed audit exports need {exc.name!r}: pip install 'datatrainer[encrypt]'") from None
+    """The export and signing module, imported on first use (`cryptography` is slow to import)."""
+    from datatrainer.security import audit_export
+
     return audit_export
 
 

@@ -6,6 +6,7 @@ until its row is committed here no reader can see it. That is what makes writes 
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import random
 import re
@@ -17,10 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from datatrainer.errors import DatatrainerError, NotFoundError
@@ -106,7 +105,14 @@ class Catalog:
 
     def _migrate(self, attributes: dict[str, Any]) -> None:
         """Bring the schema to the newest revision. Alembic runs its environment through one process-wide
-        proxy (`alembic.context`), so two threads opening workspaces at once must take turns."""
+        proxy (`alembic.context`), so two threads opening workspaces at once must take turns. A catalog that is
+        already current skips Alembic altogether: importing it and reading its scripts costs about as much as a
+        short command itself, and every command opens the catalog."""
+        if self._revision() == _head_revision():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         script_location = importlib.resources.files("datatrainer.store") / "migrations"
         config = Config()
         config.set_main_option("script_location", str(script_location))
@@ -114,6 +120,14 @@ class Catalog:
             config.attributes.update(attributes)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def _revision(self) -> str | None:
+        """The catalog's Alembic revision, or None before the first migration."""
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(text("select version_num from alembic_version")).scalar()
+        except (OperationalError, ProgrammingError):
+            return None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -260,6 +274,13 @@ class Catalog:
                 query = query.where(VersionMetricsRow.config_hash == config_hash)
             row = session.scalar(query.order_by(VersionMetricsRow.created_at.desc(), VersionMetricsRow.id.desc()))
             return dict(row.payload) if row is not None else None
+
+
+@functools.cache
+def _head_revision() -> str:
+    """The newest revision: migration files are named by their four-digit revision id, in one linear chain."""
+    scripts = importlib.resources.files("datatrainer.store") / "migrations" / "versions"
+    return max(entry.name[:4] for entry in scripts.iterdir() if entry.name[:4].isdigit())
 
 
 def _version_query() -> Any:

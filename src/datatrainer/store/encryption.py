@@ -43,11 +43,9 @@ STORE_KEY = "store"
 
 
 def aesgcm(key: bytes) -> object:
-    """`cryptography`'s AES-GCM, imported on first use with the extra named if it is missing."""
-    try:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    except ImportError:  # pragma: no cover - depends on the installed extras
-        raise DatatrainerError("encryption needs the 'encrypt' extra: pip install 'datatrainer[encrypt]'") from None
+    """`cryptography`'s AES-GCM, imported on first use: most commands never encrypt, and it is slow to import."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return AESGCM(key)
 
 
