@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 UV=${UV:-.venv/bin/uv}
 PINS=$(mktemp)
 trap 'rm -f "$PINS"' EXIT
-.venv/bin/python -m pip freeze --exclude-editable > "$PINS"
+# Pins from .venv, except packages installed from a local file (a lock must name what the index serves).
+.venv/bin/python -m pip freeze --exclude-editable | grep -v " @ " > "$PINS"
 COMMON=(--generate-hashes --find-links /opt/wheels --python-version 3.11.7
         --python-platform x86_64-manylinux_2_28 --no-header --quiet)
 "$UV" pip compile pyproject.toml --extra all -c "$PINS" "${COMMON[@]}" -o requirements.lock
