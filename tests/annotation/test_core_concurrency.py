@@ -65,8 +65,8 @@ def test_many_annotators_never_exceed_k(workspace: Workspace, tmp_path: Path, ca
     assert progress.by_state["annotated"] == TASKS
     assert sum(p.submitted for p in progress.per_annotator.values()) == TASKS * K
     report = workspace.audit.verify()
-    # 1 project + 9 users + 9 members + per annotation an assignment and a submission.
-    assert report.ok and report.entries == 1 + 9 + 9 + 2 * TASKS * K
+    # The ingested version + 1 project + 9 users + 9 members + per annotation an assignment and a submission.
+    assert report.ok and report.entries == 1 + 1 + 9 + 9 + 2 * TASKS * K
 
 
 def test_concurrent_audit_appends_form_one_chain(workspace: Workspace, catalog_url: str | None) -> None:
