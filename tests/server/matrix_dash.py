@@ -52,5 +52,6 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/dashboard/projects/{project_id}"): Row(_project, MEMBERS),
     ("GET", "/dashboard/jobs"): Row(_page("/jobs")),
     ("GET", "/dashboard/jobs/{job_id}"): Row(_job),
+    ("GET", "/dashboard/audit"): Row(_page("/audit?verify=true")),
     ("GET", "/dashboard/reports/{name}"): Row(_report),
 }

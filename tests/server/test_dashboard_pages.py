@@ -212,6 +212,10 @@ def each_role_sees_what_its_scopes_allow(built: Built, clients: dict[str | None,
     assert annotator.status_code == 200 and not {"progress", "agreement"} & _sections(annotator.text)
     assert "rita" not in annotator.text  # whom else the project has is for reviewers
     assert _status(clients["audrey"], project) == 403 and _status(clients["audrey"], "/dashboard/projects") == 403
+    # The audit log is for administrators and auditors: entries in chain order, and the chain verified on request.
+    audit = clients["audrey"].get("/dashboard/audit", params={"verify": "true"}).text
+    assert "The chain of" in audit and "is intact" in audit and "user.create" in audit
+    assert _status(curator, "/dashboard/audit") == 403 and 'href="/dashboard/audit"' not in pages[version].text
     # An annotator's overview holds their projects and no data; data pages are 403 pages, not data.
     overview = clients["ann"].get("/dashboard").text
     assert _sections(overview) == {"projects"} and "news-people" in overview and "news@2" not in overview

@@ -35,6 +35,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("/models", "Models", "datasets:read"),
     NavEntry("/projects", "Annotation", "annotate"),
     NavEntry("/jobs", "Jobs", "jobs:read"),
+    NavEntry("/audit", "Audit log", "audit:read"),
 )
 
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 from datatrainer.errors import NotFoundError
 from datatrainer.jobs import JobInfo
 from datatrainer.quality.report_html import fmt_count, html_table
-from datatrainer.server.dashboard.html import json_block, link, model_link, muted, section, url, version_link
+from datatrainer.server.dashboard.html import clip, json_block, link, model_link, muted, section, url, version_link
 from datatrainer.server.dashboard.lineage import all_versions, connected, lineage_svg
 from datatrainer.server.dashboard.registry import (
     MODEL_PANELS,
@@ -28,6 +28,7 @@ from datatrainer.server.dashboard.registry import (
 S = TypeVar("S")
 DATA, ANNOTATE, JOBS, JOBS_WRITE = "datasets:read", "annotate", "jobs:read", "jobs:write"
 RECENT_JOBS = 5
+AUDIT_PAGE = 100
 MAX_GRAPH = 150  # versions drawn in the overview's graph (a version page draws its whole lineage)
 ACTIVE_REFRESH_S = 5
 
@@ -208,3 +209,23 @@ def job(ctx: Context, job_id: int) -> Page:
                                                       + f"<h3>Parameters</h3>{json_block(found.params)}")
             + section("log", "Log", f"<pre id='job-log'>{escape(found.log) or '(empty)'}</pre>"))
     return Page(f"Job #{found.id}: {found.kind}", body, refresh_s=ACTIVE_REFRESH_S if not found.ended else None)
+
+
+def audit(ctx: Context, after_seq: int, verify: bool) -> Page:
+    """The audit log in chain order, a page at a time; verifying walks the whole chain, so it is asked for."""
+    entries = ctx.ws.audit.entries(after_seq, AUDIT_PAGE)
+    rows = [[str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", escape(e.actor), escape(e.action),
+             escape(f"{e.entity} {e.entity_id}"), "(erased)" if e.erased else escape(clip(e.after) if e.after else "")]
+            for e in entries]
+    if verify:
+        report = ctx.ws.audit.verify()
+        state = (f"<p id='audit-verify' class='ok'>The chain of {fmt_count(report.entries)} entries is intact.</p>"
+                 if report.ok else f"<p id='audit-verify' class='error'>Broken at entry {report.broken_seq}: "
+                 f"{escape(report.reason)}</p>")
+    else:
+        state = f"<p>{link(url('audit') + f'?after_seq={after_seq}&verify=true', 'Verify the whole chain')}</p>"
+    more = (f"<p>{link(url('audit') + f'?after_seq={entries[-1].seq}', 'Later entries')}</p>"
+            if len(entries) == AUDIT_PAGE else "")
+    table = html_table(["seq", "at (UTC)", "actor", "action", "entity", "after"], rows, numeric=(0,)) if rows \
+        else muted("No entries after this one.")
+    return Page("Audit log", state + table + more)

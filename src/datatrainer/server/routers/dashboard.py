@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
@@ -21,7 +21,17 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.server.dashboard import pages  # the package registers the built-in panels
 from datatrainer.server.dashboard.html import REPORTS_DIR, ROOT, error_page, login_page, shell
 from datatrainer.server.dashboard.registry import Context
-from datatrainer.server.deps import Annotate, Api, Authenticated, Caller, DatasetsRead, JobsRead, ProjectId, Ws
+from datatrainer.server.deps import (
+    Annotate,
+    Api,
+    AuditRead,
+    Authenticated,
+    Caller,
+    DatasetsRead,
+    JobsRead,
+    ProjectId,
+    Ws,
+)
 from datatrainer.server.schemas import MAX_ID
 from datatrainer.workspace import Workspace
 
@@ -114,6 +124,13 @@ async def jobs(api: JobsRead, ws: Ws) -> HTMLResponse:
 async def job(job_id: JobId, api: JobsRead, ws: Ws) -> HTMLResponse:
     """One job's progress, parameters and log, with Stop and Resume for those who may control it."""
     return await _page(api, ws, lambda ctx: pages.job(ctx, job_id))
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit(api: AuditRead, ws: Ws, after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+                verify: bool = False) -> HTMLResponse:
+    """The audit log (administrators and auditors), a page of entries at a time; `verify` walks the chain."""
+    return await _page(api, ws, lambda ctx: pages.audit(ctx, after_seq, verify))
 
 
 @router.get("/reports/{name}", response_class=HTMLResponse)
