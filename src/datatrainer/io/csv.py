@@ -28,7 +28,9 @@ from datatrainer.io.errors import ErrorSink
 from datatrainer.io.fs import InputFile
 
 _HEADER_BYTES = 1 << 20
-_CONVERSION_RE = re.compile(r"In CSV column #(\d+): CSV conversion error to [^:]+: invalid value '(.*)'$", re.S)
+# Arrow names the row only when it reads serially (`use_threads=False`, or a one-core thread pool).
+_CONVERSION_RE = re.compile(
+    r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to [^:]+: invalid value '(.*)'$", re.S)
 
 
 @dataclass
