@@ -36,8 +36,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from datatrainer.compliance.annotations import contains_any, delete_tasks, needle, source_versions, tasks_to_erase
@@ -49,7 +48,7 @@ from datatrainer.compliance.rewrite import rewrite_version
 from datatrainer.compliance.select import Matches, Selector, applies_to, match
 from datatrainer.errors import DatatrainerError
 from datatrainer.security.audit import ERASE_ACTION, current_actor
-from datatrainer.store.models import DatasetRow, VersionRow
+from datatrainer.store.models import DatasetRow, JobRow, VersionRow
 from datatrainer.store.schema import CONTENT_HASH, ID
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.store.writer import VERSIONS_DIR
@@ -105,12 +104,9 @@ def erasure_lock(ws: Workspace) -> Iterator[None]:
 
 def refuse_running_jobs(ws: Workspace) -> None:
     """A job still writing could publish a version derived from what is being erased: refuse until it ends."""
-    try:
-        with ws.catalog.engine.connect() as connection:
-            rows = connection.execute(text("SELECT id, kind FROM jobs WHERE state = 'running' AND lease_expires > "
-                                           ":now"), {"now": datetime.now(UTC)}).all()
-    except SQLAlchemyError:
-        return  # no jobs table in this catalog
+    with sessionmaker(ws.catalog.engine)() as session:
+        rows = session.execute(select(JobRow.id, JobRow.kind).where(JobRow.state == "running",
+                                                                    JobRow.lease_expires > datetime.now(UTC))).all()
     if rows:
         names = ", ".join(f"{kind} (job {job_id})" for job_id, kind in rows)
         raise DatatrainerError(f"jobs are writing to this workspace: {names}; wait for them or stop them "
