@@ -75,6 +75,11 @@ def json_block(value: Any) -> str:
     return f"<pre>{escape(json.dumps(value, indent=2, sort_keys=True, default=str))}</pre>"
 
 
+def folded(title: str, body: str) -> str:
+    """A block the reader opens when wanted (long parameter and stats listings)."""
+    return f"<details><summary>{escape(title)}</summary>{body}</details>"
+
+
 def section(key: str, title: str, body: str, heading: bool = True) -> str:
     title_html = f"<h2>{escape(title)}</h2>" if heading else ""
     return f'<section class="panel" id="{escape(key)}">{title_html}{body}</section>'

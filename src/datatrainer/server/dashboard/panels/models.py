@@ -7,7 +7,7 @@ from html import escape
 
 from datatrainer.evaluation.report import HEADLINE, fmt_metric
 from datatrainer.evaluation.report import _history as evaluation_history  # the evaluation report's own table
-from datatrainer.server.dashboard.html import json_block, muted, report_link, version_link
+from datatrainer.server.dashboard.html import folded, json_block, muted, report_link, version_link
 from datatrainer.server.dashboard.plots import lines_svg
 from datatrainer.server.dashboard.registry import MODEL_PANELS, Context, ModelSubject
 
@@ -25,7 +25,7 @@ def overview(ctx: Context, subject: ModelSubject) -> str:
     return (f"<p>{escape(model.method)} training of <b>{escape(model.base_model)}</b> on "
             f"{version_link(model.dataset_ref)}, registered {model.created_at:%Y-%m-%d %H:%M} UTC "
             f"(configuration {escape(model.config_hash[:12])}).</p><div class='cards'>{cards}</div>"
-            f"<h3>Configuration</h3>{json_block(model.config)}")
+            + folded("Configuration", json_block(model.config)))
 
 
 @MODEL_PANELS.register("training", "Training curve", scope="datasets:read", order=20)

@@ -31,7 +31,17 @@ from datatrainer.quality.report_html import (
 from datatrainer.quality.report_plots import histogram_svg
 from datatrainer.sampling.coverage_report import CoverageReport, scatter_svg
 from datatrainer.sampling.coverage_report import default_paths as coverage_paths
-from datatrainer.server.dashboard.html import clip, json_block, link, model_link, muted, report_link, url, version_link
+from datatrainer.server.dashboard.html import (
+    clip,
+    folded,
+    json_block,
+    link,
+    model_link,
+    muted,
+    report_link,
+    url,
+    version_link,
+)
 from datatrainer.server.dashboard.registry import VERSION_PANELS, Context
 from datatrainer.store.versions import DatasetVersion
 
@@ -49,8 +59,8 @@ def overview(ctx: Context, version: DatasetVersion) -> str:
     schema = html_table(["column", "type"], [[escape(f.name), escape(str(f.type))] for f in version.schema])
     return (f"<p><b>{fmt_count(info.row_count)}</b> records, made by <b>{escape(info.operation)}</b> "
             f"({escape(info.code_version)}) on {info.created_at:%Y-%m-%d %H:%M} UTC from {parents}.</p>"
-            f"<h3>Schema</h3>{schema}<h3>Parameters</h3>{json_block(info.params)}"
-            f"<h3>Stats</h3>{json_block(info.stats)}")
+            f"<h3>Schema</h3>{schema}" + folded("Parameters", json_block(info.params))
+            + folded("Stats", json_block(info.stats)))
 
 
 @VERSION_PANELS.register("head", "First records", scope="datasets:read", order=20)
