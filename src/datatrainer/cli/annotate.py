@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from datatrainer.compliance.exports import record_annotation_export
 from datatrainer.errors import DatatrainerError
 from datatrainer.progress import progress_bar
 from datatrainer.security.keys_cleartext import allow_clear_export
+from datatrainer.security.roles import ROLES, SCOPES
 
 users_app = typer.Typer(help="Accounts for the annotation server: add, list, disable, tokens.", no_args_is_help=True)
 annotate_app = typer.Typer(help="Annotation projects: create, members, status, export.", no_args_is_help=True)
@@ -38,23 +40,38 @@ def _password(from_stdin: bool) -> str:
 def users_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Username.")],
-    admin: Annotated[bool, typer.Option("--admin", help="Administrator of every project.")] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="Administrator of every project (same as --role admin).")
+                     ] = False,
+    role: Annotated[str | None, typer.Option("--role", help=f"Workspace role: {', '.join(ROLES)} (default: "
+                                             "annotator).")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
     """Create a user (the password is hashed with Argon2id)."""
     password = _password(password_stdin)
     with state(ctx).open() as ws:
-        user = ws.annotation.create_user(local_admin(), name, password, is_admin=admin)
-    console.print(f"user [bold]{user.username}[/] created{' (administrator)' if user.is_admin else ''}")
+        user = ws.annotation.create_user(local_admin(), name, password, is_admin=admin, role=role)
+    console.print(f"user [bold]{user.username}[/] created with role {user.role}")
+
+
+@users_app.command("role")
+def users_role(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Username.")],
+    role: Annotated[str, typer.Argument(help=f"New workspace role: {', '.join(ROLES)}.")],
+) -> None:
+    """Change a user's workspace role; their sessions and tokens follow it on their next request."""
+    with state(ctx).open() as ws:
+        user = ws.annotation.set_role(local_admin(), name, role)
+    console.print(f"user [bold]{user.username}[/] now has role {user.role}")
 
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """Every user."""
     with state(ctx).open() as ws:
-        table = Table("user", "admin", "disabled")
+        table = Table("user", "role", "disabled")
         for user in ws.annotation.list_users(local_admin()):
-            table.add_row(user.username, "yes" if user.is_admin else "", "yes" if user.disabled else "")
+            table.add_row(user.username, user.role or "", "yes" if user.disabled else "")
         console.print(table)
 
 
@@ -75,10 +92,17 @@ def users_token(  # nosec B107  # a label or help text, not a password
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Username the token acts as.")],
     token_name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
+    scope: Annotated[list[str] | None, typer.Option("--scope", help=f"Narrow the token to this scope (repeat for "
+                                                    f"several): {', '.join(SCOPES)}. Default: the user's role's.")
+                     ] = None,
+    expires_days: Annotated[int | None, typer.Option("--expires-days", min=1, help="Days until the token "
+                                                     "stops working (default: never).")] = None,
 ) -> None:
     """Create an API token; it is printed once, only its SHA-256 is stored."""
+    lifetime = timedelta(days=expires_days) if expires_days is not None else None
     with state(ctx).open() as ws:
-        issued = ws.annotation.create_api_token(local_admin(), token_name, username=name)
+        issued = ws.annotation.create_api_token(local_admin(), token_name, username=name, scopes=scope or None,
+                                                lifetime=lifetime)
     print(issued.token)
 
 
