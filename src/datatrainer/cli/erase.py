@@ -39,8 +39,9 @@ def erase_command(
     selector = None
     if not resume or any(part is not None for part in (where, ids, value)):
         selector = Selector(where=where, ids=_read_ids(ids) if ids is not None else None, value=value)
-    with state(ctx).open() as ws:
-        result = erase(ws, selector)
+    cli = state(ctx)
+    with cli.open() as ws:
+        result = erase(ws, selector, cli.progress)
     for erasure_id in result.resumed:
         console.print(f"finished interrupted erasure {erasure_id}")
     if result.erasure_id is None:

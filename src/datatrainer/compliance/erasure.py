@@ -47,6 +47,7 @@ from datatrainer.compliance.models import ErasureRow
 from datatrainer.compliance.rewrite import rewrite_version
 from datatrainer.compliance.select import Matches, Selector, applies_to, match
 from datatrainer.errors import DatatrainerError
+from datatrainer.progress import progress_bar
 from datatrainer.security.audit import ERASE_ACTION, current_actor
 from datatrainer.store.models import DatasetRow, JobRow, VersionRow
 from datatrainer.store.schema import CONTENT_HASH, ID
@@ -113,10 +114,11 @@ def refuse_running_jobs(ws: Workspace) -> None:
                                f"(`datatrainer jobs stop ID`), then erase")
 
 
-def erase(ws: Workspace, selector: Selector | None) -> ErasureResult:
-    """Finish any interrupted erasure, then carry out this one (None: only finish interrupted ones)."""
+def erase(ws: Workspace, selector: Selector | None, progress: bool = False) -> ErasureResult:
+    """Finish any interrupted erasure, then carry out this one (None: only finish interrupted ones).
+    `progress` shows a bar while versions are rewritten (the long part)."""
     with erasure_lock(ws):
-        resumed = [_finish(ws, erasure_id) for erasure_id in _unfinished(ws)]
+        resumed = [_finish(ws, erasure_id, progress) for erasure_id in _unfinished(ws)]
         if selector is None:
             return ErasureResult(None, resumed=[r.erasure_id for r in resumed if r.erasure_id is not None])
         refuse_running_jobs(ws)
@@ -125,7 +127,7 @@ def erase(ws: Workspace, selector: Selector | None) -> ErasureResult:
             return ErasureResult(None, resumed=[r.erasure_id for r in resumed if r.erasure_id is not None])
         erasure_id = _start(ws, selector, journal)
         _crash_point("planned")
-        result = _finish(ws, erasure_id)
+        result = _finish(ws, erasure_id, progress)
         result.resumed = [r.erasure_id for r in resumed if r.erasure_id is not None]
         return result
 
@@ -225,6 +227,7 @@ class _Journal:
             self.data: dict[str, Any] = dict(row.journal)
             self.actor, self.state, self.created = row.actor, row.state, row.created_at
             self.selector = row.selector_sha256
+        self.progress = False
 
     def save(self, session: Session | None = None, state: str = "running") -> None:
         if session is not None:
@@ -241,8 +244,9 @@ class _Journal:
 
 # --- steps -----------------------------------------------------------------------------------------------------
 
-def _finish(ws: Workspace, erasure_id: int) -> ErasureResult:
+def _finish(ws: Workspace, erasure_id: int, progress: bool = False) -> ErasureResult:
     journal = _Journal(ws, erasure_id)
+    journal.progress = progress
     step = journal.data["step"]
     if STEPS.index(step) <= STEPS.index("versions"):
         _rewrite_versions(ws, journal)
@@ -281,31 +285,36 @@ def _finish(ws: Workspace, erasure_id: int) -> ErasureResult:
 
 
 def _rewrite_versions(ws: Workspace, journal: _Journal) -> None:
-    for plan in journal.data["versions"]:
-        if plan["done"]:
-            continue
-        if plan["pending_key"]:  # a rewrite killed before its swap committed: its files are garbage
-            _delete_folder(ws, plan["pending_key"])
-        try:
-            version = ws.datasets.get(plan["ref"])
-        except DatatrainerError:
-            version = None
-        if version is None or version.info.id != plan["id"]:
-            plan["done"] = True  # deleted meanwhile: nothing left to rewrite
-            journal.save()
-            continue
+    todo = [plan for plan in journal.data["versions"] if not plan["done"]]
+    with progress_bar("erase: rewriting versions", len(todo), journal.progress, unit="versions") as advance:
+        for plan in todo:
+            _rewrite_one(ws, journal, plan)
+            advance(1)
 
-        def remember(key: str, plan: dict[str, Any] = plan) -> None:
-            plan["pending_key"] = key
-            journal.save()
 
-        def committed(session: Session, new_key: str, plan: dict[str, Any] = plan) -> None:
-            _crash_point("swap")  # the new folder is in place, the catalog still names the old one
-            plan["done"], plan["new_key"], plan["pending_key"] = True, new_key, None
-            journal.save(session)
+def _rewrite_one(ws: Workspace, journal: _Journal, plan: dict[str, Any]) -> None:
+    if plan["pending_key"]:  # a rewrite killed before its swap committed: its files are garbage
+        _delete_folder(ws, plan["pending_key"])
+    try:
+        version = ws.datasets.get(plan["ref"])
+    except DatatrainerError:
+        version = None
+    if version is None or version.info.id != plan["id"]:
+        plan["done"] = True  # deleted meanwhile: nothing left to rewrite
+        journal.save()
+        return
 
-        rewrite_version(ws, version, plan["drop"], journal.id, remember, committed)
-        _crash_point("version")
+    def remember(key: str) -> None:
+        plan["pending_key"] = key
+        journal.save()
+
+    def committed(session: Session, new_key: str) -> None:
+        _crash_point("swap")  # the new folder is in place, the catalog still names the old one
+        plan["done"], plan["new_key"], plan["pending_key"] = True, new_key, None
+        journal.save(session)
+
+    rewrite_version(ws, version, plan["drop"], journal.id, remember, committed)
+    _crash_point("version")
 
 
 def _late_descendants(ws: Workspace, journal: _Journal) -> bool:
