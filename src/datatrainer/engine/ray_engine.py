@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
+import pickle  # nosec B403  # Ray ships our own blocks between our own processes
 import re
 import socket
 import tempfile
@@ -197,7 +197,7 @@ class RayEngine:
             for block in mapped.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=1):
                 for sequence, rows, payload in zip(block["seq"].to_pylist(), block["rows"].to_pylist(),
                                                    block["result"].to_pylist(), strict=True):
-                    result = pickle.loads(payload)
+                    result = pickle.loads(payload)  # nosec B301  # Ray ships our own blocks between our own processes
                     if isinstance(result, _Failure):
                         raise DatatrainerError(result.message)
                     yield sequence, result

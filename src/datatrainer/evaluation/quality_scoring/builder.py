@@ -105,7 +105,7 @@ def build(params: BuildParams | None = None, good: Mapping[str, Reader] | None =
     Source documents in `exclude` (e.g. those of a development build) are not used."""
     params = params or BuildParams()
     good, junk = good if good is not None else GOOD_FAMILIES, junk if junk is not None else JUNK_FAMILIES
-    rng = random.Random(params.seed)
+    rng = random.Random(params.seed)  # nosec B311  # reproducible sampling or jitter, not a secret
     excluded = set(exclude)
     read = {name: [doc for doc in reader() if doc.source not in excluded] for name, reader in {**good, **junk}.items()}
     good_names = [name for name in good if read[name]]
