@@ -90,3 +90,20 @@ def test_annotation_workflow(tmp_path: Path) -> None:
                                   [by_item[i]["bob"].labels[0] for i in items])
         assert ws.audit.verify().ok
     assert f"Cohen's kappa alice/bob {kappa:.3f}" in out
+
+
+@pytest.mark.slow
+def test_python_api(tmp_path: Path) -> None:
+    out = run_example("python_api.py", tmp_path)
+    records = _lines(tmp_path / "inputs" / "crawl.jsonl")
+    long_enough = {str(r["id"]) for r in records if len(str(r["text"])) >= 200}
+    with Workspace.open(tmp_path) as ws:
+        assert ws.version("crawl@1").num_rows == len(records)
+        assert set(ws.version("crawl@2").to_table(columns=["id"]).column("id").to_pylist()) == long_enough
+        unique = set(ws.version("crawl@3").to_table(columns=["id"]).column("id").to_pylist())
+        sample = ws.version("crawl-sample").to_table(columns=["id"]).column("id").to_pylist()
+        assert len(sample) == len(unique) // 2 and set(sample) <= unique
+        assert len(ws.scores.scores_for(ws.version("crawl@3"), "density")) == len(unique)
+    report = json.loads((tmp_path / "reports" / "quality-crawl-sample-1.json").read_text(encoding="utf-8"))
+    assert report["summary"]["records"] == len(sample)
+    assert f"crawl-sample@1: {len(sample)} records" in out
