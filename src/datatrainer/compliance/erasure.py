@@ -160,8 +160,10 @@ def _plan(ws: Workspace, selector: Selector) -> dict[str, Any] | None:
     with sessions() as session:
         family = Lineage(session).family(matched) & set(versions)
     plans: list[dict[str, Any]] = []
+    hashes = set(found.hashes)
     for version_id in sorted(family):
-        drop = _ids_to_drop(versions[version_id], found)
+        drop, dropped_hashes = _to_drop(versions[version_id], found)
+        hashes |= dropped_hashes  # a derived version may hold the record under another text (e.g. redacted)
         if drop:
             plans.append({"id": version_id, "ref": versions[version_id].ref,
                           "old_key": versions[version_id].info.storage_key, "drop": sorted(drop),
@@ -178,22 +180,26 @@ def _plan(ws: Workspace, selector: Selector) -> dict[str, Any] | None:
                    if e.version_id in rewritten or e.project is not None]
     if not plans and not tasks and not payloads:
         return None
-    return {"step": STEPS[0], "versions": plans, "hashes": sorted(found.hashes), "tasks": sorted(tasks),
+    return {"step": STEPS[0], "versions": plans, "hashes": sorted(hashes), "tasks": sorted(tasks),
             "payloads": payloads, "exports": exports, "shards": 0, "export_results": [], "audit_seq": None}
 
 
-def _ids_to_drop(version: DatasetVersion, found: Matches) -> set[str]:
-    """Ids of the version's records that are erased: by id, or by content (the same text under another id)."""
+def _to_drop(version: DatasetVersion, found: Matches) -> tuple[set[str], set[str]]:
+    """Ids of the version's records that are erased (by id, or by content: the same text under another id),
+    and those records' content hashes."""
     ids = pa.array(sorted(found.ids), pa.string())
     hashes = pa.array(sorted(found.hashes), pa.string())
-    columns = [ID] + ([CONTENT_HASH] if CONTENT_HASH in version.schema.names else [])
+    has_hash = CONTENT_HASH in version.schema.names
     drop: set[str] = set()
-    for batch in version.read_batches(columns):
+    dropped_hashes: set[str] = set()
+    for batch in version.read_batches([ID, CONTENT_HASH] if has_hash else [ID]):
         hit = pc.is_in(batch.column(ID), value_set=ids)
-        if CONTENT_HASH in columns:
+        if has_hash:
             hit = pc.or_(hit, pc.is_in(batch.column(CONTENT_HASH), value_set=hashes))
+            dropped_hashes.update(h for h in batch.column(CONTENT_HASH).filter(pc.fill_null(hit, False)).to_pylist()
+                                  if h is not None)
         drop.update(batch.column(ID).filter(pc.fill_null(hit, False)).to_pylist())
-    return drop
+    return drop, dropped_hashes
 
 
 # --- journal ---------------------------------------------------------------------------------------------------
@@ -329,10 +335,14 @@ def _late_descendants(ws: Workspace, journal: _Journal) -> bool:
                      hashes=set(journal.data["hashes"]))
     added = False
     for version in _all_versions(ws):
-        if version.info.id in unknown and (drop := _ids_to_drop(version, erased)):
+        if version.info.id not in unknown:
+            continue
+        drop, hashes = _to_drop(version, erased)
+        if drop:
             journal.data["versions"].append({"id": version.info.id, "ref": version.ref,
                                              "old_key": version.info.storage_key, "drop": sorted(drop),
                                              "pending_key": None, "new_key": None, "done": False})
+            journal.data["hashes"] = sorted(set(journal.data["hashes"]) | hashes)
             added = True
     journal.save()
     return added
