@@ -1,7 +1,7 @@
 """The dashboard in Debian's Chromium (Playwright), one browser session walking it as people would: log in,
 click through the lineage graph to versions, a sample's coverage, the model trained on it and the annotation
 project; stop a running job and try to resume one whose input is gone; open a version that does not exist; log
-out and in as an annotator, who sees no data.
+out and in as an annotator, who sees no data, then as an auditor, who verifies the audit log.
 
 The workspace is the one `test_dashboard_pages` builds (real text, filter, quality, scores, sample, coverage,
 annotations, a registered model). Every page may fetch nothing outside the server and must raise no
@@ -48,6 +48,12 @@ def walk(page: Page, built: Built) -> None:
     _log_in(page, "cora")
     expect(page.locator("#datasets")).to_contain_text("news-sample@1")
     screenshot(page, "dashboard-overview.png")
+    page.click('#datasets a:text-is("news")')
+    expect(page.locator("#versions")).to_contain_text("quality-filter")
+    page.click("nav >> text=Models")
+    expect(page.locator("main table")).to_contain_text(MODEL)
+    page.go_back()
+    page.go_back()
 
     page.click('#lineage a.node[data-ref="news@2"]')
     expect(page).to_have_url(built.url + "/dashboard/versions/news@2")
@@ -92,5 +98,12 @@ def walk(page: Page, built: Built) -> None:
     page.goto(built.url + "/dashboard/versions/news@2")
     expect(page.locator("#error")).to_have_attribute("data-status", "403")
     assert built.first_text[:40] not in page.content()
+
+    page.click("#logout")
+    _log_in(page, "audrey")  # an auditor: reads data and the audit log, annotates nothing
+    page.click("nav >> text=Audit log")
+    page.click("text=Verify the whole chain")
+    expect(page.locator("#audit-verify")).to_contain_text("is intact")
+    expect(page.locator("nav")).not_to_contain_text("Annotation")
     assert not outside, f"the dashboard fetched from outside the server: {outside}"
     assert not problems, f"console errors: {problems}"

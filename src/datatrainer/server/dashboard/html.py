@@ -90,14 +90,18 @@ def muted(text: str) -> str:
 
 
 def shell(title: str, body: str, user: UserInfo | None = None, scopes: frozenset[str] = frozenset(),
-          refresh_s: int | None = None) -> str:
-    """The whole page: navigation for what the user may open, then `body` (HTML); `refresh_s` reloads it."""
+          refresh_s: int | None = None, logout: bool = False) -> str:
+    """The whole page: navigation for what the user may open, then `body` (HTML); `refresh_s` reloads it.
+    Without a user (an error before the caller was known), `logout` still offers the way out."""
     nav = ""
+    button = '<button type="button" id="logout">Log out</button>'
     if user is not None:
         entries = [entry for entry in NAV if entry.scope is None or entry.scope in scopes]
         links = "".join(link(ROOT + entry.path, entry.label) for entry in entries)
         nav = (f'<nav class="dash-nav">{links}<a href="/">Annotate</a><span class="who" id="who">'
-               f'{escape(user.username)}</span><button type="button" id="logout">Log out</button></nav>')
+               f"{escape(user.username)}</span>{button}</nav>")
+    elif logout:
+        nav = f'<nav class="dash-nav">{link(ROOT, "Overview")}<span class="who"></span>{button}</nav>'
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             + (f"<meta http-equiv='refresh' content='{refresh_s}'>" if refresh_s else "")
             + f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{escape(title)} · "
@@ -112,7 +116,7 @@ def error_page(status: int, message: str, user: UserInfo | None = None,
     titles = {403: "Not allowed", 404: "Not found"}
     return shell(titles.get(status, "Cannot show this page"),
                  f'<p id="error" data-status="{status}">{escape(message)}</p><p>{link(ROOT, "Back to the overview")}'
-                 "</p>", user, scopes)
+                 "</p>", user, scopes, logout=user is None)
 
 
 def login_page(message: str) -> str:
