@@ -2,8 +2,9 @@
 
 Each route declares the scope it needs like any API route (`DatasetsRead`, `Annotate`, ...), so the role x
 endpoint matrix covers the pages too. Failures are pages, not JSON: not logged in gives the login form (401),
-a missing scope a 403 page, a version, model or project that does not exist a 404 page; the pages only read,
-so they need no CSRF token (the job buttons post to the jobs API, which checks it).
+a missing scope a 403 page, a version, dataset, model, project, job or report that does not exist (or a
+malformed id) a 404 page; the pages only read, so they need no CSRF token (the job buttons post to the jobs
+API, which checks it).
 """
 
 from __future__ import annotations
