@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from datatrainer.docs_gen import machine_description, write_result
 from datatrainer.errors import DatatrainerError
@@ -37,6 +38,7 @@ from datatrainer.evaluation.quality_scoring.labelled import Example, read_exampl
 from datatrainer.evaluation.quality_scoring.protocol import Folds
 from datatrainer.evaluation.quality_scoring.score_cache import ScoreCache
 from datatrainer.evaluation.quality_scoring.settings import Settings, check_frozen, load_settings
+from datatrainer.scoring.measured import MEASURED_FILE
 
 HERE = Path(__file__).resolve().parent
 Array = np.ndarray[Any, Any]
@@ -95,6 +97,18 @@ def llm_values(texts: list[str], settings: Settings, cache: ScoreCache) -> dict[
     return values
 
 
+def cached_values(texts: list[str], settings: Settings, cache: ScoreCache) -> dict[str, Array]:
+    """The cached LLM signals of the texts, computing nothing; perplexity only if cached for all of them."""
+    names = [f"ask-llm:{p}:{a}" for p in settings.llm.prompts for a in ("log_yes", "log_no")]
+    if cache.has("perplexity:nll_sum", texts) and cache.has("perplexity:tokens", texts):
+        names += ["perplexity:nll_sum", "perplexity:tokens"]
+    return cache.scores(names, texts, _nothing)
+
+
+def _nothing(texts: list[str]) -> dict[str, Array]:
+    raise DatatrainerError(f"{len(texts)} texts have no cached LLM score (--llm-cached computes nothing)")
+
+
 def _progress(name: str, total: int) -> Any:
     done = [0]
 
@@ -124,6 +138,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the benchmark data again")
     parser.add_argument("--cache", type=Path, default=HERE / "results" / "quality_scoring_llm.jsonl")
     parser.add_argument("--no-llm", action="store_true", help="only the scorers that need no language model")
+    parser.add_argument("--llm-cached", action="store_true", help="LLM rows only on the examples whose LLM scores "
+                        "are all in the cache (no model is loaded; perplexity rows only if it is cached for them)")
+    parser.add_argument("--llm-table-only", action="store_true", help="with --llm-every/--llm-cached: only the LLM "
+                        "table (the main table's result file is kept; its measured rows are merged, not replaced)")
     parser.add_argument("--llm-every", type=int, default=1, help="LLM rows on every Nth example only (a second "
                         "table, with the cheap rows again on the same examples): a cost knob, not a setting")
     parser.add_argument("--json", type=Path, help="result file (default with the built data: "
@@ -139,16 +157,52 @@ def run(args: argparse.Namespace) -> None:
     settings, digest = load_settings(args.settings)  # read before any data
     examples = examples_for(args, settings, digest)
     out = args.json or (None if args.data else HERE.parent / "docs" / "benchmarks" / "quality_scoring.json")
-    tables = [(examples, args.no_llm or args.llm_every > 1, out)]
-    if not args.no_llm and args.llm_every > 1:
-        tables.append((examples[::args.llm_every], False, None if out is None else
-                       out.with_name(f"{out.stem}_llm{out.suffix}")))
+    tables = [(examples, args.no_llm or args.llm_every > 1 or args.llm_cached, out)]
+    if not args.no_llm and (args.llm_every > 1 or args.llm_cached):
+        chosen = examples[::args.llm_every]
+        if args.llm_cached:
+            cache = ScoreCache(args.cache)
+            names = [f"ask-llm:{p}:{a}" for p in settings.llm.prompts for a in ("log_yes", "log_no")]
+            chosen = [e for e in chosen if all(cache.has(name, [e.text]) for name in names)]
+        tables.append((chosen, False, None if out is None else out.with_name(f"{out.stem}_llm{out.suffix}")))
+        if args.llm_table_only:
+            tables = tables[1:]
+    results: dict[str, Any] = orjson.loads(MEASURED_FILE.read_bytes())["scores"] \
+        if args.llm_table_only and MEASURED_FILE.is_file() else {}
     for chosen, cheap_only, path in tables:
         rows, folds, cheap_seconds = evaluate(chosen, settings, args, cheap_only)
         print_table(rows, chosen, folds, settings, digest, cheap_seconds)
+        results.update(measured_keys(rows, settings))
         if path is not None:
             write_json(path, rows, chosen, folds, settings, digest, args)
             print(f"wrote {path}")
+    if out is not None:
+        MEASURED_FILE.write_bytes(orjson.dumps({"source": "benchmarks/quality_scoring.py", "settings_sha256": digest,
+                                                "date": datetime.now(UTC).date().isoformat(), "scores": results},
+                                               option=orjson.OPT_INDENT_2) + b"\n")
+        print(f"wrote {MEASURED_FILE}")
+
+
+# benchmark rows -> the keys `scoring.measured` matches stored configs by ({model}: the settings' model)
+MEASURED_ROWS = {"n-gram classifier (DCLM-style)": "ask-llm:student", "Ask-LLM {prompt}: P(yes)":
+                 "ask-llm:{model}:{prompt}:pyes", "Ask-LLM {prompt}: normalized": "ask-llm:{model}:{prompt}:normalized",
+                 "perplexity (lower = better)": "perplexity:{model}", "distilled student (defaults)": "distilled"}
+
+
+def measured_keys(rows: list[bench.Row], settings: Settings) -> dict[str, Any]:
+    """What sampling warnings need: per stored-config key, the row's AUC, interval and the best heuristic's AUC
+    on the same examples."""
+    baseline = bench.best_heuristic(rows).summary
+    out = {}
+    for prompt in settings.llm.prompts:
+        for name, key in MEASURED_ROWS.items():
+            row = next((r for r in rows if r.summary.name == name.format(prompt=prompt)), None)
+            if row is not None:
+                out[key.format(prompt=prompt, model=settings.llm.model)] = {
+                    "name": row.summary.name, "auc": round(row.summary.auc, 4),
+                    "ci95": [round(row.summary.low, 4), round(row.summary.high, 4)],
+                    "baseline": {"name": baseline.name, "auc": round(baseline.auc, 4)}}
+    return out
 
 
 def evaluate(examples: list[Example], settings: Settings, args: argparse.Namespace, cheap_only: bool
@@ -162,7 +216,7 @@ def evaluate(examples: list[Example], settings: Settings, args: argparse.Namespa
     costs: dict[str, tuple[float, float | None]] = {s.name: (0.0, None) for s in scored}
     if not cheap_only:
         cache = ScoreCache(args.cache)
-        llm = llm_values(texts, settings, cache)
+        llm = cached_values(texts, settings, cache) if args.llm_cached else llm_values(texts, settings, cache)
         paper = llm["ask-llm:paper:log_yes"] - llm["ask-llm:paper:log_no"] if "paper" in settings.llm.prompts \
             else None
         distilled = distilled_scores(texts, paper, settings) if paper is not None else None
@@ -235,7 +289,7 @@ def write_json(path: Path, rows: list[bench.Row], examples: list[Example], folds
              f"{settings.frozen_at.isoformat()}. LLM: {settings.llm.model}; seconds on a CPU shared with other "
              f"jobs (load average {os.getloadavg()[0]:.1f} at the end), so they are noisy.")
     command = "python benchmarks/quality_scoring.py" + (" --no-llm" if args.no_llm else "") + (
-        f" --llm-every {args.llm_every}" if args.llm_every > 1 else "")
+        f" --llm-every {args.llm_every}" if args.llm_every > 1 else "") + (" --llm-cached" if args.llm_cached else "")
     write_result(path, title="Quality scoring on held-out families of real text",
                  script="benchmarks/quality_scoring.py", command=command, peer="", peer_version="",
                  columns=COLUMNS, rows=[_cells(r) for r in rows], notes=notes)

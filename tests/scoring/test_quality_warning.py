@@ -16,10 +16,11 @@ from datatrainer.store.schema import CONTENT_HASH
 from datatrainer.workspace import Workspace
 from tests.scoring.helpers import ingest_texts
 
-RESULTS = {"baseline": {"name": "C4 word share", "auc": 0.9},
-           "scores": {"ask-llm:smollm2:paper:normalized": {"name": "Ask-LLM paper: normalized", "auc": 0.5,
-                                                           "ci95": [0.4, 0.6]},
-                      "ask-llm:student": {"name": "student: heuristic signals", "auc": 0.95, "ci95": [0.92, 0.97]}}}
+BASELINE = {"name": "C4 word share", "auc": 0.9}
+RESULTS = {"scores": {"ask-llm:smollm2:paper:normalized": {"name": "Ask-LLM paper: normalized", "auc": 0.5,
+                                                           "ci95": [0.4, 0.6], "baseline": BASELINE},
+                      "ask-llm:student": {"name": "n-gram classifier", "auc": 0.95, "ci95": [0.92, 0.97],
+                                          "baseline": BASELINE}}}
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """What the quality-scoring benchmark measured for the stored quality scores, so that sampling can say when a
 score is known to rank real text worse than the cheap C4 heuristic, or was never measured at all.
 
-`measured.json` beside this file is written by `benchmarks/quality_scoring.py` (held-out ROC-AUC per scorer
-and the best heuristic's). A stored config is matched by what decides its ranking: the scorer, the model as
-the user named it, the prompt names and the score kind (`logprob` ranks exactly as `pyes`; calibration with
-one prompt changes no ranking). Other configs (another model, own prompts, changed truncation) were never
-measured, and sampling says so in one line.
+`measured.json` beside this file is written by `benchmarks/quality_scoring.py`: per scorer, its held-out
+ROC-AUC with the 95% interval, and the best heuristic's ROC-AUC on the same examples. A stored config is
+matched by what decides its ranking: the scorer, the model as the user named it, the prompt names and the
+score kind (`logprob` ranks exactly as `pyes`; calibration with one prompt changes no ranking). Other
+configs (another model, own prompts, changed truncation) were never measured, and sampling says so in one
+line.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def sampling_warning(config: StoredConfig) -> str | None:
     if found is None:
         return (f"{config.name} config {config.config_hash} was never evaluated on held-out real text; measure it "
                 "on labelled data with benchmarks/quality_scoring.py --data FILE")
-    baseline = results["baseline"]
+    baseline = found["baseline"]  # the best heuristic on the same examples
     if found["auc"] < baseline["auc"]:
         low, high = found["ci95"]
         return (f"{config.name} config {config.config_hash} ({found['name']}) measured ROC-AUC {found['auc']:.2f} "

@@ -1,19 +1,23 @@
-"""The default quality score: a small classifier fitted on labelled real text, as FineWeb-Edu's and DCLM's
-quality classifiers are.
+"""The default quality score: a DCLM-style n-gram classifier fitted on labelled real text.
 
-With the bundled 135M model, Ask-LLM's own scores rank real text barely above (or below) chance, while cheap
-signals separate it well; measured leave-one-family-out on the quality-scoring benchmark
-(`datatrainer.evaluation.quality_scoring`), a logistic regression over those signals generalises to
-families of text it was never fitted on. This module holds that student: its features (the quality
-package's Gopher, C4 and repetition signals, plus `c4_word_share`), the standardisation and weights fitted
-on the benchmark, stored in `quality_student.json` beside this file with where they came from, and the
-function that scores texts with it. Its config hash is the weights file's hash, so refitted weights never
+With the bundled 135M model, Ask-LLM's own scores rank real text barely above chance, while cheap classifiers
+separate it well. Measured leave-one-family-out on the quality-scoring benchmark
+(`datatrainer.evaluation.quality_scoring`, docs/commands/scoring.md), the best of the cheap scorers was a
+logistic regression on hashed word 1- and 2-grams, DCLM's fastText recipe in scikit-learn; a student on the
+quality package's Gopher/C4/repetition signals generalised worse to unseen families. So this is the default
+quality score: `QualityStudent` holds the vectorizer settings and the fitted weights (only the non-zero ones,
+in `quality_student.npz` beside this file, fitted on every family of the benchmark), and scores texts by
+their log-odds of being good. Its config hash includes the weights file's hash, so refitted weights never
 reuse old scores.
+
+`c4_word_share` and `signal_matrix` (the heuristic features) live here too: the benchmark and the student
+share them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,11 +29,23 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from datatrainer.errors import DatatrainerError
 from datatrainer.quality.signals import heuristic_signals
 
-STUDENT_FILE = Path(__file__).with_name("quality_student.json")
+STUDENT_FILE = Path(__file__).with_name("quality_student.npz")
+NGRAM_RANGE = (1, 2)
+N_FEATURES = 2 ** 18
+TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"  # words and single punctuation marks
 Array = np.ndarray[Any, Any]
+
+
+def vectorizer(ngram_range: tuple[int, int] = NGRAM_RANGE, n_features: int = N_FEATURES) -> Any:
+    """The hashed n-gram features: lower-cased words and punctuation marks, counts L2-normalised."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(ngram_range=ngram_range, n_features=n_features, alternate_sign=False, lowercase=True,
+                             token_pattern=TOKEN_PATTERN)
+
+
 _SEGMENTS = re.compile(r"[^\n.!?]*(?:[.!?][\"'\u201d\u2019)\]]*|\n|$)")
 _TERMINAL_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
 MIN_SENTENCE_WORDS = 5
@@ -61,56 +77,48 @@ def signal_matrix(texts: Sequence[str]) -> tuple[Array, list[str]]:
 
 @dataclass(frozen=True)
 class QualityStudent:
-    """Standardised features -> log-odds of "good" (higher is better)."""
+    """Hashed n-gram features -> log-odds of "good" (higher is better)."""
 
-    features: tuple[str, ...]
-    mean: Array
-    scale: Array
-    coef: Array
+    indices: Array  # feature indices with a non-zero weight
+    weights: Array
     intercept: float
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def score(self, texts: Sequence[str]) -> Array:
-        matrix, columns = signal_matrix(texts)
-        if missing := [name for name in self.features if name not in columns]:
-            raise DatatrainerError(f"quality student: signal {missing[0]!r} is not computed any more; refit it")
-        chosen = matrix[:, [columns.index(name) for name in self.features]]
-        scores: Array = ((chosen - self.mean) / self.scale) @ self.coef + self.intercept
+        features = vectorizer().transform(list(texts))[:, self.indices]
+        scores: Array = np.asarray(features @ self.weights).ravel() + self.intercept
         return scores
 
-    def to_json(self) -> dict[str, Any]:
-        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept, "provenance": self.provenance}
+    def save(self, path: Path = STUDENT_FILE) -> None:
+        """Atomic write of the weights and their provenance."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, indices=self.indices.astype(np.int32), weights=self.weights.astype(np.float32),
+                            intercept=np.float64(self.intercept),
+                            provenance=np.frombuffer(orjson.dumps(self.provenance), dtype=np.uint8))
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(buffer.getvalue())
+        tmp.replace(path)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> QualityStudent:
-        return cls(tuple(data["features"]), np.asarray(data["mean"]), np.asarray(data["scale"]),
-                   np.asarray(data["coef"]), float(data["intercept"]), dict(data.get("provenance", {})))
+    def load(cls, path: Path = STUDENT_FILE) -> QualityStudent:
+        with np.load(path) as data:
+            return cls(data["indices"], data["weights"].astype(np.float64), float(data["intercept"]),
+                       orjson.loads(data["provenance"].tobytes()))
 
 
 def fit_student(texts: Sequence[str], labels: Sequence[int], c: float = 1.0,
                 provenance: dict[str, Any] | None = None) -> QualityStudent:
-    """Fit the student on labelled texts (1 good, 0 low quality)."""
+    """Fit the classifier on labelled texts (1 good, 0 low quality), as the benchmark's n-gram row does."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
-    matrix, columns = signal_matrix(texts)
-    scaler = StandardScaler().fit(matrix)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    model = LogisticRegression(C=c, max_iter=5000).fit((matrix - scaler.mean_) / scale, np.asarray(labels))
-    return QualityStudent(tuple(columns), scaler.mean_, scale, model.coef_[0], float(model.intercept_[0]),
-                          provenance or {})
-
-
-def write_student(student: QualityStudent, path: Path = STUDENT_FILE) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(orjson.dumps(student.to_json(), option=orjson.OPT_INDENT_2))
-    tmp.replace(path)
+    model = LogisticRegression(C=c, max_iter=2000).fit(vectorizer().transform(list(texts)), np.asarray(labels))
+    indices = np.flatnonzero(model.coef_[0])
+    return QualityStudent(indices, model.coef_[0][indices], float(model.intercept_[0]), provenance or {})
 
 
 @cache
 def default_student() -> QualityStudent:
-    return QualityStudent.from_json(orjson.loads(STUDENT_FILE.read_bytes()))
+    return QualityStudent.load()
 
 
 def student_digest(path: Path = STUDENT_FILE) -> str:

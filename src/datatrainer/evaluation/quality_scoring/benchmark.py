@@ -83,8 +83,9 @@ def cheap_scores(examples: Sequence[Example], folds: Folds, settings: Settings) 
 
 
 def llm_features(llm: Mapping[str, Array], prompts: Sequence[str]) -> dict[str, Array]:
-    """Per-text LLM signals from cached values: `ask-llm:P:log_yes`/`log_no` and perplexity sums."""
-    out = {"mean NLL": llm["perplexity:nll_sum"] / np.maximum(llm["perplexity:tokens"], 1)}
+    """Per-text LLM signals from cached values: `ask-llm:P:log_yes`/`log_no` and perplexity sums (when given)."""
+    out = {"mean NLL": llm["perplexity:nll_sum"] / np.maximum(llm["perplexity:tokens"], 1)} \
+        if "perplexity:nll_sum" in llm else {}
     for prompt in prompts:
         out[f"{prompt} log P(yes)"] = llm[f"ask-llm:{prompt}:log_yes"]
         out[f"{prompt} log P(no)"] = llm[f"ask-llm:{prompt}:log_no"]
@@ -97,7 +98,7 @@ def llm_scores(examples: Sequence[Example], folds: Folds, settings: Settings, ll
     signals, _ = signal_matrix(texts)
     features = llm_features(llm, settings.llm.prompts)
     c = settings.student.C
-    rows = [fixed("perplexity (lower = better)", folds, -features["mean NLL"])]
+    rows = [fixed("perplexity (lower = better)", folds, -features["mean NLL"])] if "mean NLL" in features else []
     for prompt in settings.llm.prompts:
         log_yes, log_no = features[f"{prompt} log P(yes)"], features[f"{prompt} log P(no)"]
         rows.append(fixed(f"Ask-LLM {prompt}: P(yes)", folds, np.exp(log_yes)))
@@ -111,7 +112,7 @@ def llm_scores(examples: Sequence[Example], folds: Folds, settings: Settings, ll
                           "MiniLM embeddings, self-trained on the paper prompt's normalized score"))
     llm_matrix = np.column_stack(list(features.values()))
     rows.append(leave_out("student: LLM signals", folds, _fit(llm_matrix, folds.labels, c),
-                          "Ask-LLM log P(yes), log P(no) per prompt, mean NLL"))
+                          "; ".join(features)))
     rows.append(leave_out("student: heuristic + LLM signals", folds,
                           _fit(np.hstack([signals, llm_matrix]), folds.labels, c),
                           "heuristic and LLM signals, one logistic regression"))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from datatrainer.scoring.quality_student import c4_word_share, signal_matrix
+from datatrainer.scoring.quality_student import c4_word_share, signal_matrix, vectorizer
 
 Array = np.ndarray[Any, Any]
 __all__ = ["GOPHER_RULES", "NgramClassifier", "c4_word_share", "gopher_rules_passed", "signal_matrix",
@@ -41,10 +41,7 @@ class NgramClassifier:
     """Hashed word 1-2-gram logistic regression: fit on labelled texts, score others by the log-odds."""
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), n_features: int = 2 ** 18, c: float = 1.0) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        self.vectorizer = HashingVectorizer(ngram_range=ngram_range, n_features=n_features, alternate_sign=False,
-                                            lowercase=True, token_pattern=r"(?u)\b\w+\b|[^\w\s]")
+        self.vectorizer = vectorizer(ngram_range, n_features)
         self.c = c
 
     def fit_predict(self, texts: Sequence[str], labels: Array, train: Array, test: Array) -> Array:
