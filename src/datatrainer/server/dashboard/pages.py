@@ -7,6 +7,7 @@ the server's thread pool (it reads the catalog and files). A subject that does n
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from html import escape
 from typing import TypeVar
@@ -54,7 +55,7 @@ def overview(ctx: Context) -> Page:
     if ctx.may(DATA):
         versions = all_versions(ctx.ws)
         latest = {info.dataset: info for info in sorted(versions, key=lambda info: info.number)}
-        counts = {name: sum(1 for info in versions if info.dataset == name) for name in latest}
+        counts = Counter(info.dataset for info in versions)
         rows = [[link(url("datasets", name), name), fmt_count(counts[name]), version_link(info.ref),
                  fmt_count(info.row_count), escape(info.operation), f"{info.created_at:%Y-%m-%d %H:%M}"]
                 for name, info in sorted(latest.items())]
@@ -98,9 +99,7 @@ def version(ctx: Context, ref: str) -> Page:
 def _models_table(ctx: Context) -> str:
     registered = ctx.ws.models.list()
     evaluations = ctx.ws.models.evaluations()
-    counts: dict[str, int] = {}
-    for record in evaluations:
-        counts[record.model_name] = counts.get(record.model_name, 0) + 1
+    counts = Counter(record.model_name for record in evaluations)
     rows = [[model_link(m.name), version_link(m.dataset_ref), escape(m.base_model), escape(m.method),
              fmt_count(counts.get(m.name, 0)), f"{m.created_at:%Y-%m-%d %H:%M}"] for m in registered]
     names = {m.name for m in registered}
