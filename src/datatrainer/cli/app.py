@@ -17,7 +17,10 @@ from datatrainer.cli.distill import distilled_command
 from datatrainer.cli.erase import erase_command
 from datatrainer.cli.evaluate import eval_command
 from datatrainer.cli.experiment import app as experiment_app
+from datatrainer.cli.jobs import app as jobs_app
+from datatrainer.cli.jobs import wrap_long_commands
 from datatrainer.cli.models import app as models_app
+from datatrainer.cli.pii import app as pii_app
 from datatrainer.cli.retention import app as retention_app
 from datatrainer.cli.train import train_command
 from datatrainer.config import ENV_DB_URL, ENV_WORKSPACE
@@ -112,6 +115,9 @@ app.add_typer(models_app, name="models")
 app.add_typer(experiment_app, name="experiment")
 app.command("encrypt")(keys_cli.encrypt_command)
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(pii_app, name="pii")
+wrap_long_commands(app)  # after every registration: the long commands above run as jobs
 
 
 def main() -> None:
