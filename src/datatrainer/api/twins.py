@@ -39,6 +39,7 @@ TWINS: dict[str, str] = {
     "users add": "ws.annotation.create_user",
     "users list": "ws.annotation.list_users",
     "users disable": "ws.annotation.set_disabled",
+    "users role": "ws.annotation.set_role",
     "users token": "ws.annotation.create_api_token",
     "annotate create": "ws.annotation.create_project",
     "annotate list": "ws.annotation.list_projects",
@@ -69,6 +70,7 @@ TWINS: dict[str, str] = {
     "keys status": "ws.keys.status",
     "keys rotate": "ws.keys.rotate",
     "erase": "datatrainer.compliance.erasure:erase",
+    "retention apply": "datatrainer.compliance.retention:apply_retention",
     "pii scan": "datatrainer.pii.scan:scan_version",
     "pii redact": "ws.apply",
 }
