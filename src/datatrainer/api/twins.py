@@ -53,7 +53,7 @@ TWINS: dict[str, str] = {
     "audit verify": "ws.audit.verify",
     "audit export": "datatrainer.security.audit_export:export_log",
     "audit verify-export": "datatrainer.security.audit_export:verify_export",
-    "audit public-key": "datatrainer.security.audit_key:signing_key",
+    "audit public-key": "datatrainer.security.audit_export:signing_key",
     "serve": "datatrainer.server.app:create_app",
     "eval": "ws.evaluate",
     "train": "ws.train",
