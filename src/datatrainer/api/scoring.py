@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from datatrainer.models.embedders import Backend as EmbeddingBackend
     from datatrainer.models.lm.base import LanguageModel
     from datatrainer.scoring.configs import StoredConfig
-    from datatrainer.scoring.lm_jobs import LMScoring, LMTask, ModelRequest
+    from datatrainer.scoring.lm_jobs import AskLLMTask, LMScoring, LMTask, ModelRequest
     from datatrainer.store.versions import DatasetVersion
     from datatrainer.workspace import Workspace
 
@@ -107,8 +107,7 @@ def score(ws: Workspace, scorer: str, version: str | DatasetVersion, *, model: s
 
 def _score_lm(ws: Workspace, scorer: str, version: DatasetVersion, model: str, backend: str, engine: Engine | None,
               progress: bool, shard_rows: int | None, options: dict[str, Any]) -> Scored:
-    from datatrainer.scoring.ask_llm import AskLLMParams
-    from datatrainer.scoring.lm_jobs import AskLLMTask, PerplexityTask
+    from datatrainer.scoring.lm_jobs import PerplexityTask
     from datatrainer.scoring.perplexity import PerplexityParams
 
     request_keys = ("base_url", "batch_size", "dtype", "quantize")
@@ -116,12 +115,23 @@ def _score_lm(ws: Workspace, scorer: str, version: DatasetVersion, model: str, b
     task: LMTask
     shown: dict[str, Any] = {}
     if scorer == "ask-llm":
-        params = validate_params(AskLLMParams, {k: v for k, v in options.items() if v is not None}, "ask-llm")
-        task, shown = AskLLMTask(params), {"score": params.score}
+        task, shown = ask_llm_task(**options)
     else:
         task = PerplexityTask(validate_params(PerplexityParams, options, "perplexity"))
     scoring = score_lm(ws, version, task, request, shard_rows, engine, progress)
     return Scored(version.ref, scorer, scoring.hash_of(shown), tuple(scoring.hashes), scoring.todo)
+
+
+def ask_llm_task(score: str | None = None, **settings: Any) -> tuple[AskLLMTask, dict[str, Any]]:
+    """The Ask-LLM task for these settings (prompts, calibrate, max_doc_tokens, yes, no) and the output the
+    caller reports: `score` is one of the stored kinds (student, the default; normalized, pyes, logprob)."""
+    from datatrainer.scoring.ask_llm import AskLLMParams
+    from datatrainer.scoring.lm_jobs import STUDENT, AskLLMTask
+
+    reported = score or STUDENT
+    chosen = {**settings, "score": None if reported == STUDENT else reported}
+    params = validate_params(AskLLMParams, {k: v for k, v in chosen.items() if v is not None}, "ask-llm")
+    return AskLLMTask(params), {"score": reported}
 
 
 def _score_density(ws: Workspace, version: DatasetVersion, model: str, backend: str, engine: Engine | None,

@@ -3,22 +3,19 @@ every record, cached by content and configuration, stored shard by shard (Ctrl-C
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 from rich.console import Console
 
+from datatrainer.api.scoring import ask_llm_task, model_request
 from datatrainer.cli.context import console, state
 from datatrainer.cli.embed import _Counter, docs_progress
-from datatrainer.errors import DatatrainerError
-from datatrainer.models.lm import BACKENDS, Backend
 from datatrainer.params import validate_params
-from datatrainer.scoring.ask_llm import AskLLMParams
 from datatrainer.scoring.lm_jobs import (
     SHARD_ROWS,
     STUDENT,
-    AskLLMTask,
     LMTask,
     ModelRequest,
     PerplexityTask,
@@ -42,7 +39,6 @@ Quantize = Annotated[str | None, typer.Option(help="transformers: none (default)
                                                    "layers).")]
 ShardRows = Annotated[int, typer.Option(min=1, help="Texts per stored shard: the most an interruption can lose.")]
 MaxTokens = Annotated[int, typer.Option(min=1, help="Document tokens kept (the rest is cut).")]
-_BATCH_OPTION = {"transformers": "max_rows"}  # what each backend calls "texts per forward pass"
 
 
 def ask_llm_command(
@@ -75,12 +71,10 @@ def ask_llm_command(
     the student, normalized, pyes and logprob scores (four configs); sampling uses the student unless given
     --config.
     """
-    settings = {"prompts": prompt, "score": None if score == STUDENT else score, "calibrate": calibrate,
-                "max_doc_tokens": max_doc_tokens, "yes": yes, "no": no}
-    params = validate_params(AskLLMParams, {k: v for k, v in settings.items() if v is not None}, "ask-llm")
-    task = AskLLMTask(params)
-    hashes = _score(ctx, ref, task, _request(model, backend, base_url, batch_size, dtype, quantize), shard_rows,
-                    {"score": score})
+    task, shown = ask_llm_task(score, prompts=prompt, calibrate=calibrate, max_doc_tokens=max_doc_tokens, yes=yes,
+                               no=no)
+    hashes = _score(ctx, ref, task, model_request(model, backend, base_url, batch_size, dtype, quantize),
+                    shard_rows, shown)
     others = ", ".join(f"{kind} {hash_}" for kind, hash_ in zip(task.kinds, hashes, strict=True)
                        if kind != score)
     console.print(f"also stored: {others} (pass --config HASH to sample or export them)", markup=False,
@@ -104,17 +98,8 @@ def perplexity_command(
     `datatrainer sample VERSION --by perplexity --band low --budget 50%` keeps the least surprising half.
     """
     params = validate_params(PerplexityParams, {"max_tokens": max_tokens}, "perplexity")
-    _score(ctx, ref, PerplexityTask(params), _request(model, backend, base_url, batch_size, dtype, quantize),
+    _score(ctx, ref, PerplexityTask(params), model_request(model, backend, base_url, batch_size, dtype, quantize),
            shard_rows, {})
-
-
-def _request(model: str, backend: str, base_url: str | None, batch_size: int | None, dtype: str | None,
-             quantize: str | None) -> ModelRequest:
-    if backend not in BACKENDS:
-        raise DatatrainerError(f"unknown language-model backend {backend!r}: use one of {', '.join(BACKENDS)}")
-    batch_option = _BATCH_OPTION.get(backend, "batch_size")
-    return ModelRequest(model, cast(Backend, backend), {"base_url": base_url, batch_option: batch_size, "dtype": dtype,
-                                         "quantize": quantize})
 
 
 def _score(ctx: typer.Context, ref: str, task: LMTask, request: ModelRequest, shard_rows: int,
