@@ -149,22 +149,17 @@ def report_command(
     data) and its JSON."""
     from datatrainer.pii.config import NAME_TYPES, PII_TYPES, PiiConfig
     from datatrainer.quality.balance import BalanceConfig
-    from datatrainer.quality.report import build_report, default_paths, write_report
 
     cli = state(ctx)
     with cli.open() as ws:
-        version = ws.version(ref)
         config = quality_config(ws, config_file, label_field, labels, required, lang, horizon_days,
                                 half_life_days, reference_date)
         pii_config = PiiConfig(types=[t for t in PII_TYPES if pii_names or t not in NAME_TYPES]) if pii else None
         balance_config = BalanceConfig(label_field=config.label_field) if balance else None
-        report = build_report(ws, version, config, cli.engine(), examples, compute_missing, balance_config,
-                              pii_config)
-        default_html, _ = default_paths(ws, version)
-    html_path = out or default_html
-    json_path = json_out or html_path.with_suffix(".json")
-    write_report(report, html_path, json_path)
-    console.print(f"[green]wrote[/] {html_path}\n[green]wrote[/] {json_path}")
+        files = ws.quality_report(ref, config=config, out=out, json_out=json_out, examples=examples,
+                                  compute_missing=compute_missing, balance=balance_config, pii=pii_config,
+                                  engine=cli.engine())
+    console.print(f"[green]wrote[/] {files.html}\n[green]wrote[/] {files.json}")
 
 
 @app.command("balance")

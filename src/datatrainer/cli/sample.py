@@ -46,14 +46,11 @@ def sample_command(
     Why each other record went: `datatrainer datasets dropped NEW`.
     """
     cli = state(ctx)
-    options = {"band": band, "clusters": clusters, "eps": eps, "prototype_clusters": prototype_clusters,
-               "metric": metric, "buckets": buckets}
-    params: dict[str, Any] = {"by": by, "budget": budget, "seed": seed, "target": target, "model": model,
-                              "scorer": scorer, "config": config,
-                              **{key: value for key, value in options.items() if value is not None}}
     with cli.open() as ws:
         source = ws.version(ref)
-        result = ws.apply("sample", [source], params, name=name, engine=cli.engine())
+        result = ws.sample(source, by, budget, seed=seed, name=name, engine=cli.engine(), target=target, model=model,
+                           scorer=scorer, config=config, band=band, clusters=clusters, eps=eps,
+                           prototype_clusters=prototype_clusters, metric=metric, buckets=buckets)
         warning = _quality_warning(ws, source, result.info.params)
     stats = result.info.stats
     sampler = result.info.params["sampler"]
