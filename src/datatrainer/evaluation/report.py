@@ -18,11 +18,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
 from datatrainer.evaluation.runner import EvalRun
 from datatrainer.quality.report_html import CSS, fmt_count, html_table
-from datatrainer.quality.report_plots import COLOR, PLOT_STYLE, bars_svg, new_figure, svg_text, trend_svg
+from datatrainer.quality.report_plots import COLOR, bars_svg, new_figure, plot_style, svg_text, trend_svg
 from datatrainer.training.registry import EvaluationRecord
 from datatrainer.workspace import Workspace
 
@@ -115,7 +113,7 @@ def _history(history: Sequence[EvaluationRecord]) -> str:
 def _log_histogram(values: Sequence[float], xlabel: str) -> str:
     finite = [v for v in values if math.isfinite(v) and v > 0]
     figure = new_figure()
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         axes = figure.subplots()
         if finite:
             low, high = math.log10(min(finite)), math.log10(max(finite))

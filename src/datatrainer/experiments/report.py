@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
 from pydantic import BaseModel
 
@@ -22,7 +22,10 @@ from datatrainer.experiments.convergence import final_loss, steps_to_reach
 from datatrainer.experiments.runs import FULL, RunResult
 from datatrainer.quality.report import write_atomic
 from datatrainer.quality.report_html import CSS, fmt_count, fmt_rate, html_table
-from datatrainer.quality.report_plots import PLOT_STYLE, new_figure, svg_text
+from datatrainer.quality.report_plots import new_figure, plot_style, svg_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FULL_COLOR = "#222222"
 
@@ -125,18 +128,20 @@ def _curve(sampler: str, budget: int, runs: Sequence[RunResult]) -> Curve:
                  low=matrix.min(0).tolist(), high=matrix.max(0).tolist())
 
 
-def curves_figure(report: SamplerReport) -> matplotlib.figure.Figure:
+def curves_figure(report: SamplerReport) -> Figure:
     """One panel per budget below 100%: each sampler's mean curve with its seed range, and the full-data
     curve and final loss for reference."""
     budgets = [b for b in report.budgets if b < 100] or [100]
     figure = new_figure(4.2 * len(budgets), 3.4)
     axes_list = figure.subplots(1, len(budgets), sharey=True, squeeze=False)[0]
+    import matplotlib
+
     colors = matplotlib.colormaps["tab10"]
     full = next((c for c in report.curves if c.sampler == FULL), None)
     losses = [v for c in report.curves for v in c.high[len(c.high) // 5:]] + [v for c in report.curves
                                                                                 for v in c.low]
     for axes, budget in zip(axes_list, budgets, strict=True):
-        with matplotlib.rc_context(PLOT_STYLE):
+        with plot_style():
             for index, sampler in enumerate(report.samplers):
                 curve = next((c for c in report.curves if c.sampler == sampler and c.budget == budget), None)
                 if curve is None:
@@ -220,6 +225,6 @@ def write_report(report: SamplerReport, html_path: Path, json_path: Path, png_pa
     write_atomic(json_path, report.model_dump_json(indent=2))
     png_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = png_path.with_name(f".{png_path.name}.tmp")
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         curves_figure(report).savefig(temporary, format="png", dpi=130)
     temporary.replace(png_path)

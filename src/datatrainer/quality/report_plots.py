@@ -9,22 +9,30 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import matplotlib
-from matplotlib.figure import Figure
-from matplotlib.typing import RcKeyType
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from datatrainer.quality.metrics.stats import Histogram
+
+if TYPE_CHECKING:  # matplotlib is imported on first use: it costs a command-line start half a second
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 PLOT_STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "datatrainer", "font.size": 9,
                                  "axes.spines.top": False, "axes.spines.right": False}
 COLOR = "#3b6ea5"
 
 
+def plot_style() -> AbstractContextManager[None]:
+    """The report's matplotlib settings, for the length of a `with` block."""
+    import matplotlib
+
+    return matplotlib.rc_context(PLOT_STYLE)
+
+
 def svg_text(figure: Figure) -> str:
     buffer = io.StringIO()
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         figure.savefig(buffer, format="svg", bbox_inches="tight",
                        metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     text = buffer.getvalue()
@@ -32,13 +40,15 @@ def svg_text(figure: Figure) -> str:
 
 
 def new_figure(width: float = 5.0, height: float = 2.4) -> Figure:
-    with matplotlib.rc_context(PLOT_STYLE):
+    from matplotlib.figure import Figure
+
+    with plot_style():
         return Figure(figsize=(width, height), layout="constrained")
 
 
 def histogram_svg(hist: Histogram, xlabel: str, ylabel: str = "records") -> str:
     figure = new_figure()
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         axes = figure.subplots()
         if hist.counts:
             widths = [b - a for a, b in zip(hist.edges[:-1], hist.edges[1:], strict=True)]
@@ -52,7 +62,7 @@ def bars_svg(counts: Mapping[str, float], xlabel: str, xmax: float | None = None
     """Horizontal bars, first on top; `xmax` fixes the axis (rates are drawn on 0..1 whatever their values)."""
     names = list(counts)[::-1]
     figure = new_figure(height=max(1.2, 0.25 * len(names) + 0.6))
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         axes = figure.subplots()
         axes.barh(names, [counts[n] for n in names], color=COLOR)
         if xmax is not None:
@@ -66,7 +76,7 @@ def small_histograms_svg(histograms: Mapping[str, Histogram], xlabel: str) -> st
     names = list(histograms)
     rows = max(1, (len(names) + 3) // 4)
     figure = new_figure(width=8.0, height=1.7 * rows)
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         grid = figure.subplots(rows, 4, squeeze=False)
         for index, axes in enumerate(grid.flat):
             if index >= len(names):
@@ -84,7 +94,7 @@ def small_histograms_svg(histograms: Mapping[str, Histogram], xlabel: str) -> st
 def trend_svg(labels: Sequence[str], series: Mapping[str, Sequence[float | None]]) -> str:
     """One line per headline metric over the versions (gaps where a version was not measured)."""
     figure = new_figure(width=6.0, height=2.6)
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         axes = figure.subplots()
         positions = list(range(len(labels)))
         for name, values in series.items():

@@ -17,9 +17,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import MiniBatchKMeans
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -49,6 +46,10 @@ class Clustering:
 
 def kmeans(unit: np.ndarray, clusters: int | None, seed: int) -> Clustering:
     """Cluster unit rows into `clusters` groups (default ~sqrt(n); at most n)."""
+    from sklearn.cluster import MiniBatchKMeans  # scikit-learn is imported on first use: slow to import
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     n = len(unit)
     c = min(clusters or default_clusters(n), n)
     if c == n:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 from pydantic import BaseModel, Field
-from sklearn.decomposition import PCA
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.sampling.clustering import kmeans, unit_rows
@@ -101,6 +100,8 @@ def _projection(unit: np.ndarray, mask: np.ndarray, points: int, seed: int) -> P
         return Projection(x=[0.0] * len(shown), y=[0.0] * len(shown), kept=mask[shown].tolist(),
                           explained_variance=[0.0, 0.0])
     fit_rows = np.sort(rng.choice(n, size=min(_PCA_FIT_ROWS, n), replace=False))
+    from sklearn.decomposition import PCA  # imported on first use: slow to import
+
     pca = PCA(n_components=2, random_state=seed).fit(unit[fit_rows])
     xy = pca.transform(unit[shown])
     return Projection(x=xy[:, 0].round(5).tolist(), y=xy[:, 1].round(5).tolist(), kept=mask[shown].tolist(),

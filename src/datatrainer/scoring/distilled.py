@@ -42,7 +42,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import rankdata
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.embedders import Backend
@@ -163,6 +162,8 @@ def distill(ws: Workspace, version: DatasetVersion, params: DistillParams, embed
 
 def percentile_ranks(values: Array) -> Array:
     """Ranks scaled to (0, 1] (ties share their mean rank): comparable across teachers of any scale."""
+    from scipy.stats import rankdata  # imported on first use: scipy.stats is slow to import
+
     ranks: Array = rankdata(values) / len(values)
     return ranks
 
