@@ -49,6 +49,16 @@ def test_a_dedup_runs_as_a_job_and_says_when_it_ended(sqlite_workspace: Workspac
     assert code == 1 and f"job {job.id} is done at" in out and "nothing to resume" in out
     code, out = cli(root, "jobs", "show", "77")
     assert code == 1 and "no job 77" in out
+    # a stopped dedup of the result, whose input is then deleted: the resume names it, in one line
+    code, out = cli(root, "dedup", "web@2", "--method", "exact", "--name", "again")
+    assert code == 0, out
+    again = sqlite_workspace.jobs.list_jobs()[0]
+    sqlite_workspace.jobs.create("dedup", again.params, again.options, again.inputs, "local:test")
+    stopped = sqlite_workspace.jobs.request_stop(sqlite_workspace.jobs.list_jobs()[0].id)
+    code, out = cli(root, "datasets", "delete", "web@2", "--with-descendants")
+    assert code == 0, out
+    code, out = cli(root, "jobs", "resume", str(stopped.id))
+    assert code == 1 and f"cannot resume job {stopped.id}: its input web@2 no longer exists" in out
 
 
 def _wait(ws: Workspace, job_id: int, ready: object, process: subprocess.Popen[str] | None = None) -> JobInfo:
