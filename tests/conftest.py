@@ -71,3 +71,25 @@ def sqlite_workspace(tmp_path: Path) -> Iterator[Workspace]:
 def write_lines(path: Path, *lines: str | bytes) -> Path:
     path.write_bytes(b"".join((line.encode() if isinstance(line, str) else line) + b"\n" for line in lines))
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, keep every test that needs the session's Ray instance on one worker.
+
+    Two Ray instances on a 2-core machine would compete for the same cores and object-store memory.
+    """
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "tests/engine/" in item.nodeid or "ray_engine" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pin each xdist worker to its own core, so that torch, ONNX Runtime and llama.cpp in two workers do
+    not each start one thread per core and thrash (their spinning thread pools slow down badly when
+    oversubscribed); subprocesses the tests start inherit the pin."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    cores = sorted(os.sched_getaffinity(0))
+    if worker.startswith("gw") and count > 1 and len(cores) <= count:
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
