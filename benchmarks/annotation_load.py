@@ -431,11 +431,18 @@ def summary(tool: str, args: argparse.Namespace, tally: Tally, cpu: dict[str, fl
     return results
 
 
+COLUMNS = ["server", "requests/s", "submits/s", "p50", "p95", "p99", "max", "server cores", "CPU per request",
+           "errors", "stored = submitted"]
+
+
 def _row(result: dict[str, Any]) -> list[object]:
+    """One server's line; CPU per request (server cores / requests per s) tells a slower server from a starved one."""
     p = result["latency_ms"]["all"]
+    cpu_ms = 1000 * result["server_cores"] / max(result["requests_per_s"], 1e-9)
     return [result["tool"], f"{result['requests_per_s']:,.0f}", f"{result['submits_per_s']:,.0f}",
             f"{p['p50']:.1f} ms", f"{p['p95']:.1f} ms", f"{p['p99']:.1f} ms", f"{p['max']:.0f} ms",
-            result["errors"], "yes" if result["stored_equals_submitted"] else "NO"]
+            f"{result['server_cores']:.2f}", f"{cpu_ms:.1f} ms", result["errors"],
+            "yes" if result["stored_equals_submitted"] else "NO"]
 
 
 def main() -> None:
@@ -486,8 +493,7 @@ def main() -> None:
                      script="benchmarks/annotation_load.py", command=command,
                      peer="Label Studio community (label-studio start, SQLite)" if len(runs) > 1 else "",
                      peer_version=results.get("label_studio", {}).get("version", ""),
-                     columns=["server", "requests/s", "submits/s", "p50", "p95", "p99", "max", "errors",
-                              "stored = submitted"],
+                     columns=COLUMNS,
                      rows=[_row(run) for run in runs],
                      notes=(f"{args.annotators} annotators with {pause} between tasks (next task, submit), each on "
                             f"its own keep-alive connection and token; "
