@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> None:
     for chosen, cheap_only, path in tables:
         rows, folds, cheap_seconds = evaluate(chosen, settings, args, cheap_only)
         print_table(rows, chosen, folds, settings, digest, cheap_seconds)
-        results.update(measured_keys(rows, settings))
+        results = {**measured_keys(rows, settings), **results}  # a key measured on an earlier (larger) table stays
         if path is not None:
             write_json(path, rows, chosen, folds, settings, digest, args)
             print(f"wrote {path}")
@@ -239,6 +239,7 @@ def llm_costs(cache: ScoreCache, settings: Settings) -> dict[str, tuple[float, f
     costs["distilled student (defaults)"] = (1.0, per.get("paper"))
     costs["student: LLM signals"] = everything
     costs["student: heuristic + LLM signals"] = everything
+    costs["student: heuristic + LLM signals + n-grams"] = everything
     costs["rank mean: C4 word share + paper normalized"] = (1.0, per.get("paper"))
     return costs
 
