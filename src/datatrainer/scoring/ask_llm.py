@@ -13,13 +13,11 @@ from it, per template:
   variant).
 - `pyes` = P(yes), the paper's score; `logprob` = log P(yes); `normalized` = P(yes) / (P(yes) + P(no)).
 
-`normalized` is the default, as issue 4 specifies: on its junk set, with the bundled 135M model, full-vocabulary
-P(yes) ranked junk ABOVE good text (ROC-AUC about 0.30) while the normalised score reached about 0.85. How
-much mass a small model puts on answering at all (on "yes" and "no" together) varies between documents for
-reasons that have little to do with quality; the ratio of the two answers cancels it. With the chat
-template, on this project's dev set (benchmarks/ask_llm_quality.py), the order flips (normalized 0.46,
-P(yes) 0.59-0.65) and neither single score is useful; the distilled scorer (`scoring.distilled`) is what
-reaches ROC-AUC 0.96 there.
+`normalized` divides out how much mass a small model puts on answering at all (on "yes" and "no" together),
+which varies between documents for reasons that have little to do with quality. Measured on held-out
+families of real text (`benchmarks/quality_scoring.py`), neither kind of the bundled 135M model ranks real
+text above chance, which is why `score ask-llm` stores the quality student (`scoring.quality_student`) as its
+default kind beside these three.
 
 With `calibrate`, P(yes) and P(no) are divided by their mean over content-free documents ("", "N/A",
 "[MASK]") in the same template (contextual calibration, Zhao et al. 2021). For one template this adds a
