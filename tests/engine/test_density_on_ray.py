@@ -1,6 +1,7 @@
-"""Density on Ray: per-task RACE sketches merged on the driver give exactly the local scores (tolerance 0:
-the counters are integers, and the merged counters are the whole input's), for one task per worker and for
-more tasks than workers (partials merged in a tree of tasks)."""
+"""Density on Ray: per-task RACE sketches, merged in a tree of tasks, give the local scores exactly here
+(integer counters; the merged counters are the whole input's), for one task per worker and for more tasks
+than workers. Exact only while BLAS rounds every projection the same way on one thread as on several,
+which holds for these vectors; see `scoring.density` for what a bin-edge flip does."""
 
 from __future__ import annotations
 
