@@ -19,6 +19,7 @@ PY
 fi
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy src
+.venv/bin/bandit --quiet --severity-level all -r src  # security lint; src/.bandit says what is skipped and why
 # Two pytest-xdist workers, each pinned to one core (tests/conftest.py): most tests wait on subprocesses,
 # databases and browsers, so two at a time finish sooner than one. DATATRAINER_TEST_WORKERS=0 runs serially.
 .venv/bin/python -m pytest -n "${DATATRAINER_TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -36,7 +36,7 @@ def test_every_declared_dependency_is_locked_with_a_matching_version() -> None:
     locked = _locked(ROOT / "requirements.lock")
     for requirement in _declared():
         name = canonicalize_name(requirement.name)
-        assert name in locked, f"{requirement.name} is in pyproject.toml but not in requirements.lock: run scripts/lock.sh"
+        assert name in locked, f"{requirement.name} is in pyproject.toml, not in requirements.lock: run scripts/lock.sh"
         assert requirement.specifier.contains(locked[name][0], prereleases=True), (requirement, locked[name][0])
 
 
