@@ -63,7 +63,7 @@ class JobInfo:
 
     def progress_text(self) -> str:
         where = f"{self.phase}: " if self.phase else ""
-        if self.total is None:
+        if not self.total:  # unknown, or nothing to do
             return f"{where}{self.done:,.0f}" if self.phase else "-"
         return f"{where}{self.done:,.0f} of {self.total:,.0f} ({(self.fraction or 0) * 100:.0f}%)"
 
