@@ -28,18 +28,19 @@ FLOAT32 = ("--dtype", "float32")  # as the reference fixture: bf16 scores depend
 MODEL_RUN_TIMEOUT = 600
 
 
-def normalized_shards(ws: Path) -> list[Path]:
+def default_shards(ws: Path) -> list[Path]:
+    """Shards of the default config (the student), stored last of each shard's four: what decides "missing"."""
     for config in (ws / "scores" / "ask-llm").glob("*/config.json"):
-        if json.loads(config.read_text())["params"]["score"] == "normalized":
+        if json.loads(config.read_text())["params"]["score"] == "student":
             return sorted(config.parent.glob("*.parquet"))
     return []
 
 
 def interrupted(ws: Path, sig: signal.Signals) -> subprocess.Popen[str]:
-    """Start scoring, send `sig` once a new normalized shard is stored; returns the finished process."""
-    before = len(normalized_shards(ws))
+    """Start scoring, send `sig` once a new default shard is stored; returns the finished process."""
+    before = len(default_shards(ws))
     process, _ = signal_when(["-w", ws, "score", "ask-llm", "web@1", "--shard-rows", SHARD, *FLOAT32],
-                             lambda: len(normalized_shards(ws)) != before, sig, timeout=MODEL_RUN_TIMEOUT)
+                             lambda: len(default_shards(ws)) != before, sig, timeout=MODEL_RUN_TIMEOUT)
     return process
 
 
@@ -60,16 +61,16 @@ def test_interrupt_kill_resume_sample_export(smollm2: LanguageModel, short_texts
     process = interrupted(ws, signal.SIGINT)
     assert process.returncode == 130
     assert process.stdout is not None
-    kept = len(normalized_shards(ws))
+    kept = len(default_shards(ws))
     assert 1 <= kept < total // SHARD
     killed = interrupted(ws, signal.SIGKILL)
     assert killed.returncode == -signal.SIGKILL
-    kept = len(normalized_shards(ws))
+    kept = len(default_shards(ws))
     assert kept < total // SHARD
 
     out = model_run("-w", ws, "score", "ask-llm", "web@1", "--shard-rows", SHARD, *FLOAT32)
     assert f"scored {total} records of web@1 ({total - SHARD * kept} texts computed now)" in out
-    rows = sum(pq.read_metadata(path).num_rows for path in normalized_shards(ws))
+    rows = sum(pq.read_metadata(path).num_rows for path in default_shards(ws))
     assert rows == total  # every text computed exactly once across the three runs
     student_hash = out.split("ask-llm student config ")[1].split()[0]
     also = dict(item.split() for item in out.split("also stored: ")[1].split(" (pass")[0].split(", "))
