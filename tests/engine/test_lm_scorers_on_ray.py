@@ -1,9 +1,9 @@
-"""Ask-LLM on a Ray actor pool stores the scores a local run stores, all three kinds (float32, rtol 1e-5: the
-same shards through the same model, in other processes). The model is a tiny randomly initialised Llama saved
-as a model folder with a 512-token BPE tokenizer, so that each actor loads it in well under a second; what is
-tested is the engine path (actors loading the model from the request, shards stored as they arrive), not the
-model. Perplexity runs through the same path (`run_lm_scoring`, one output instead of three); it is not run
-again here because each pool of actors costs ~15 s of imports (torch, transformers) on a busy 2-core machine."""
+"""Ask-LLM and perplexity on Ray actor pools store the scores a local run stores, every score kind (float32,
+rtol 1e-5: the same shards through the same model, in other processes). The model is a tiny randomly
+initialised Llama saved as a model folder with a 512-token BPE tokenizer, so that each actor loads it in well
+under a second; what is tested is the engine path (actors loading the model from the request, shards stored
+as they arrive), not the model. Each pool of actors pays its imports (torch, transformers): ~5 s here on an
+idle machine, ~15 s on a busy one."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from datatrainer.paragraphs import real_texts
-from datatrainer.scoring.lm_jobs import AskLLMTask, ModelRequest, score_with_lm
+from datatrainer.scoring.lm_jobs import AskLLMTask, LMTask, ModelRequest, PerplexityTask, score_with_lm
 from datatrainer.workspace import Workspace
 
 transformers = pytest.importorskip("transformers")
@@ -46,8 +46,9 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder)
 
 
-def test_ask_llm_scores_on_ray_equal_local(tiny_lm: str, tmp_path: Path, ray_engine: Callable[[int], Any]) -> None:
-    task = AskLLMTask()
+@pytest.mark.parametrize("task", [AskLLMTask(), PerplexityTask()], ids=["ask-llm", "perplexity"])
+def test_lm_scores_on_ray_equal_local(task: LMTask, tiny_lm: str, tmp_path: Path,
+                                      ray_engine: Callable[[int], Any]) -> None:
     records = tmp_path / "records.jsonl"
     texts = [text[:200] for text in real_texts(12)]
     records.write_text("".join(json.dumps({"id": f"t{i}", "text": text}) + "\n" for i, text in enumerate(texts)))
@@ -61,7 +62,7 @@ def test_ask_llm_scores_on_ray_equal_local(tiny_lm: str, tmp_path: Path, ray_eng
                 scores = ws.scores.scores_for(version, task.scorer, hash_)
                 assert scores["score"].null_count == 0
                 stored.append(scores.sort_by("id")["score"].to_numpy())
-    assert len(stored) == 6  # pyes, logprob and normalized, on each engine
+    assert len(stored) == 2 * len(task.outputs())  # every score kind, on each engine
     local, on_ray = stored[:len(stored) // 2], stored[len(stored) // 2:]
     for expected, found in zip(local, on_ray, strict=True):
         np.testing.assert_allclose(found, expected, rtol=1e-5)
