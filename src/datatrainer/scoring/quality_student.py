@@ -34,7 +34,7 @@ from datatrainer.quality.signals import heuristic_signals
 STUDENT_FILE = Path(__file__).with_name("quality_student.npz")
 NGRAM_RANGE = (1, 2)
 N_FEATURES = 2 ** 18
-TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"  # words and single punctuation marks
+TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"  # words and single punctuation marks  # nosec B105  # a tokenizer regex, not a password
 Array = np.ndarray[Any, Any]
 
 
