@@ -115,12 +115,15 @@ def test_interrupted_experiment_resumes(root: Path) -> None:
 
 
 def test_unknown_sampler_is_a_one_line_error(tmp_path: Path) -> None:
-    """Refused before any workspace is opened (in-process: the subprocess path of `error:` lines is the CLI's)."""
+    """Refused before any training starts (in-process: the subprocess path of `error:` lines is the CLI's)."""
     from typer.testing import CliRunner
 
     from datatrainer.cli.app import app
 
-    result = CliRunner().invoke(app, ["-w", str(tmp_path), "experiment", "samplers", "x@1", "--samplers",
+    (tmp_path / "x.jsonl").write_text('{"id": "a", "text": "One record."}\n')
+    with Workspace.init(tmp_path / "ws") as ws:  # the command runs as a job: its input must exist to be pinned
+        ws.ingest(tmp_path / "x.jsonl", "x")
+    result = CliRunner().invoke(app, ["-w", str(tmp_path / "ws"), "experiment", "samplers", "x@1", "--samplers",
                                       "random,nope"])
     assert isinstance(result.exception, DatatrainerError)
     assert str(result.exception).startswith("--samplers: unknown sampler 'nope'; choose from ")
