@@ -104,9 +104,10 @@ def erasure_lock(ws: Workspace) -> Iterator[None]:
 
 
 def refuse_running_jobs(ws: Workspace) -> None:
-    """A job still writing could publish a version derived from what is being erased: refuse until it ends."""
+    """A job still writing (running, or stopping at its next checkpoint) could publish a version derived from
+    what is being erased: refuse until it ends."""
     with sessionmaker(ws.catalog.engine)() as session:
-        rows = session.execute(select(JobRow.id, JobRow.kind).where(JobRow.state == "running",
+        rows = session.execute(select(JobRow.id, JobRow.kind).where(JobRow.state.in_(("running", "stopping")),
                                                                     JobRow.lease_expires > datetime.now(UTC))).all()
     if rows:
         names = ", ".join(f"{kind} (job {job_id})" for job_id, kind in rows)
