@@ -75,7 +75,7 @@ def _wait(ws: Workspace, job_id: int, ready: object, process: subprocess.Popen[s
 @pytest.mark.slow
 def test_stop_kill_and_resume_an_embed_job(sqlite_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     ws, root = sqlite_workspace, sqlite_workspace.root
-    rows = 400
+    rows = 1500  # enough shards that the stop, seen at the next heartbeat, lands before the last one
     version = ws.ingest(write_lines(root / "in.jsonl", *[json.dumps({"id": str(i), "text": f"sentence {i} on "
                                                                      f"topic {i % 37} and {i % 11}"})
                                                          for i in range(rows)]), "web")

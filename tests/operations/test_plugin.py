@@ -59,9 +59,11 @@ def _pip(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Build and install the plugin package (no network: no dependencies, no build isolation); uninstall
-    it afterwards whatever happens."""
+    """Build and install the plugin package (no network: no dependencies, no build isolation) into a folder
+    of its own put on this process's path and the subprocesses' PYTHONPATH: installed into the shared
+    environment, it would show up in tests other test workers run meanwhile."""
     root = tmp_path_factory.mktemp("plugin")
+    site = tmp_path_factory.mktemp("plugin-site")
     (root / f"{MODULE}.py").write_text(PLUGIN)
     (root / "pyproject.toml").write_text(textwrap.dedent(f'''
         [build-system]
@@ -80,12 +82,19 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         probe-broken = "{MODULE}_missing:Nothing"
         probe-not-an-operation = "{MODULE}:ReverseParams"
     '''))
+    _pip("install", "--no-deps", "--no-build-isolation", "--no-index", "--target", str(site), str(root))
+    earlier = os.environ.get("PYTHONPATH")
+    sys.path.insert(0, str(site))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), earlier]))
+    importlib.invalidate_caches()
     try:
-        _pip("install", "--no-deps", "--no-build-isolation", "--no-index", str(root))
-        importlib.invalidate_caches()
         yield
     finally:
-        _pip("uninstall", "-y", PACKAGE)
+        sys.path.remove(str(site))
+        if earlier is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = earlier
         importlib.invalidate_caches()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from datatrainer.cli.app import main
+from datatrainer.cli.context import console
 from datatrainer.security import keys_encrypt
 from datatrainer.security.keys import new_provider
 from datatrainer.workspace import Workspace
@@ -26,7 +27,7 @@ PASSPHRASE = "correct horse battery staple"
 
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "argv", ["datatrainer", "--no-progress", *map(str, args)])
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(console, "width", 200)  # made at import; COLUMNS set now would come too late
     try:
         main()
         code = 0

@@ -52,7 +52,7 @@ _CP1252_HIGH = "".join(bytes([b]).decode("cp1252") for b in range(0x80, 0xA0)
 MOJIBAKE = rf"[ÂÃâ][\x{{80}}-\x{{BF}}{_CP1252_HIGH}]|\x{{FFFD}}"
 CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x{9F}]"
 OPEN_ENDING = r"[\pL\pN,\-]\s*$"
-CUT_MARKER = r"(?i)(?:\[(?:\.\.\.|…)\]|\((?:\.\.\.|…)\)|[\[(<]truncated[\])>])\s*$"
+CUT_MARKER = r"(?i)(?:\[(?:\.\.\.|…|truncated)\]|\((?:\.\.\.|…|truncated)\)|<truncated>)\s*$"
 
 
 def error_column(rule: str) -> str:
