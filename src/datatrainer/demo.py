@@ -2,8 +2,8 @@
 
 A "crawl" is assembled from real news and Wikipedia text plus the problems a real crawl has, planted so the
 stages have something to find: near-duplicate copies (light edits), exact copies, boilerplate and spam
-pages, and Bulgarian pages in an English set. Collection dates spread over three years, so freshness has
-something to measure.
+pages, Bulgarian pages in an English set, and contact details (emails, phone numbers) in a few news pages.
+Collection dates spread over three years, so freshness has something to measure.
 """
 
 from __future__ import annotations
@@ -42,7 +42,11 @@ def crawl_records(seed: int = 7) -> Iterator[dict[str, Any]]:
         return {**record, "source_site": source, "collected_at": collected.isoformat()}
 
     news = list(news_articles())
-    for record in news:
+    with_contacts = set(rng.sample(range(len(news)), 8))
+    for index, record in enumerate(news):
+        if index in with_contacts:  # the UK's drama range and example.org: realistic, but nobody's
+            record = {**record, "text": f"{record['text']} Readers can reach the desk at news{index}@example.org "
+                                        f"or on +44 20 7946 0{index % 1000:03d}."}
         yield stamp(record, "news")
     for index, record in enumerate(rng.sample(news, 40)):
         yield stamp({"id": f"copy-{index:03d}", "text": _edit(record["text"], rng), "lang": "en"}, "mirror")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,11 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
         removed_as_copies = set(deduped.artifact("dropped")["id"].to_pylist())
         assert {f"exact-{i:03d}" for i in range(10)} <= removed_as_copies | dropped_ids  # short ones go earlier
         assert sum(i.startswith("copy-") for i in removed_as_copies) >= 30  # of 40 planted near-duplicates
+        shareable = ws.version("crawl-shareable@1")  # every planted email and phone number pseudonymised
+        texts = "\n".join(deduped.to_table(["text"])["text"].to_pylist())
+        planted = re.findall(r"news\d+@example\.org|\+44 20 7946 0\d{3}", texts)
+        redacted = "\n".join(shareable.to_table(["text"])["text"].to_pylist())
+        assert planted and shareable.num_rows == deduped.num_rows and not any(v in redacted for v in planted)
         sample = ws.version("crawl-sample@1")
         assert sample.info.parents == (deduped.ref,) and sample.num_rows == deduped.num_rows // 2
         assert ws.scores.computed(deduped)  # density scores stored and reusable

@@ -77,7 +77,10 @@ def demo_command(
         console.rule("5. quality report of the cleaned crawl (with the trend over versions)")
         _report(ws, deduped, config, engine)
 
-        console.rule("6. embeddings (MiniLM), density scores (RACE sketch), a density sample and its coverage")
+        console.rule("6. personal data: find emails, phones, cards, IBANs, IPs and national ids; pseudonymise them")
+        _personal_data(ws, deduped, engine)
+
+        console.rule("7. embeddings (MiniLM), density scores (RACE sketch), a density sample and its coverage")
         embedding = ensure_embeddings(ws, deduped, "minilm", "st")
         score_density(ws, deduped, embedding, RaceParams())
         sample = ws.apply("sample", [deduped], {"by": "density", "budget": "50%", "seed": 0}, name="crawl-sample",
@@ -90,23 +93,23 @@ def demo_command(
                       f"{covered.clusters_covered}/{covered.clusters}, mean distance to nearest kept "
                       f"{covered.distance.mean:.3f}; report {html}")
 
-        console.rule("7. Ask-LLM quality: SmolLM2 scores a sample, a student on MiniLM scores every record")
+        console.rule("8. Ask-LLM quality: SmolLM2 scores a sample, a student on MiniLM scores every record")
         best = _ask_llm(ws, deduped, embedding, engine)
 
-        console.rule("8. annotation: an NER project pre-annotated by spaCy, reviewed, exported")
+        console.rule("9. annotation: an NER project pre-annotated by spaCy, reviewed, exported")
         _annotation(ws, sample, root)
 
-        console.rule("9. train a tiny GPT from scratch on the curated crawl, evaluate it on held-out Wikipedia")
+        console.rule("10. train a tiny GPT from scratch on the curated crawl, evaluate it on held-out Wikipedia")
         _train_and_evaluate(ws, best, wiki, engine.progress)
 
-        console.rule("10. versions and lineage")
+        console.rule("11. versions and lineage")
         for name in ws.datasets.names():
             for version in ws.datasets.versions(name):
                 parents = ", ".join(version.info.parents) or "-"
                 console.print(f"{version.ref:<16} {version.num_rows:>5} rows  {version.info.operation:<15} "
                               f"parents: {parents}")
 
-        console.rule("11. export to Hugging Face datasets")
+        console.rule("12. export to Hugging Face datasets")
         out_dir = root / "exports" / "crawl-clean-hf"
         ws.export(deduped, out_dir, "hf", engine=engine, overwrite=True)
         import datasets
@@ -141,6 +144,24 @@ def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, en
     console.print(f"ask-llm-distilled (config {student}) scored all {version.num_rows} records; {best.ref} keeps "
                   f"the best {best.num_rows}")
     return best
+
+
+def _personal_data(ws: Workspace, version: DatasetVersion, engine: Engine) -> None:
+    """What a team does before sharing data: count the personal data per kind, then write a version where each
+    value is replaced by a realistic surrogate, the same one wherever the value recurs (keyed by a secret of
+    this workspace, so the surrogates cannot be traced back without it)."""
+    from datatrainer.pii.config import NAME_TYPES, PII_TYPES, PiiConfig
+    from datatrainer.pii.scan import scan_version
+
+    structured = [kind for kind in PII_TYPES if kind not in NAME_TYPES]  # names need spaCy: slower, and noisier
+    summary = scan_version(version, PiiConfig(types=structured), engine=engine)
+    kinds = ", ".join(f"{kind} {count}" for kind, count in summary.findings.items()) or "none"
+    console.print(f"{version.ref}: {summary.records_with_pii} of {summary.records} records hold personal data "
+                  f"({kinds})")
+    private = ws.apply("pii-redact", [version], {"mode": "pseudonymise", "types": structured},
+                       name="crawl-shareable", engine=engine)
+    console.print(f"{private.ref}: the same {private.num_rows} records with every value pseudonymised; "
+                  f"`datatrainer -w {ws.root} pii scan {private.ref}` finds only surrogates")
 
 
 def _train_and_evaluate(ws: Workspace, version: DatasetVersion, held_out: DatasetVersion, progress: bool) -> None:
