@@ -60,6 +60,7 @@ class JobRun:
         self._stop = threading.Event()
         self._on_main = threading.current_thread() is threading.main_thread()
         self._signalled = False
+        self._ignored_sigint = False
         self._thread = threading.Thread(target=self._beat, name=f"job-{job.id}-heartbeat", daemon=True)
         self._observing = observing(self)
 
@@ -103,6 +104,11 @@ class JobRun:
     # --- lifecycle ------------------------------------------------------------------------------------------
 
     def __enter__(self) -> JobRun:
+        # A process started in the background by a non-interactive shell (`datatrainer embed ... &` in a script,
+        # a CI runner) inherits SIGINT ignored, and the stop request, a SIGINT to ourselves, would be lost.
+        if self._on_main and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            self._ignored_sigint = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         self.say(f"attempt {self.job.attempts} started on {self.job.host} (pid {self.job.pid})")
         self._flush()
         self._thread.start()
@@ -118,6 +124,8 @@ class JobRun:
         state, message = outcome(error)
         if self._signalled and error is None:
             _absorb_late_interrupt()
+        if self._ignored_sigint:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         if state == "done" and self.total is not None:
             self.done = self.total
         self.say(f"{state}" + (f": {message}" if message else ""))
