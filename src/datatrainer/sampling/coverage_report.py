@@ -12,7 +12,6 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
 import pyarrow.compute as pc
 from pydantic import BaseModel
@@ -20,7 +19,7 @@ from pydantic import BaseModel
 from datatrainer.errors import DatatrainerError
 from datatrainer.quality.report import write_atomic
 from datatrainer.quality.report_html import CSS, fmt_count, fmt_rate, fmt_score, html_table
-from datatrainer.quality.report_plots import COLOR, PLOT_STYLE, new_figure, svg_text
+from datatrainer.quality.report_plots import COLOR, new_figure, plot_style, svg_text
 from datatrainer.sampling.base import DEFAULT_MODEL
 from datatrainer.sampling.coverage import DEFAULT_RADII, CoverageSummary, Projection, measure_coverage
 from datatrainer.store.schema import ID
@@ -50,7 +49,7 @@ def scatter_svg(projection: Projection) -> str:
     figure = new_figure(width=6.0, height=4.2)
     kept = np.array(projection.kept, bool)
     x, y = np.array(projection.x), np.array(projection.y)
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         axes = figure.subplots()
         for rows, color, size, what in ((~kept, DROPPED_COLOR, 6, "dropped"), (kept, COLOR, 12, "kept")):
             axes.scatter(x[rows], y[rows], s=size, color=color, label=f"{what} ({fmt_count(int(rows.sum()))} shown)",

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-from datatrainer.quality.report_plots import PLOT_STYLE, new_figure, svg_text
+from datatrainer.quality.report_plots import new_figure, plot_style, svg_text
 
 
 def lines_svg(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str) -> str:
     """One line per name, each with its own x values (train and eval losses are logged at different steps)."""
     figure = new_figure(width=6.0, height=2.6)
-    with matplotlib.rc_context(PLOT_STYLE):
+    with plot_style():
         axes = figure.subplots()
         for name, (x, y) in series.items():
             axes.plot(list(x), list(y), marker="o" if len(x) < 30 else None, markersize=3, label=name)
