@@ -17,6 +17,7 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.params import validate_params
 from datatrainer.quality.filters import RULES
 from datatrainer.quality.metrics import QualityConfig, measure_and_store
+from datatrainer.security.keys_cleartext import allow_clear_export
 from datatrainer.workspace import Workspace
 
 app = typer.Typer(help="Measure and filter data quality.", no_args_is_help=True)
@@ -96,6 +97,8 @@ def metrics_command(
     config_file: ConfigFile = None,
     records_out: Annotated[Path | None, typer.Option(help="Also write the per-record results (Parquet).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole summary as JSON.")] = False,
+    decrypt: Annotated[bool, typer.Option("--decrypt", help="--records-out, encrypted workspace: write the file in "
+                                          "the clear, deliberately (recorded in the audit log).")] = False,
 ) -> None:
     """Measure completeness, error rate, label errors, coherence and freshness; store them for trends."""
     from datatrainer.quality.report_html import HEADLINES, fmt_headline
@@ -103,6 +106,8 @@ def metrics_command(
     cli = state(ctx)
     with cli.open() as ws:
         version = ws.version(ref)
+        if records_out is not None:  # ids, labels and findings of every record
+            allow_clear_export(ws, f"{version.ref} (per-record quality results)", records_out.resolve(), decrypt)
         config = quality_config(ws, config_file, label_field, labels, required, lang, horizon_days,
                                 half_life_days, reference_date)
         result = measure_and_store(ws, version, config, cli.engine())

@@ -92,13 +92,17 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .jsonl or .parquet.")],
     config: Annotated[str | None, typer.Option("--config", help="Config hash or prefix (default: the config "
                                                                 "covering most records).")] = None,
+    decrypt: Annotated[bool, typer.Option("--decrypt", help="Encrypted workspace: write the file in the clear, "
+                                          "deliberately (recorded in the audit log).")] = False,
 ) -> None:
     """Write one row per record (`id`, `score`, `config_hash`); records without a score get null."""
     from datatrainer.scoring.export import export_scores
+    from datatrainer.security.keys_cleartext import allow_clear_export
 
     with state(ctx).open() as ws:
         version = ws.version(ref)
         table = ws.scores.scores_for(version, scorer, config)
+        allow_clear_export(ws, f"{version.ref} ({scorer} scores)", out.resolve(), decrypt)
         rows = export_scores(table, out)
     missing = table["score"].null_count
     note = f"; {missing:,} without a score (null)" if missing else ""

@@ -2,6 +2,10 @@
 
 The JSON twin is the `QualityReport` model itself, so it holds every number the HTML shows (the HTML is
 rendered from the same object). Both files are written atomically (temp file + rename).
+
+In an encrypted workspace the report quotes no record text: a browser cannot open an encrypted page, and a
+plaintext one would put the worst records in the clear beside encrypted data. The examples keep their ids,
+reasons and details, with `TEXT_LEFT_OUT` where the text would be.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from datatrainer.quality.report_html import render
 from datatrainer.store.catalog import VersionInfo
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
+
+TEXT_LEFT_OUT = "(text left out: the workspace is encrypted)"
 
 
 class QualityReport(BaseModel):
@@ -72,8 +78,21 @@ def build_report(workspace: Workspace, version: DatasetVersion, config: QualityC
         with timings.stage("pii"):
             pii_part = scan_version(version, pii, engine, examples_per_problem)
     result.summary.timings.update(timings)
+    if workspace.keys.encrypted:
+        examples, pii_part = _without_texts(examples, pii_part)
     return QualityReport(generated_at=datetime.now(UTC), summary=result.summary, trend=points, examples=examples,
                          balance=balance_part, pii=pii_part)
+
+
+def _without_texts(examples: list[ProblemExamples], pii: PiiSummary | None
+                   ) -> tuple[list[ProblemExamples], PiiSummary | None]:
+    """The worst examples and personal-data records with their snippets replaced by `TEXT_LEFT_OUT`."""
+    examples = [group.model_copy(update={"examples": [example.model_copy(update={"snippet": TEXT_LEFT_OUT})
+                                                      for example in group.examples]}) for group in examples]
+    if pii is not None:
+        pii = pii.model_copy(update={"worst": [record.model_copy(update={"snippet": TEXT_LEFT_OUT})
+                                               for record in pii.worst]})
+    return examples, pii
 
 
 def write_atomic(path: Path, text: str) -> None:
