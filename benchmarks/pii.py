@@ -14,18 +14,21 @@ timing. Presidio runs with the offline spaCy setup of /work/shared/MODELS.md, it
 its UK NINO recognizer (not in its default registry), restricted to the compared entities. The cheapest
 baseline, the candidate patterns without any validator, is shown beside.
 
-With --scale ROWS: a version of ROWS records (the planted paragraphs, cycled, with fresh ids) is scanned
-through the engine for the structured kinds, printing records/s and the process's peak memory (it must not
-grow with ROWS: compare two sizes).
+With --scale SIZE...: a version of each SIZE records (about 16,000 distinct texts: every real paragraph
+with values planted anew per seed, repeated, fresh ids) is scanned by `datatrainer pii scan` (and with
+--redact pseudonymised by `pii redact`) in a process of its own, printing wall and CPU time and that
+process's peak RSS: it must not grow with the size.
 
 Usage: python benchmarks/pii.py [--split test] [--planted 600] [--out docs/benchmarks/pii.json]
-       python benchmarks/pii.py --scale 1000000
+       nice -n 10 python benchmarks/pii.py --scale 100000 1000000 --redact --out docs/benchmarks/pii-scale.json
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import subprocess  # nosec B404  # runs our own CLI for the scale mode
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -35,7 +38,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from datatrainer.docs_gen import write_result
-from datatrainer.evaluation.fixtures.pii_set import NAMES, STRUCTURED, PiiExample, pii_set
+from datatrainer.evaluation.fixtures.pii_set import NAMES, STRUCTURED, PiiExample, pii_set, planted
 from datatrainer.pii.config import PII_TYPES, PiiConfig
 from datatrainer.pii.detect import detect_column
 from datatrainer.pii.ner import name_spans
@@ -49,6 +52,8 @@ PRESIDIO_TYPES = {"EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "CREDIT_CAR
 #: each); frozen before the test split was read.
 PRESIDIO_THRESHOLD = 0.0
 BATCH = 256
+SCALE_SEEDS = 2
+GNU_TIME = "/usr/bin/time"
 
 
 def ours(texts: Sequence[str]) -> list[list[Span]]:
@@ -131,30 +136,75 @@ def _verdict(ours_p: float | None, ours_r: float | None, their_p: float | None, 
     return "worse on " + " and ".join(worse) if worse else "at least as good"
 
 
-def scale(rows: int) -> None:
+def scale_texts() -> list[str]:
+    """Distinct texts for the scale run: every real paragraph of both splits, with values planted anew for
+    each of SCALE_SEEDS seeds (about 16,000 texts, 450 characters on average)."""
+    return [e.text for seed in range(SCALE_SEEDS) for split in ("dev", "test")
+            for e in planted(split, 1_000_000, seed)]
+
+
+def measured(command: list[str], folder: Path) -> tuple[str, float, float, float]:
+    """Run `command` under GNU time: its output, wall seconds, CPU seconds and peak RSS in MB. (Not wait4 on
+    a child of this process: a child's peak RSS starts at its parent's size at fork, gigabytes here.)"""
+    out, err, usage = folder / "stdout.txt", folder / "stderr.txt", folder / "time.txt"
+    if not Path(GNU_TIME).exists():
+        raise SystemExit(f"the scale mode measures with GNU time, not found at {GNU_TIME} (apt install time)")
+    with out.open("w") as stdout, err.open("w") as stderr:
+        done = subprocess.run([GNU_TIME, "-f", "%e %U %S %M", "-o", str(usage), *command],  # nosec B603
+                              stdout=stdout, stderr=stderr, check=False)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{err.read_text()[-2000:]}")
+    wall, user, system, peak_kb = usage.read_text().split()[-4:]
+    return out.read_text(), float(wall), float(user) + float(system), int(peak_kb) / 1024
+
+
+def scale(sizes: Sequence[int], kinds: str, batch_rows: int, redact: bool, out: Path | None) -> None:
+    """Scan (and pseudonymise) versions of each size through the engine with the CLI, one child process
+    per command, and report time and the child's peak memory: it must not grow with the size."""
     import json
-    import resource
     import tempfile
 
-    from datatrainer.pii.scan import scan_version
     from datatrainer.workspace import Workspace
 
-    texts = [e.text for e in pii_set("dev", 600) if e.labelled == STRUCTURED]
+    texts = scale_texts()
+    print(f"{len(texts):,} distinct texts, {sum(map(len, texts)) / len(texts):,.0f} characters on average")
+    cli = [sys.executable, "-m", "datatrainer", "--no-progress", "--batch-rows", str(batch_rows)]
+    rows: list[list[object]] = []
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "records.jsonl"
-        with path.open("w") as handle:
-            for i in range(rows):
-                handle.write(json.dumps({"id": f"r{i}", "text": texts[i % len(texts)]}) + "\n")
-        with Workspace.init(Path(folder) / "ws") as ws:
-            version = ws.ingest(path, "scale")
-            path.unlink()
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            began = time.perf_counter()
-            summary = scan_version(version, PiiConfig(types=list(STRUCTURED)))
-            seconds = time.perf_counter() - began
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{rows:,} records: {summary.records_with_pii:,} with PII, {rows / seconds:,.0f} records/s, "
-          f"peak RSS {peak:,.0f} MB (before the scan {before:,.0f} MB)")
+        root = Path(folder) / "ws"
+        with Workspace.init(root) as ws:
+            for size in sizes:
+                path = Path(folder) / "records.jsonl"
+                with path.open("w") as handle:
+                    for i in range(size):
+                        handle.write(json.dumps({"id": f"r{i}", "text": texts[i % len(texts)]}) + "\n")
+                ws.ingest(path, f"scale{size}")
+                path.unlink()
+        commands = [("scan", ["pii", "scan", "--types", kinds, "--json"])]
+        if redact:
+            commands.append(("redact --mode pseudonymise", ["pii", "redact", "--mode", "pseudonymise",
+                                                            "--types", kinds]))
+        for size in sizes:
+            for label, command in commands:
+                output, wall, cpu, peak = measured([*cli, "-w", str(root), *command, f"scale{size}@1"], Path(folder))
+                found = f"{json.loads(output)['records_with_pii']:,}" if label == "scan" else ""
+                print(f"{size:>9,} records, pii {label}: {wall:,.0f} s wall, {cpu:,.0f} s CPU, "
+                      f"{size / wall:,.0f} records/s, peak RSS {peak:,.0f} MB; with PII: {found or '-'}")
+                rows.append([f"{size:,}", f"pii {label}", f"{wall:,.0f}", f"{cpu:,.0f}", f"{size / wall:,.0f}",
+                             f"{peak:,.0f}", found])
+    if out is not None:
+        write_result(out, title="PII scan at scale: time and peak memory by size", script="benchmarks/pii.py",
+                     command=f"nice -n 10 python benchmarks/pii.py --scale {' '.join(map(str, sizes))} --types "
+                     f"{kinds} --batch-rows {batch_rows}{' --redact' if redact else ''} --out {out}",
+                     peer="", peer_version="",
+                     columns=["records", "command", "wall s", "CPU s", "records/s", "peak RSS (MB)",
+                              "records with PII"],
+                     rows=rows, notes=f"Kinds: {kinds}. Records: {len(texts):,} distinct texts (every real "
+                     f"paragraph of the benchmark, values planted anew for {SCALE_SEEDS} seeds) repeated to "
+                     "the size, so it is a scale test, not a quality one. Each command is its own process "
+                     "through the local engine (2 threads); peak RSS is that process's (GNU time). Machine "
+                     "busy: other jobs shared its two cores.")
+        print(f"wrote {out}")
 
 
 def main() -> None:
@@ -162,10 +212,14 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--planted", type=int, default=600, help="planted paragraphs (plus every tweet of the split)")
     parser.add_argument("--out", type=Path, default=None, help="result file (only with --split test)")
-    parser.add_argument("--scale", type=int, default=None, help="scan a version of this many records instead")
+    parser.add_argument("--scale", type=int, nargs="+", default=None,
+                        help="instead: scan versions of these many records, each in a process of its own")
+    parser.add_argument("--types", default=",".join(STRUCTURED), help="with --scale: the kinds to find")
+    parser.add_argument("--batch-rows", type=int, default=65_536, help="with --scale: records per batch")
+    parser.add_argument("--redact", action="store_true", help="with --scale: pseudonymise each version too")
     args = parser.parse_args()
     if args.scale:
-        scale(args.scale)
+        scale(args.scale, args.types, args.batch_rows, args.redact, args.out)
         return
 
     examples = pii_set(args.split, args.planted)
