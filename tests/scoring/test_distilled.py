@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from scipy.stats import rankdata
@@ -20,11 +21,13 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.evaluation.fixtures.devset import labelled_set
+from datatrainer.quality.signals import heuristic_signals
 from datatrainer.scoring.configs import HIGHER_IS_BETTER, StoredConfig
 from datatrainer.scoring.distilled import DistillParams, TeacherSignal, distill, training_sample
 from datatrainer.scoring.evaluate import auc
 from datatrainer.scoring.jobs import ensure_embeddings
 from datatrainer.scoring.perplexity import PERPLEXITY
+from datatrainer.scoring.quality_student import c4_word_share
 from datatrainer.store.schema import CONTENT_HASH
 from datatrainer.store.versions import DatasetVersion
 from datatrainer.workspace import Workspace
@@ -194,3 +197,37 @@ def test_self_training_one_line_errors(sqlite_workspace: Workspace, tmp_path: Pa
     with pytest.raises(DatatrainerError, match="only 5 records of small@1 have a 'few' and 'stop' and 'perplexity'"):
         distill(sqlite_workspace, version, DistillParams(teacher="few", extra_teachers=(
             TeacherSignal(scorer="stop"), TeacherSignal(scorer=PERPLEXITY))), embedding)
+
+
+def test_heuristic_signals_are_student_features(workspace: Workspace, tmp_path: Path) -> None:
+    """With `heuristics`, the quality package's signals (and the C4 word share) join the embedding: each
+    standardised by the training sample's median and spread, clipped to +-5, scaled by 0.1."""
+    pool, dev = labelled_set("pool", 40, 40), labelled_set("dev", 30, 30)
+    texts = pool.texts + dev.texts
+    version = ingest_texts(workspace, tmp_path, "mix", [*texts, pool.texts[0]])  # a repeated text: one row read
+    hashes = version.to_table([CONTENT_HASH])[CONTENT_HASH].combine_chunks()
+    stop = np.array([stop_word_share(text) for text in pool.texts])
+    workspace.scores.add(TEACHER, "a1", hashes.slice(0, len(pool)), stop, {"kind": "stop word share"})
+    embedding = ensure_embeddings(workspace, version, "minilm", "onnx")
+    _, vectors = workspace.embeddings.embeddings_for(version, embedding.config_hash)
+    vectors = np.asarray(vectors, dtype=np.float64)[:len(texts)]
+
+    plain = DistillParams(teacher=TEACHER)
+    params = plain.model_copy(update={"heuristics": True})
+    table = heuristic_signals(pa.array(texts, pa.large_string()))
+    signals = np.nan_to_num(np.column_stack([*(table[name].to_numpy(zero_copy_only=False).astype(float)
+                                                 for name in table.column_names), c4_word_share(texts)]))
+    sample = signals[:len(pool)]
+    spread = np.where(sample.std(axis=0) > 0, sample.std(axis=0), 1.0)
+    widened = np.hstack([vectors, 0.1 * np.clip((signals - np.median(sample, axis=0)) / spread, -5, 5)])
+    with_signals = scores(workspace, version, params, embedding)
+    assert with_signals[-1] == with_signals[0]  # the repeated text scores as its first copy
+    np.testing.assert_allclose(with_signals[:len(texts)],
+                               reference_self_training(widened[:len(pool)], [stop], widened, 0.2, 1), rtol=1e-4,
+                               atol=1e-6)
+    assert auc(dev.labels, with_signals[len(pool):len(texts)]) > 0.75  # held-out texts, never seen by the teacher
+
+    hash_ = distill(workspace, version, params, embedding)
+    config = workspace.scores.resolve(version, params.scorer, hash_).params
+    assert config["heuristics"] == [*table.column_names, "c4_word_share"] and config["heuristic_weight"] == 0.1
+    assert distill(workspace, version, plain, embedding) != hash_  # its own stored config

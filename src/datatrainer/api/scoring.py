@@ -161,13 +161,13 @@ def ensure_embedded(ws: Workspace, version: DatasetVersion, model: str, backend:
 def distilled(ws: Workspace, version: str | DatasetVersion, *, teacher: str = "ask-llm",
               teacher_config: str | None = None, train_size: int | None = None, seed: int = 0,
               model: str = "smollm2", prompts: Sequence[str] | None = None, teacher_score: str = "pyes",
-              perplexity: bool = True, student: str = "self-training", quantile: float = 0.2, rounds: int = 1,
-              alpha: float = 1.0, embedding_model: str = "minilm", embedding_backend: str = "onnx",
-              progress: bool = False) -> Scored:
+              perplexity: bool = True, heuristics: bool = True, student: str = "self-training",
+              quantile: float = 0.2, rounds: int = 1, alpha: float = 1.0, embedding_model: str = "minilm",
+              embedding_backend: str = "onnx", progress: bool = False) -> Scored:
     """A student distilled from LLM teachers scores every record (`datatrainer score distilled`): with
     `train_size`, the Ask-LLM teachers (one per prompt) score a random sample; with `perplexity`, every
-    record's perplexity joins them; the student learns on sentence embeddings and is stored as
-    `<teacher>-distilled`."""
+    record's perplexity joins them; the student learns on sentence embeddings (plus, with `heuristics`, the
+    quality package's heuristic signals, and the NLL band) and is stored as `<teacher>-distilled`."""
     from datatrainer.scoring.ask_llm import ASK_LLM, AskLLMParams
     from datatrainer.scoring.distilled import DistillParams, TeacherSignal, distill, teacher_sample
     from datatrainer.scoring.lm_jobs import ModelRequest, PerplexityTask, run_lm_scoring
@@ -177,6 +177,7 @@ def distilled(ws: Workspace, version: str | DatasetVersion, *, teacher: str = "a
     params = validate_params(DistillParams, {"teacher": teacher, "teacher_config": teacher_config,
                                              "train_size": train_size, "seed": seed, "alpha": alpha,
                                              "student": student, "quantile": quantile, "rounds": rounds,
+                                             "heuristics": heuristics,
                                              "model": embedding_model, "backend": embedding_backend}, "distilled")
     asks = [validate_params(AskLLMParams, {"prompts": [name], "score": teacher_score}, "ask-llm")
             for name in prompts or DEFAULT_TEACHER_PROMPTS]

@@ -33,6 +33,8 @@ def distilled_command(
                                                     "docs/commands/scoring.md).")] = "pyes",
     perplexity: Annotated[bool, typer.Option(help="Score every record's perplexity (one LLM pass each): it joins "
                                                   "the teachers, and its NLL band is a student feature.")] = True,
+    heuristics: Annotated[bool, typer.Option(help="The quality package's heuristic signals (Gopher quality and "
+                                                  "repetition, C4 word share) are student features too.")] = True,
     student: Annotated[str, typer.Option(help="self-training (logistic regression on the teacher's confident "
                                               "extremes, then self-training rounds) or ridge (regression on the "
                                               "teacher's scores).")] = "self-training",
@@ -47,16 +49,17 @@ def distilled_command(
 
     With --train-size N the Ask-LLM teachers (one per --prompt) score only the N sampled records still missing
     a score (the sample is kept as the version NAME-distill-train), and with --perplexity every record gets its
-    perplexity; the student learns from the teachers' combined ranking on MiniLM embeddings (plus the NLL band)
-    and is stored as `<teacher>-distilled`. Then `datatrainer sample VERSION --by ask-llm-distilled --budget
-    20%` keeps the best.
+    perplexity; the student learns from the teachers' combined ranking on MiniLM embeddings (plus the NLL band
+    and, with --heuristics, the heuristic quality signals) and is stored as `<teacher>-distilled`. Then
+    `datatrainer sample VERSION --by ask-llm-distilled --budget 20%` keeps the best.
     """
     cli = state(ctx)
     with cli.open() as ws:
         try:
             scored = distilled(ws, ref, teacher=teacher, teacher_config=teacher_config, train_size=train_size,
                                seed=seed, model=model, prompts=prompt, teacher_score=teacher_score,
-                               perplexity=perplexity, student=student, quantile=quantile, rounds=rounds, alpha=alpha,
+                               perplexity=perplexity, heuristics=heuristics, student=student, quantile=quantile,
+                               rounds=rounds, alpha=alpha,
                                embedding_model=embedding_model, embedding_backend=embedding_backend,
                                progress=cli.progress)
         except KeyboardInterrupt:

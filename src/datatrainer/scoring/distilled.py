@@ -28,6 +28,14 @@ salad, gibberish), which sentence embeddings alone do not see. w = 0.1 is about 
 coordinate of a unit-length 384-dimensional MiniLM vector: large enough for the regularised student to use,
 too small to drown the embedding.
 
+With `heuristics` the student also reads the quality package's heuristic signals of each record (Gopher's
+quality and repetition signals, `quality.signals.heuristic_signals`, and the C4 share of words in terminated
+sentences, both through `quality_student.signal_matrix`, as the quality benchmark computes them): each
+standardised by the training sample's median and spread, clipped to +-5 (ratios have long tails) and scaled
+by `heuristic_weight` (0.1, as the NLL band). So, as in FineWeb-Edu's and DCLM's classifiers, the student
+learns from every signal there is: the LLM teachers as labels; embeddings, NLL band and heuristics as
+features. The heuristics cost a pass over the text, no model.
+
 The student is fitted on this version's records, so its scores are stored scoped to the version, under
 `<teacher>-distilled`, with a config naming every teacher config, the embeddings, the student and the
 training sample.
@@ -50,8 +58,9 @@ from datatrainer.scoring.ask_llm import AskLLMParams
 from datatrainer.scoring.configs import HIGHER_IS_BETTER, StoredConfig, config_hash
 from datatrainer.scoring.lm_jobs import AskLLMTask, LMScoring, ModelRequest, plan_lm_scoring
 from datatrainer.scoring.perplexity import PERPLEXITY
+from datatrainer.scoring.quality_student import signal_matrix
 from datatrainer.scoring.store import CONFIG_HASH_KEY, SCORE
-from datatrainer.store.schema import CONTENT_HASH
+from datatrainer.store.schema import CONTENT_HASH, TEXT
 from datatrainer.store.versions import DatasetVersion
 
 if TYPE_CHECKING:
@@ -61,6 +70,7 @@ SUFFIX = "-distilled"
 TRAIN_SUFFIX = "-distill-train"  # the training sample is kept as the version NAME-distill-train
 MIN_TRAIN = 10
 EPSILON = 1e-6  # probabilities are clipped to [EPSILON, 1 - EPSILON] before the log-odds
+Z_CLIP = 5.0  # standardised heuristic signals are clipped to +-Z_CLIP
 Array = np.ndarray[Any, Any]
 
 
@@ -86,6 +96,9 @@ class DistillParams(BaseModel):
     perplexity_config: str | None = Field(None, description="stored perplexity config covering every record: "
                                                             "its NLL band becomes two student features")
     nll_weight: float = Field(0.1, gt=0, description="scale of the NLL features against the embedding")
+    heuristics: bool = Field(False, description="the quality package's heuristic signals (Gopher quality and "
+                                                "repetition, C4 word share) become student features")
+    heuristic_weight: float = Field(0.1, gt=0, description="scale of the heuristic features against the embedding")
     model: str = Field("minilm", description="embedding model the student reads")
     backend: Backend = Field("onnx", description="embedding backend")
     target: Literal["logit", "raw"] = Field("logit", description="ridge with one teacher: learn the log-odds of a "
@@ -139,6 +152,7 @@ def distill(ws: Workspace, version: DatasetVersion, params: DistillParams, embed
     teachers = [_Teacher.load(ws, version, signal) for signal in params.signals]
     train = _training_rows(version, params, hashes, teachers, first)
     nll = _nll(ws, version, params, first) if params.perplexity_config is not None else None
+    signals = _signals(version, first) if params.heuristics else None
     config = {"teachers": [[t.config.name, t.config.config_hash] for t in teachers],
               "embedding": embedding.config_hash, "model": embedding.params.get("model"),
               "student": params.student, "alpha": params.alpha, "train_size": params.train_size,
@@ -146,13 +160,18 @@ def distill(ws: Workspace, version: DatasetVersion, params: DistillParams, embed
               "version": version.info.storage_key,
               **({"quantile": params.quantile, "rounds": params.rounds} if params.student == "self-training"
                  else {"target": params.target}),
-              **({"perplexity": nll[0], "nll_weight": params.nll_weight} if nll is not None else {})}
+              **({"perplexity": nll[0], "nll_weight": params.nll_weight} if nll is not None else {}),
+              **({"heuristics": signals[0], "heuristic_weight": params.heuristic_weight} if signals is not None
+                 else {})}
     hash_ = config_hash(config)
     if len(ws.scores.missing(version, params.scorer, hash_)):
         _, vectors = ws.embeddings.embeddings_for(version, embedding.config_hash)
         features = np.asarray(vectors, dtype=np.float64)
         if nll is not None:
             features = np.hstack([features, nll_features(nll[1], nll[1][train], params.nll_weight)])
+        if signals is not None:
+            features = np.hstack([features, heuristic_features(signals[1], signals[1][train],
+                                                               params.heuristic_weight)])
         student = self_trained if params.student == "self-training" else ridge
         scores = student(features[train], [t.values[train] for t in teachers], features[first], params)
         ws.scores.add(params.scorer, hash_, hashes.take(pa.array(first)), scores, config, scope=version)
@@ -180,6 +199,15 @@ def nll_features(nll: Array, sample: Array, weight: float) -> Array:
     spread = float(sample.std()) or 1.0
     z = (nll - np.median(sample)) / spread
     features: Array = weight * np.stack([z, z ** 2], axis=1)
+    return features
+
+
+def heuristic_features(signals: Array, sample: Array, weight: float) -> Array:
+    """w * clip(z, +-Z_CLIP) per signal, z standardised by the sample's median and spread (a signal constant
+    on the sample is 0 everywhere it matches the sample and still counted, by a spread of 1, elsewhere)."""
+    spread = sample.std(axis=0)
+    z = (signals - np.median(sample, axis=0)) / np.where(spread > 0, spread, 1.0)
+    features: Array = weight * np.clip(z, -Z_CLIP, Z_CLIP)
     return features
 
 
@@ -263,6 +291,16 @@ def _nll(ws: Workspace, version: DatasetVersion, params: DistillParams, first: A
     nll = np.log(table[SCORE].to_numpy(zero_copy_only=False).astype(np.float64))
     finite = np.isfinite(nll)
     return table.schema.metadata[CONFIG_HASH_KEY].decode(), np.where(finite, nll, np.max(nll[finite], initial=0.0))
+
+
+def _signals(version: DatasetVersion, first: Array) -> tuple[list[str], Array]:
+    """(the signal names, every record's heuristic signals), computed once per distinct text (rows that
+    repeat a text are never read)."""
+    texts = version.to_table([TEXT])[TEXT].combine_chunks().take(pa.array(first)).to_pylist()
+    distinct, names = signal_matrix(texts)
+    matrix = np.zeros((version.num_rows, distinct.shape[1]))
+    matrix[first] = distinct
+    return names, matrix
 
 
 def _targets(scores: Array, params: DistillParams) -> Array:

@@ -45,8 +45,8 @@ def key_of(config: StoredConfig) -> str | None:
         return f"ask-llm:{model}:{'+'.join(params.get('prompt_names') or [])}:{kind}"
     if config.name == PERPLEXITY:
         return f"perplexity:{model}"
-    if config.name.endswith(DISTILLED_SUFFIX):
-        return "distilled"
+    if config.name.endswith(DISTILLED_SUFFIX):  # heuristic features make it another student, measured apart
+        return "distilled:heuristics" if config.params.get("heuristics") else "distilled"
     return None
 
 
