@@ -84,7 +84,7 @@ def test_pipeline_on_an_encrypted_workspace(tmp_path: Path, records: Path, capsy
     assert code == 0 and "encrypted with passphrase" in out and "2 version" in out
     monkeypatch.setenv("DATATRAINER_NEW_PASSPHRASE", "another passphrase")
     code, out, _ = cli(capsys, monkeypatch, "-w", ws, "keys", "rotate")
-    assert code == 0 and "re-wrapped 2 data key(s)" in out
+    assert code == 0 and "re-wrapped 3 data key(s)" in out  # 2 versions and the catalog
     wrong = one_line_error(cli(capsys, monkeypatch, "-w", ws, "datasets", "head", "web@2"))
     assert wrong == f"error: wrong passphrase for workspace {ws}"
     monkeypatch.setenv("DATATRAINER_PASSPHRASE", "another passphrase")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from datatrainer.security.keys_columns import SealedJSON, SealedText
 from datatrainer.store.models import Base
 
 
@@ -52,7 +53,7 @@ class TaskRow(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("annotation_projects.id"), index=True)
     record_id: Mapped[str] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("annotation_tasks.payload"))
     state: Mapped[str] = mapped_column(String(20))
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -77,7 +78,7 @@ class AnnotationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("annotation_tasks.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(SealedJSON("annotations.result"))
     suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("annotation_suggestions.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -89,7 +90,7 @@ class SuggestionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("annotation_tasks.id"), index=True)
     source: Mapped[str] = mapped_column(String(200))
-    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(SealedJSON("annotation_suggestions.result"))
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -102,6 +103,7 @@ class ReviewRow(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     reviewer: Mapped[str] = mapped_column(String(200))
     decision: Mapped[str] = mapped_column(String(20))
-    final_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    final_result: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON("annotation_reviews.final_result"),
+                                                                nullable=True)
+    comment: Mapped[str] = mapped_column(SealedText("annotation_reviews.comment"), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -55,9 +55,15 @@ def audit_log(
 def audit_export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="File to write (JSON Lines); the signature goes to OUT.sig.")],
+    decrypt: Annotated[bool, typer.Option("--decrypt", help="Encrypted workspace: write the payloads (which may "
+                                          "quote records) in the clear, deliberately (recorded in the log).")]
+    = False,
 ) -> None:
     """Write the whole log for an auditor, signed with the workspace's Ed25519 key."""
+    from datatrainer.security.keys_cleartext import allow_clear_export
+
     with state(ctx).open() as ws:
+        allow_clear_export(ws, "the audit log", out.resolve(), decrypt)
         summary = _signing().export_log(ws, out)
         ws.audit.record(action="audit.export", entity="audit", entity_id=summary.entries,
                         after={"path": str(summary.path)})

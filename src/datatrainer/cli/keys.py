@@ -70,7 +70,8 @@ def encrypt_command(
                   "finish", file=sys.stderr)
             raise typer.Exit(130) from None
     console.print(f"encrypted {report.files_rewritten:,} file(s) of {report.versions:,} version(s) and the score "
-                  f"and embedding stores ({report.files_already_encrypted:,} already encrypted)")
+                  f"and embedding stores ({report.files_already_encrypted:,} already encrypted), and "
+                  f"{report.catalog_values:,} annotation and audit value(s) in the catalog")
 
 
 @app.command("status")

@@ -6,7 +6,8 @@ storage), so each file is at every moment either the old plaintext or the whole 
 decrypt with the version's key and read plaintext files with the same settings, so the workspace stays
 usable throughout. Files already encrypted are skipped, so an interrupted run resumes where it stopped, and
 a second run checks that nothing was left behind. Row groups are kept as they were (engines split work by
-them) and the records come back identical.
+them) and the records come back identical. The record texts the catalog keeps (annotation tasks and results,
+reviews, audit payloads) are sealed in place, in one transaction (`keys_columns.seal_catalog`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 from datatrainer.progress import progress_bar
 from datatrainer.scoring.shards import put_file
 from datatrainer.security.keys import KeyProvider
+from datatrainer.security.keys_columns import CATALOG_KEY, seal_catalog
 from datatrainer.store.encryption import (
     SEALED_MAGIC,
     STORE_KEY,
@@ -45,6 +47,7 @@ class EncryptReport:
     versions: int
     files_rewritten: int
     files_already_encrypted: int
+    catalog_values: int = 0  # catalog values (annotation texts, audit payloads) sealed by this run
 
 
 def encrypt_workspace(ws: Workspace, provider: KeyProvider | None, actor: str, show: bool = False) -> EncryptReport:
@@ -59,10 +62,14 @@ def encrypt_workspace(ws: Workspace, provider: KeyProvider | None, actor: str, s
             rewritten += _encrypt_file(ws, path, crypto)
             advance(1)
     versions = sum(len(ws.catalog.versions_of(name)) for name in ws.datasets.names())
-    report = EncryptReport(switched_on, versions, rewritten, len(work) - rewritten)
-    ws.audit.record(actor=actor, action="workspace.encrypt", entity="workspace_keys", entity_id=1,
-                    after={"versions": report.versions, "files_rewritten": rewritten,
-                           "files_already_encrypted": report.files_already_encrypted})
+    ws.keys.ensure(CATALOG_KEY, CATALOG_KEY)  # missing in workspaces encrypted before catalog texts were
+    with ws.audit.transaction() as session:
+        sealed = seal_catalog(session)
+        report = EncryptReport(switched_on, versions, rewritten, len(work) - rewritten, sealed)
+        ws.audit.append(session, actor=actor, action="workspace.encrypt", entity="workspace_keys", entity_id=1,
+                        after={"versions": report.versions, "files_rewritten": rewritten,
+                               "files_already_encrypted": report.files_already_encrypted,
+                               "catalog_values_sealed": sealed})
     return report
 
 

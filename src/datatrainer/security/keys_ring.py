@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -24,7 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datatrainer.errors import DatatrainerError
+from datatrainer.security import keys_columns
 from datatrainer.security.keys import KeyProvider, UnwrapError, WrongKeyError, open_provider
+from datatrainer.security.keys_columns import CATALOG_KEY
 from datatrainer.security.keys_models import DataKeyRow, WorkspaceKeyRow
 from datatrainer.store.encryption import KEY_BYTES, FileCrypto
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from datatrainer.security.audit import AuditLog
 
 CHECK_KEY_ID = "workspace-check"
+RECHECK_S = 2.0  # how long a plaintext answer is trusted by the sealed columns (a query per row otherwise)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class KeyRing:
         self._generation = 0  # of the unlocked master key
         self._wrapped_under: dict[str, int] = {}  # key id -> generation its new key was wrapped under
         self._keys: dict[str, FileCrypto] = {}
+        self._plain_until = 0.0  # monotonic time until which `column_key` trusts "not encrypted"
+        keys_columns.bind(engine, self)
 
     # --- state ---------------------------------------------------------------------------------------------
 
@@ -87,18 +93,41 @@ class KeyRing:
         workspace is already encrypted, so `init --encrypt` and `encrypt` can be re-run."""
         if self.encrypted:
             return False
-        check = secrets.token_bytes(KEY_BYTES)
+        check, catalog = secrets.token_bytes(KEY_BYTES), secrets.token_bytes(KEY_BYTES)
         try:
             with self._sessions.begin() as session:
                 session.add(WorkspaceKeyRow(id=1, provider=provider.kind, settings=provider.settings(),
                                             check_wrapped=provider.wrap(check, CHECK_KEY_ID), generation=1,
                                             created_at=datetime.now(UTC)))
+                # The sealed catalog columns' key comes with encryption: a writer sealing a value is inside
+                # its own transaction, and could not create it then.
+                session.add(DataKeyRow(key_id=CATALOG_KEY, kind=CATALOG_KEY, generation=1,
+                                       wrapped=provider.wrap(catalog, CATALOG_KEY), created_at=datetime.now(UTC)))
         except IntegrityError:  # another process switched it on first: use theirs
             self._looked = False
             return False
-        self._looked = False
+        self._looked, self._plain_until = False, 0.0
         self._provider, self._generation = provider, 1
+        self._keys[CATALOG_KEY] = FileCrypto(CATALOG_KEY, catalog)
         return True
+
+    def column_key(self, recheck: bool = False) -> FileCrypto | None:
+        """The key of the sealed catalog columns; None in a plaintext workspace. Called for every value
+        written, so a plaintext answer is trusted for `RECHECK_S` seconds unless `recheck` (a process notices
+        within that time that another one switched encryption on)."""
+        key = self._keys.get(CATALOG_KEY)
+        if key is not None:
+            return key
+        if not recheck and time.monotonic() < self._plain_until:
+            return None
+        if not self.encrypted:
+            self._plain_until = time.monotonic() + RECHECK_S
+            return None
+        key = self.crypto(CATALOG_KEY)
+        if key is None:
+            raise DatatrainerError(f"workspace {self.workspace} was encrypted before its catalog's record texts "
+                                   "were; run `datatrainer encrypt` once to encrypt them")
+        return key
 
     # --- the master key ------------------------------------------------------------------------------------
 

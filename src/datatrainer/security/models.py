@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from datatrainer.security.keys_columns import SealedJSON
 from datatrainer.store.models import Base
 
 
@@ -89,8 +90,8 @@ class AuditPayloadRow(Base):
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    before: Mapped[Any] = mapped_column(JSON, nullable=True)
-    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    before: Mapped[Any] = mapped_column(SealedJSON("audit_payloads.before"), nullable=True)
+    after: Mapped[Any] = mapped_column(SealedJSON("audit_payloads.after"), nullable=True)
     erased_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 

@@ -1,0 +1,146 @@
+"""A canary through every command that writes on an encrypted workspace.
+
+Records carrying a unique string are ingested into an encrypted (SQLite) workspace, then every command that
+writes under the workspace or to an output path runs on them; the canary must then appear in no byte of any
+file under the workspace (the catalog database and its WAL included) nor of any output written without
+`--decrypt`. Outputs that would be in the clear are refused with one line naming `--decrypt`, and the clear
+exports made with `--decrypt` do hold it (so the byte scan is seen to work).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from datatrainer.cli.app import main
+from datatrainer.cli.context import console
+from datatrainer.quality.report import TEXT_LEFT_OUT
+from datatrainer.workspace import Workspace
+from tests.annotation.core_fixtures import ADMIN, users
+
+CANARY = "Xqzv7Kanarie"
+PASSPHRASE = "canary passphrase for the test"
+
+
+def _records() -> list[dict[str, object]]:
+    topics = ["gardens and weather in spring", "the history of small harbour towns", "how bread rises overnight",
+              "tuning a bicycle gear for hills", "birds that nest under bridges", "slow cooking beans in winter"]
+    rows: list[dict[str, object]] = [
+        {"id": f"d{i}", "text": f"A plain note number {i} about {topic}, written for the canary test.",
+         "label": "a" if i % 2 else "b"} for i, topic in enumerate(topics)]
+    rows += [{"id": "c0", "text": f"{CANARY} {CANARY} {CANARY} mail {CANARY.lower()}@example.org", "label": "a"},
+             {"id": "c1", "text": f"Dear {CANARY}, call me on +1 415 555 0132 about the {CANARY} garden.",
+              "label": "b"},
+             {"id": "c2", "text": f"Dear {CANARY}, call me on +1 415 555 0132 about the {CANARY} garden.",
+              "label": "b"}]  # an exact duplicate, so dedup drops something that holds the canary
+    return rows
+
+
+def _cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["datatrainer", "--no-progress", *map(str, args)])
+    monkeypatch.setattr(console, "width", 200)
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def _content(path: Path) -> bytes:
+    """A file's raw bytes, and for a plaintext Parquet file (compressed) its decoded values too."""
+    data = path.read_bytes()
+    if data.startswith(b"PAR1") and data.endswith(b"PAR1"):
+        data += repr(pq.read_table(path).to_pylist()).encode()
+    return data
+
+
+def _leaks(*folders: Path) -> list[str]:
+    """Every file under `folders` whose content holds the canary (in any case: lower-cased emails too)."""
+    needle = CANARY.lower().encode()
+    return sorted(str(path) for folder in folders for path in folder.rglob("*")
+                  if path.is_file() and needle in _content(path).lower())
+
+
+def test_no_command_writes_the_canary_in_the_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATATRAINER_PASSPHRASE", PASSPHRASE)
+    ws, out = tmp_path / "ws", tmp_path / "out"
+    out.mkdir()
+    source = tmp_path / "in" / "records.jsonl"
+    source.parent.mkdir()
+    source.write_text("".join(json.dumps(row) + "\n" for row in _records()))
+
+    def run(*args: str | Path) -> str:
+        code, text = _cli(capsys, monkeypatch, "-w", ws, *args)
+        assert code == 0, f"{args}: {text}"
+        return text
+
+    def refused(*args: str | Path) -> None:
+        code, text = _cli(capsys, monkeypatch, "-w", ws, *args)
+        lines = text.strip().splitlines()
+        assert code == 1 and len(lines) == 1 and "--decrypt" in lines[0] and "encrypted" in lines[0], (args, text)
+
+    assert _cli(capsys, monkeypatch, "init", ws, "--encrypt")[0] == 0
+    run("ingest", source, "--name", "docs")
+    run("filter", "docs@1", "--where", "length(text) > 10", "--name", "long")
+    run("dedup", "docs@1", "--method", "exact", "--name", "unique")
+    run("quality", "metrics", "docs@1", "--lang", "none")
+    run("quality", "report", "docs@1", "--lang", "none", "--out", out / "report.html")  # quotes worst records
+    run("quality", "balance", "docs@1")
+    run("quality", "filter", "docs@1", "--name", "clean")
+    run("pii", "scan", "docs@1", "--types", "email,phone")
+    run("pii", "redact", "docs@1", "--types", "email,phone", "--name", "redacted")
+    run("pii", "redact", "docs@1", "--types", "email,phone", "--mode", "pseudonymise", "--name", "pseudo")
+    run("embed", "docs@1", "--backend", "onnx")
+    run("score", "density", "docs@1", "--backend", "onnx")
+    run("sample", "docs@1", "--by", "random", "--budget", "5", "--name", "sample")
+    run("coverage", "docs@1", "sample@1", "--clusters", "3")
+    run("annotate", "create", "p", "--from", "docs@1", "--task", "classification", "--labels", "a,b")
+    with Workspace.open(ws) as opened:  # an annotator's work and a review comment quoting the text
+        annotator = users(opened, "ann")[0]
+        opened.annotation.add_member(ADMIN, "p", "ann", "annotator")
+        while (task := opened.annotation.next_task(annotator, "p")) is not None:
+            opened.annotation.submit(annotator, task.id, {"labels": ["a"]})
+            opened.annotation.review(ADMIN, task.id, "accept", comment=f"about: {task.payload['text']}")
+    run("annotate", "export", "p", "--name", "labelled")
+    run("scores", "show", "docs@1")
+    run("datasets", "head", "docs@1")
+
+    refused("export", "docs@1", "--out", out / "export", "-f", "jsonl")
+    refused("annotate", "export", "p", "--format", "jsonl", "--out", out / "labels.jsonl")
+    refused("scores", "export", "docs@1", "--scorer", "density", "--out", out / "density.jsonl")
+    refused("quality", "metrics", "docs@1", "--records-out", out / "metrics.parquet")
+    refused("audit", "export", "--out", out / "audit.jsonl")
+
+    clear = tmp_path / "clear"  # exported deliberately: the scan must find the canary here
+    run("export", "docs@1", "--out", clear / "export", "-f", "jsonl", "--decrypt")
+    run("annotate", "export", "p", "--format", "jsonl", "--out", clear / "labels.jsonl", "--decrypt")
+    run("scores", "export", "docs@1", "--scorer", "density", "--out", clear / "density.jsonl", "--decrypt")
+    run("quality", "metrics", "docs@1", "--records-out", clear / "metrics.parquet", "--decrypt")
+    run("audit", "export", "--out", clear / "audit.jsonl", "--decrypt")
+    assert {str(clear / "export" / "data.jsonl"), str(clear / "audit.jsonl")} <= set(_leaks(clear))
+    assert (clear / "labels.jsonl").exists() and (clear / "metrics.parquet").exists()
+
+    with Workspace.open(ws) as opened:  # a reader holding the key sees the canary everywhere it was written
+        assert CANARY in str(opened.version("docs@1").to_table(["text"]).to_pylist())
+        entries = opened.audit.entries(limit=1000)
+        assert CANARY in str([(e.before, e.after) for e in entries])  # review comments, sealed in the catalog
+        decrypted = {e.entity_id for e in entries if e.action == "export.decrypt"}
+        assert decrypted == {"docs@1", "project p", "docs@1 (density scores)", "docs@1 (per-record quality results)",
+                             "the audit log"}
+    assert _leaks(ws, out) == [], "\n".join(_leaks(ws, out))
+    assert TEXT_LEFT_OUT in (out / "report.html").read_text()
+
+    run("erase", "--value", CANARY)  # finds the canary through the sealed catalog columns too
+    with Workspace.open(ws) as opened:
+        assert CANARY not in str(opened.version("docs@1").to_table(["text"]).to_pylist())
+        assert opened.annotation.progress(ADMIN, "p").total == 6
+        assert CANARY not in str([(e.before, e.after) for e in opened.audit.entries(limit=1000)])
+        assert opened.audit.verify().ok
+    assert _leaks(ws) == [] and str(clear / "export" / "data.jsonl") not in _leaks(clear)  # rewritten in place
