@@ -144,3 +144,45 @@ def test_no_command_writes_the_canary_in_the_clear(tmp_path: Path, capsys: pytes
         assert CANARY not in str([(e.before, e.after) for e in opened.audit.entries(limit=1000)])
         assert opened.audit.verify().ok
     assert _leaks(ws) == [] and str(clear / "export" / "data.jsonl") not in _leaks(clear)  # rewritten in place
+
+
+def _raw_catalog(ws: Workspace) -> bytes:
+    """Every row of every table as the database returns it, without our column types."""
+    from sqlalchemy import inspect, text
+
+    with ws.catalog.engine.connect() as connection:
+        tables = inspect(ws.catalog.engine).get_table_names()
+        return repr([list(connection.execute(text(f'SELECT * FROM "{table}"'))) for table in tables]).encode()
+
+
+def test_encrypt_seals_the_catalog_in_place(tmp_path: Path, catalog_url: str | None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plaintext workspace's annotation texts and audit payloads are sealed by `encrypt_workspace` (and a
+    second run seals nothing); the service reads them back unchanged, and without the key they do not open."""
+    from datatrainer.errors import DatatrainerError
+    from datatrainer.security.keys import new_provider
+    from datatrainer.security.keys_encrypt import encrypt_workspace
+
+    monkeypatch.setenv("DATATRAINER_PASSPHRASE", PASSPHRASE)
+    source = tmp_path / "records.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in _records()))
+    with Workspace.init(tmp_path / "ws", db_url=catalog_url) as ws:
+        ws.ingest(source, "docs")
+        ws.annotation.create_project(ADMIN, "p", "docs@1", "classification", ["a", "b"])
+        annotator = users(ws, "ann")[0]
+        ws.annotation.add_member(ADMIN, "p", "ann", "annotator")
+        task = ws.annotation.next_task(annotator, "p")
+        assert task is not None
+        ws.annotation.submit(annotator, task.id, {"labels": ["a"]})
+        ws.annotation.review(ADMIN, task.id, "accept", comment=f"see {CANARY}")
+        before = ws.annotation.annotated_docs(ADMIN, "p", False)
+        assert CANARY.encode() in _raw_catalog(ws)
+
+        report = encrypt_workspace(ws, new_provider("passphrase"), "tester")
+        assert report.catalog_values >= len(_records()) + 1  # every task, and the review's comment
+        assert CANARY.encode() not in _raw_catalog(ws)
+        assert ws.annotation.annotated_docs(ADMIN, "p", False) == before
+        assert encrypt_workspace(ws, None, "tester").catalog_values == 0
+    monkeypatch.setenv("DATATRAINER_PASSPHRASE", "not the passphrase")
+    with Workspace.open(tmp_path / "ws", catalog_url) as ws, pytest.raises(DatatrainerError, match="wrong passphrase"):
+        ws.annotation.annotated_docs(ADMIN, "p", False)
