@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess  # nosec B404  # runs our own CLI for the scale mode
 import sys
 import time
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from datatrainer.docs_gen import write_result
+from datatrainer.docs_gen import machine_description, write_result
 from datatrainer.evaluation.fixtures.pii_set import NAMES, STRUCTURED, PiiExample, pii_set, planted
 from datatrainer.pii.config import PII_TYPES, PiiConfig
 from datatrainer.pii.detect import detect_column
@@ -136,6 +137,11 @@ def _verdict(ours_p: float | None, ours_r: float | None, their_p: float | None, 
     return "worse on " + " and ".join(worse) if worse else "at least as good"
 
 
+def busy_machine() -> str:
+    """The machine, and how busy it was over the last five minutes (timings here are on a shared machine)."""
+    return f"{machine_description()}, shared with other jobs (load average {os.getloadavg()[1]:.0f})"
+
+
 def scale_texts() -> list[str]:
     """Distinct texts for the scale run: every real paragraph of both splits, with values planted anew for
     each of SCALE_SEEDS seeds (about 16,000 texts, 450 characters on average)."""
@@ -194,6 +200,7 @@ def scale(sizes: Sequence[int], kinds: str, batch_rows: int, redact: bool, out: 
                              f"{peak:,.0f}", found])
     if out is not None:
         write_result(out, title="PII scan at scale: time and peak memory by size", script="benchmarks/pii.py",
+                     machine=busy_machine(),
                      command=f"nice -n 10 python benchmarks/pii.py --scale {' '.join(map(str, sizes))} --types "
                      f"{kinds} --batch-rows {batch_rows}{' --redact' if redact else ''} --out {out}",
                      peer="", peer_version="",
@@ -202,8 +209,7 @@ def scale(sizes: Sequence[int], kinds: str, batch_rows: int, redact: bool, out: 
                      rows=rows, notes=f"Kinds: {kinds}. Records: {len(texts):,} distinct texts (every real "
                      f"paragraph of the benchmark, values planted anew for {SCALE_SEEDS} seeds) repeated to "
                      "the size, so it is a scale test, not a quality one. Each command is its own process "
-                     "through the local engine (2 threads); peak RSS is that process's (GNU time). Machine "
-                     "busy: other jobs shared its two cores.")
+                     "through the local engine (2 threads); peak RSS is that process's (GNU time).")
         print(f"wrote {out}")
 
 
@@ -271,13 +277,16 @@ def main() -> None:
                  f"{speed:.2f}x Presidio's speed ({cpu_speed:.2f}x in CPU time)"])
     if args.out is not None and args.split == "test":
         write_result(args.out, title="PII detection per kind, test split", script="benchmarks/pii.py",
+                     machine=busy_machine(),
                      command="python benchmarks/pii.py --split test --out docs/benchmarks/pii.json",
                      peer="presidio-analyzer", peer_version=presidio_version,
                      columns=["kind", "gold spans", "datatrainer precision", "datatrainer recall", "Presidio precision",
                               "Presidio recall", "candidates-only precision", "candidates-only recall", "verdict"],
                      rows=rows, notes=f"{len(examples)} texts of the test split ({args.planted} planted paragraphs, "
                      "the rest WNUT-2016 tweets for names); overlap match per kind; one thread each, models warm; "
-                     f"Presidio score threshold {PRESIDIO_THRESHOLD} (chosen on dev).")
+                     f"Presidio score threshold {PRESIDIO_THRESHOLD} (chosen on dev). Names: both read spaCy's "
+                     "PERSON, GPE and LOC; we also count FAC (buildings, venues) as a location and drop names made "
+                     "only of markup (@handles, URLs, RT; #hashtags as persons), both chosen on dev.")
         print(f"wrote {args.out}")
 
 
