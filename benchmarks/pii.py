@@ -138,8 +138,12 @@ def _verdict(ours_p: float | None, ours_r: float | None, their_p: float | None, 
 
 
 def busy_machine() -> str:
-    """The machine, and how busy it was over the last five minutes (timings here are on a shared machine)."""
-    return f"{machine_description()}, shared with other jobs (load average {os.getloadavg()[1]:.0f})"
+    """The machine (with its widest vector extension when the CPU model names no generation), and how busy
+    it was over the last five minutes: timings here are taken on a shared machine."""
+    flags = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+    extension = next((f" ({name})" for name in ("avx512_bf16", "avx512f", "avx2") if f" {name}" in flags), "")
+    model, _, cores = machine_description().partition(", ")
+    return f"{model}{extension}, {cores}, shared with other jobs (load average {os.getloadavg()[1]:.0f})"
 
 
 def scale_texts() -> list[str]:
