@@ -2,12 +2,14 @@
 
 Measured for each: writing a version (parts of 65,536 records through `VersionWriter`), streaming it back
 (`read_batches`), a DuckDB aggregate over it (`parquet_scan_sql`: plaintext is read by DuckDB's own Parquet
-reader, encrypted through a decrypting pyarrow dataset), and the size on disk. Also the one-off cost of
+reader, encrypted through a decrypting pyarrow dataset), the size on disk, and the catalog's sealed columns:
+creating an annotation project (one task per record of a `--tasks` version, each holding its text) and
+reading every task's text back. Also the one-off cost of
 unlocking a passphrase workspace (scrypt, n=2^15, r=8, p=1). Each timing is the median of `--repeats` runs,
 in CPU seconds of this process (all its threads): on a shared, busy machine wall-clock time mostly measures
 the neighbours. The records are synthetic text of ~600 bytes with unique ids.
 
-Usage: python benchmarks/encryption.py [--records 200000] [--repeats 3] [--json OUT]
+Usage: python benchmarks/encryption.py [--records 200000] [--tasks 20000] [--repeats 3] [--json OUT]
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from datatrainer.annotation.models import TaskRow
+from datatrainer.annotation.types import local_admin
 from datatrainer.security.keys import PassphraseProvider, new_provider
 from datatrainer.workspace import Workspace
 
@@ -49,7 +55,7 @@ def median_seconds(run: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times)
 
 
-def measure(ws: Workspace, table: pa.Table, repeats: int) -> dict[str, float]:
+def measure(ws: Workspace, table: pa.Table, tasks: int, repeats: int) -> dict[str, float]:
     def write() -> None:
         with ws.datasets.new_version() as writer:
             for sequence, offset in enumerate(range(0, table.num_rows, PART_ROWS)):
@@ -68,12 +74,30 @@ def measure(ws: Workspace, table: pa.Table, repeats: int) -> dict[str, float]:
 
     query_s = median_seconds(query, repeats)
     size = sum(os.path.getsize(path) for path in version.files)
-    return {"write_s": write_s, "read_s": read_s, "duckdb_query_s": query_s, "bytes": size}
+    return {"write_s": write_s, "read_s": read_s, "duckdb_query_s": query_s, "bytes": size,
+            **measure_catalog(ws, table.slice(0, tasks), repeats)}
+
+
+def measure_catalog(ws: Workspace, table: pa.Table, repeats: int) -> dict[str, float]:
+    """Annotation tasks carry their record's text: created (sealed when encrypted), then all read back."""
+    with ws.datasets.new_version() as writer:
+        writer.write_part(0, table)
+        ref = writer.commit(dataset="tasks", operation="bench", params={}).ref
+    projects = iter(range(repeats))
+    create_s = median_seconds(lambda: ws.annotation.create_project(local_admin(), f"p{next(projects)}", ref,
+                                                                   "classification", ["a", "b"]), repeats)
+
+    def read() -> None:
+        with Session(ws.catalog.engine) as session:
+            assert len(session.scalars(select(TaskRow.payload)).all()) == table.num_rows * repeats
+
+    return {"tasks_create_s": create_s, "tasks_read_s": median_seconds(read, repeats) / repeats}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -82,17 +106,18 @@ def main() -> None:
     results: dict[str, Any] = {"records": args.records, "raw_bytes": table.nbytes}
     with tempfile.TemporaryDirectory(prefix="dt-bench-enc-") as scratch:
         with Workspace.init(Path(scratch) / "plain") as plain:
-            results["plain"] = measure(plain, table, args.repeats)
+            results["plain"] = measure(plain, table, args.tasks, args.repeats)
         with Workspace.init(Path(scratch) / "encrypted") as encrypted:
             encrypted.keys.setup(new_provider("passphrase"))
-            results["encrypted"] = measure(encrypted, table, args.repeats)
+            results["encrypted"] = measure(encrypted, table, args.tasks, args.repeats)
     salt = os.urandom(16)
     results["unlock_s"] = median_seconds(lambda: PassphraseProvider("benchmark passphrase", salt), args.repeats)
     plain_r, enc_r = results["plain"], results["encrypted"]
     print(f"{args.records:,} records ({table.nbytes / 1e6:.0f} MB in Arrow), CPU seconds, median of {args.repeats}")
     print(f"{'':16}{'plaintext':>12}{'encrypted':>12}{'ratio':>8}")
     for key, label in [("write_s", "write (s)"), ("read_s", "read (s)"), ("duckdb_query_s", "DuckDB query (s)"),
-                       ("bytes", "size (MB)")]:
+                       ("bytes", "size (MB)"), ("tasks_create_s", f"{args.tasks:,} tasks (s)"),
+                       ("tasks_read_s", "their texts (s)")]:
         scale = 1e6 if key == "bytes" else 1.0
         print(f"{label:16}{plain_r[key] / scale:12.3f}{enc_r[key] / scale:12.3f}{enc_r[key] / plain_r[key]:8.2f}")
     print(f"passphrase unlock (scrypt): {results['unlock_s'] * 1000:.0f} ms once per process")
