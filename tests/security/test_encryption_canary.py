@@ -160,6 +160,7 @@ def test_encrypt_seals_the_catalog_in_place(tmp_path: Path, catalog_url: str | N
     """A plaintext workspace's annotation texts and audit payloads are sealed by `encrypt_workspace` (and a
     second run seals nothing); the service reads them back unchanged, and without the key they do not open."""
     from datatrainer.errors import DatatrainerError
+    from datatrainer.security import keys_columns
     from datatrainer.security.keys import new_provider
     from datatrainer.security.keys_encrypt import encrypt_workspace
 
@@ -178,6 +179,7 @@ def test_encrypt_seals_the_catalog_in_place(tmp_path: Path, catalog_url: str | N
         before = ws.annotation.annotated_docs(ADMIN, "p", False)
         assert CANARY.encode() in _raw_catalog(ws)
 
+        monkeypatch.setattr(keys_columns, "_PAGE", 2)  # several pages per column
         report = encrypt_workspace(ws, new_provider("passphrase"), "tester")
         assert report.catalog_values >= len(_records()) + 1  # every task, and the review's comment
         assert CANARY.encode() not in _raw_catalog(ws)

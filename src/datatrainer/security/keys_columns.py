@@ -21,9 +21,9 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import JSON, Engine, Text, select, type_coerce, update
+from sqlalchemy import JSON, Column, Engine, Table, Text, select, type_coerce, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
 
 from datatrainer.errors import DatatrainerError
 from datatrainer.store.encryption import open_sealed, seal_bytes
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 CATALOG_KEY = "catalog"  # key id (and kind) of the data key that seals catalog columns
 MARK = "dt_sealed"
 _TEXT_PREFIX = MARK + ":"
+_PAGE = 1000
 _RINGS: weakref.WeakKeyDictionary[Dialect, weakref.ref[KeyRing]] = weakref.WeakKeyDictionary()
 
 
@@ -115,10 +116,6 @@ class SealedText(TypeDecorator[str]):
         return value
 
 
-def _raw_type(sealed: SealedJSON | SealedText) -> TypeEngine[Any]:
-    return JSON() if isinstance(sealed, SealedJSON) else Text()
-
-
 def _is_sealed(raw: Any) -> bool:
     if isinstance(raw, dict):
         return len(raw) == 1 and MARK in raw
@@ -140,10 +137,21 @@ def seal_catalog(session: Session) -> int:
         for column in table.columns:
             if not isinstance(column.type, SealedJSON | SealedText):
                 continue
-            raw = type_coerce(column, _raw_type(column.type))
-            for row_id, value in session.execute(select(key[0], raw).where(column.is_not(None))).all():
-                if value in (None, "") or _is_sealed(value):
-                    continue
-                session.execute(update(table).where(key[0] == row_id).values({column.name: value}))
-                sealed += 1
+            sealed += _seal_column(session, table, key[0], column)
     return sealed
+
+
+def _seal_column(session: Session, table: Table, key: Column[Any], column: Column[Any]) -> int:
+    """`seal_catalog` for one column, in pages of `_PAGE` rows (a large project fits in no memory at once)."""
+    raw = type_coerce(column, JSON() if isinstance(column.type, SealedJSON) else Text())  # as stored
+    sealed, last = 0, None
+    while True:
+        query = select(key, raw).where(column.is_not(None)).order_by(key).limit(_PAGE)
+        page = session.execute(query if last is None else query.where(key > last)).all()
+        for row_id, value in page:
+            if value not in (None, "") and not _is_sealed(value):
+                session.execute(update(table).where(key == row_id).values({column.name: value}))
+                sealed += 1
+        if len(page) < _PAGE:
+            return sealed
+        last = page[-1][0]
