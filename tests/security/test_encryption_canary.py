@@ -188,3 +188,32 @@ def test_encrypt_seals_the_catalog_in_place(tmp_path: Path, catalog_url: str | N
     monkeypatch.setenv("DATATRAINER_PASSPHRASE", "not the passphrase")
     with Workspace.open(tmp_path / "ws", catalog_url) as ws, pytest.raises(DatatrainerError, match="wrong passphrase"):
         ws.annotation.annotated_docs(ADMIN, "p", False)
+
+
+def test_a_sealed_value_opens_only_in_its_own_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The column's name is authenticated with each sealed value: copied into another column (by someone with
+    write access to the database), it fails to open with one line instead of passing for that column's data."""
+    from sqlalchemy import text
+
+    from datatrainer.errors import DatatrainerError
+    from datatrainer.security.keys import new_provider
+
+    monkeypatch.setenv("DATATRAINER_PASSPHRASE", PASSPHRASE)
+    source = tmp_path / "records.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in _records()))
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.keys.setup(new_provider("passphrase"))
+        ws.ingest(source, "docs")
+        ws.annotation.create_project(ADMIN, "p", "docs@1", "classification", ["a", "b"])
+        annotator = users(ws, "ann")[0]
+        ws.annotation.add_member(ADMIN, "p", "ann", "annotator")
+        task = ws.annotation.next_task(annotator, "p")
+        assert task is not None
+        ws.annotation.submit(annotator, task.id, {"labels": ["a"]})
+        assert ws.annotation.annotated_docs(ADMIN, "p", False)  # opens
+        with ws.catalog.engine.begin() as connection:
+            connection.execute(text("UPDATE annotations SET result = (SELECT payload FROM annotation_tasks "
+                                    "WHERE id = :task)"), {"task": task.id})
+        with pytest.raises(DatatrainerError, match="moved from another column") as raised:
+            ws.annotation.annotated_docs(ADMIN, "p", False)
+        assert "\n" not in str(raised.value)
