@@ -4,7 +4,7 @@ held-out families of real text, and what each model costs per 1,000 documents.
 - Rows: frozen in `quality_scoring_scaling.json`, an addendum to `quality_scoring_settings.json` with its own
   `frozen_at`, committed before any of its test scores. Per model (packaged GGUFs in llama.cpp through the
   `xllamacpp` wheel) and prompt (the paper's, and a few-shot prompt whose two examples come from the
-  development build by a fixed rule, re-rendered and checked here): P(yes), normalized, answer-token
+  development build by a fixed rule; checked here to come from no test document): P(yes), normalized, answer-token
   calibration; per model, the n-gram student with the model's signals added. Beside them, the cheap rows on
   the same examples.
 - Data: the test build of `benchmarks/quality_scoring.py` (same file, same frozen-settings check), every
@@ -28,12 +28,12 @@ import numpy as np
 from datatrainer.docs_gen import machine_description, write_result
 from datatrainer.errors import DatatrainerError
 from datatrainer.evaluation.quality_scoring import benchmark as bench
-from datatrainer.evaluation.quality_scoring.builder import build
 from datatrainer.evaluation.quality_scoring.fewshot import check_template
 from datatrainer.evaluation.quality_scoring.labelled import Example
 from datatrainer.evaluation.quality_scoring.protocol import Bootstrap, Folds, PairScores, Summary, summarise
 from datatrainer.evaluation.quality_scoring.score_cache import ScoreCache
 from datatrainer.evaluation.quality_scoring.settings import ScalingModel, ScalingSettings, load_scaling, load_settings
+from datatrainer.evaluation.quality_scoring.sources import GOOD_FAMILIES, JUNK_FAMILIES
 from datatrainer.scoring.prompts import PromptTemplate, load_template
 from quality_scoring import HERE, examples_for
 
@@ -106,10 +106,10 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
     settings, digest = load_settings(args.settings)
     scaling, scaling_digest = load_scaling(args.scaling, digest)
-    if settings.dev_build is None:
-        raise DatatrainerError(f"{args.settings}: the few-shot prompt needs a dev_build")
-    check_template(args.scaling.parent / scaling.fewshot.path, build(settings.dev_build), scaling.fewshot)
-    examples = examples_for(args, settings, digest)[::scaling.every]
+    test = examples_for(args, settings, digest)
+    shot_documents = check_template(args.scaling.parent / scaling.fewshot.path, test,
+                                    {**GOOD_FAMILIES, **JUNK_FAMILIES})
+    examples = test[::scaling.every]
     texts = [e.text for e in examples]
     models = {m.model: m for m in scaling.models}
     for name in filter(None, args.compute.split(",")):
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> None:
         prompts = [p for p in models[name].prompts if not args.prompts or p in args.prompts.split(",")]
         compute(models[name], prompts, texts, scaling, args.scaling.parent, cache_of(args, name), args.threads)
     if not args.no_table:
-        table(examples, settings, scaling, scaling_digest, args)
+        table(examples, settings, scaling, scaling_digest, {d.family for d in shot_documents}, args)
 
 
 def cache_of(args: argparse.Namespace, model: str) -> ScoreCache:
@@ -126,7 +126,7 @@ def cache_of(args: argparse.Namespace, model: str) -> ScoreCache:
 
 
 def table(examples: list[Example], settings: Any, scaling: ScalingSettings, scaling_digest: str,
-          args: argparse.Namespace) -> None:
+          fewshot_families: set[str], args: argparse.Namespace) -> None:
     folds = Folds.of(examples)
     texts = [e.text for e in examples]
     scored = bench.cheap_scores(examples, folds, settings)
@@ -153,7 +153,7 @@ def table(examples: list[Example], settings: Any, scaling: ScalingSettings, scal
             known = [cache.seconds_per_text(names(model, p)[0]) for p in prompts]
             costs[name] = (float(len(prompts)), None if None in known else sum(k or 0.0 for k in known))
     rows = bench.report(examples, folds, scored, settings, costs)
-    write_tables(rows, scored, examples, folds, settings, scaling, scaling_digest, ran, args)
+    write_tables(rows, scored, examples, folds, settings, scaling, scaling_digest, ran, fewshot_families, args)
 
 
 def _nothing(texts: list[str]) -> dict[str, Array]:
@@ -167,11 +167,11 @@ def _auc(rows: dict[str, bench.Row], name: str) -> str:
 
 def write_tables(rows: list[bench.Row], scored: list[PairScores], examples: list[Example], folds: Folds,
                  settings: Any, scaling: ScalingSettings, scaling_digest: str, ran: dict[str, list[str]],
-                 args: argparse.Namespace) -> None:
+                 fewshot_families: set[str], args: argparse.Namespace) -> None:
     by_name = {r.summary.name: r for r in rows}
     default = by_name["n-gram classifier (DCLM-style)"]
+    student = by_name["student: heuristic signals + n-grams"]
     heuristic = bench.best_heuristic(rows)
-    fewshot_families = {e.family for e in build_shots(args, scaling)}
     scaling_rows = []
     for model in scaling.models:
         m = model.model
@@ -183,25 +183,29 @@ def write_tables(rows: list[bench.Row], scored: list[PairScores], examples: list
                              _auc(by_name, f"{m} {FEWSHOT}: normalized"),
                              _auc(by_name, f"{m} {FEWSHOT}: answer-token calibration"),
                              _auc(by_name, f"{m}: student + LLM"), cost])
-    lines = [f"{r.summary.name}: {r.summary.auc:.3f}" for r in (default, heuristic)]
+    lines = [f"{r.summary.name}: {r.summary.auc:.3f}" for r in (default, student, heuristic)]
     comparisons = []
     for model in scaling.models:
-        for name in (f"{model.model} paper: answer-token calibration", f"{model.model} {FEWSHOT}: answer-token "
-                     "calibration", f"{model.model}: student + LLM"):
+        for name, base in ((f"{model.model} paper: answer-token calibration", default),
+                           (f"{model.model} {FEWSHOT}: answer-token calibration", default),
+                           (f"{model.model}: student + LLM", default), (f"{model.model}: student + LLM", student)):
             if name in by_name:
-                delta, low, high = bench.versus(by_name[name], default)
-                comparisons.append(f"{name} minus n-gram classifier {delta:+.3f} (95% CI {low:+.3f} to {high:+.3f})")
+                delta, low, high = bench.versus(by_name[name], base)
+                comparisons.append(f"{name} minus {base.summary.name} {delta:+.3f} (95% CI {low:+.3f} to "
+                                   f"{high:+.3f})")
     clean = [f"{name} {summary.auc:.3f} ({summary.low:.2f}-{summary.high:.2f})"
              for name, summary in without_shot_families(scored, folds, fewshot_families, settings).items()]
-    notes = (f"{len(examples)} windows (every {scaling.every}th of the test build; {len(folds.good)} good and "
+    notes = (f"{len(examples)} windows (one in {scaling.every} of the test build; {len(folds.good)} good and "
              f"{len(folds.junk)} low-quality families, {len(set(folds.sources))} source documents); mean held-out "
              f"ROC-AUC over (good, low-quality) family pairs, 95% interval from bootstrap draws over source "
              f"documents. Baselines on the same windows: {'; '.join(lines)}. Paired differences: "
              f"{'; '.join(comparisons)}. The few-shot examples come from development-build documents of the "
              f"families {', '.join(sorted(fewshot_families))}; over the pairs without those families the few-shot "
              f"rows score {'; '.join(clean) or 'not run'}. Seconds per 1,000 documents (paper / few-shot) are "
-             f"wall time of llama.cpp ({scaling.backend}) on {machine_description()}, shared with other jobs (busy), "
-             f"with --threads {args.threads or 'all'}. Rows frozen in quality_scoring_scaling.json (sha256 "
+             f"wall time of llama.cpp ({scaling.backend}, --threads {args.threads or 'all'}) on "
+             f"{machine_description()} (AMD EPYC Zen 4), shared with other jobs (busy: load average 10-15 on 2 "
+             f"cores during these runs), so they overstate an idle machine's cost several times. Rows frozen in "
+             f"quality_scoring_scaling.json (sha256 "
              f"{scaling_digest[:12]}, frozen {scaling.frozen_at.isoformat()}).")
     command = "python benchmarks/quality_scoring_scaling.py"
     write_result(args.json, title="Ask-LLM quality by proxy model size, held-out families of real text",
@@ -233,14 +237,6 @@ def winners_note(rows: list[bench.Row]) -> str:
     return "Winner per family (mean AUC against the other class): " + "; ".join(
         f"{family}: {name} {next(r for r in rows if r.summary.name == name).summary.per_family[family]:.3f} "
         f"({base.summary.name} {base.summary.per_family[family]:.3f})" for family, name in bench.winners(rows).items())
-
-
-def build_shots(args: argparse.Namespace, scaling: ScalingSettings) -> list[Example]:
-    from datatrainer.evaluation.quality_scoring.fewshot import shots
-
-    settings, _ = load_settings(args.settings)
-    assert settings.dev_build is not None  # checked in run()
-    return shots(build(settings.dev_build), scaling.fewshot)
 
 
 def without_shot_families(scored: list[PairScores], folds: Folds, families: set[str], settings: Any

@@ -5,14 +5,15 @@ development build with at most `max_words` words that end in terminal punctuatio
 examples teach no punctuation shortcut), from distinct families, chosen with `random.Random(seed)`. They go
 before the paper's prompt, each followed by its answer; the document to judge comes last, in the paper's
 prompt verbatim, so the model's next token is the answer. The rendered template is stored in a file and
-frozen with the benchmark's settings; `check_template` recomputes it from the development build, which
-proves that no test document is in it.
+frozen with the benchmark's settings; `check_template` finds the document each example was cut from and
+refuses the template if it is a source of the test data.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from datatrainer.errors import InputError
 from datatrainer.evaluation.quality_scoring.builder import ends_in_punctuation
 from datatrainer.evaluation.quality_scoring.labelled import Example
-from datatrainer.scoring.prompts import load_template
+from datatrainer.evaluation.quality_scoring.sources import RawDocument, Reader
+from datatrainer.scoring.prompts import PLACEHOLDER, load_template
 
+_SHOT = re.compile(r"###\n(.*?)\n###\nAnswer: (yes|no)", re.DOTALL)
 INTRO = ("Here are paragraphs, each followed by whether it contains informative signal for pre-training a "
          "large-language model.")
 
@@ -57,9 +60,30 @@ def render(examples: Sequence[Example]) -> str:
     return "\n\n".join([INTRO, *blocks, load_template("paper").text]) + "\n"
 
 
-def check_template(path: Path, dev: Sequence[Example], settings: FewShotSettings) -> None:
-    """Refuse a template file that is not what the rule renders from the development build."""
-    expected = render(shots(dev, settings))
-    if not path.is_file() or path.read_text(encoding="utf-8") != expected:
-        raise InputError(str(path), "the few-shot template is not the one rendered from the development build "
-                                    "under these settings (write it with --write-fewshot before freezing)")
+def template_shots(text: str) -> list[tuple[str, int]]:
+    """The (example text, label) pairs of a rendered template."""
+    return [(m.group(1), int(m.group(2) == "yes")) for m in _SHOT.finditer(text)]
+
+
+def check_template(path: Path, test: Sequence[Example], families: Mapping[str, Reader]) -> list[RawDocument]:
+    """The documents the template's examples were cut from; refused unless every example is a window of a real
+    document of a family with the example's label, and no such document is a source of the test data.
+
+    Re-rendering from the development build would be a stricter check, but some sources are live (system logs
+    grow while the machine runs), so a later build of the development set differs; where an example came from
+    does not change."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    found = template_shots(text)
+    if not found or PLACEHOLDER not in text:
+        raise InputError(str(path), "not a rendered few-shot template (no examples or no {text})")
+    test_sources = {(e.family, e.source) for e in test}
+    documents = []
+    for shot, label in found:
+        origin = next((doc for reader in families.values() for doc in reader()
+                       if doc.label == label and shot in doc.text), None)
+        if origin is None:
+            raise InputError(str(path), f"example {shot[:40]!r} is in no document of a family labelled {label}")
+        if (origin.family, origin.source) in test_sources:
+            raise InputError(str(path), f"example {shot[:40]!r} comes from {origin.source}, a test document")
+        documents.append(origin)
+    return documents
