@@ -33,6 +33,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from datatrainer.security.models import AuditHeadRow, AuditPayloadRow, AuditRow
+from datatrainer.security.prepared import PreparedFor
 from datatrainer.security.writer_lock import WriterLock
 from datatrainer.store.models import Base
 
@@ -119,11 +120,14 @@ def entry_hash(key: bytes, prev_hash: str, seq: int, at: datetime, actor: str, a
 _HEAD = Base.metadata.tables[AuditHeadRow.__tablename__]
 _LOG = Base.metadata.tables[AuditRow.__tablename__]
 _PAYLOADS = Base.metadata.tables[AuditPayloadRow.__tablename__]
-# Built once: SQLAlchemy then compiles each statement once and reuses it (ORM flushes cost ~4x as much).
-_TAKE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-_ADD_ENTRY = insert(_LOG)
-_ADD_PAYLOAD = insert(_PAYLOADS)
+# Every write runs these four: prepared once per dialect and run on the DBAPI cursor (see `prepared`).
+_TAKE_HEAD = PreparedFor(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
+                         .returning(_HEAD.c.seq, _HEAD.c.hash))
+_MOVE_HEAD = PreparedFor(update(_HEAD).where(_HEAD.c.id == 1)
+                         .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+_ADD_ENTRY, _ADD_PAYLOAD = (PreparedFor(insert(table).values({column.name: bindparam(column.name, type_=column.type)
+                                                               for column in table.columns}))
+                             for table in (_LOG, _PAYLOADS))
 _ERASE_PAYLOAD = (update(_PAYLOADS).where(_PAYLOADS.c.seq == bindparam("target"))
                   .values(nonce=None, before=None, after=None, erased_by=bindparam("by")))
 
@@ -142,7 +146,7 @@ def lock_chain(session: Session) -> tuple[int, str]:
     cached: tuple[object, int, str] | None = session.info.get(_HEAD_KEY)
     if transaction is not None and cached is not None and cached[0] is transaction:
         return cached[1], cached[2]
-    seq, digest = session.connection().execute(_TAKE_HEAD).one()
+    ((seq, digest),) = _TAKE_HEAD.execute(session.connection(), {})
     session.info[_HEAD_KEY] = (session.get_transaction(), int(seq), str(digest))
     return int(seq), str(digest)
 
@@ -192,13 +196,13 @@ class AuditLog:
                            after=after, prev_hash=prev_hash, payload_sha256=digest,
                            hash=entry_hash(key, prev_hash, seq, at, actor, action, entity, name, digest))
         connection = session.connection()
-        connection.execute(_ADD_ENTRY, {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
+        _ADD_ENTRY.execute(connection, {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
                                         "entity_id": name, "payload_sha256": digest, "prev_hash": prev_hash,
                                         "hash": entry.hash})
         if nonce is not None:
-            connection.execute(_ADD_PAYLOAD, {"seq": seq, "nonce": nonce, "before": before, "after": after,
+            _ADD_PAYLOAD.execute(connection, {"seq": seq, "nonce": nonce, "before": before, "after": after,
                                               "erased_by": None})
-        connection.execute(_MOVE_HEAD, {"new_seq": entry.seq, "new_hash": entry.hash})
+        _MOVE_HEAD.execute(connection, {"new_seq": entry.seq, "new_hash": entry.hash})
         session.info[_HEAD_KEY] = (session.get_transaction(), entry.seq, entry.hash)
         return entry
 
