@@ -113,3 +113,15 @@ def test_markup_only(text: str, name: str, kind: str, markup: bool) -> None:
 
     start = text.index(name)
     assert markup_only(text, start, start + len(name), kind) is markup
+
+
+def test_names_leave_the_models_vocabulary_as_it_was() -> None:
+    from datatrainer.pii import ner
+
+    with ner._borrowed() as nlp:
+        before = len(nlp.vocab.strings)
+    assert ner.name_spans(TWEETS, frozenset({"person", "location"}))[1]
+    with ner._borrowed() as nlp:
+        assert len(nlp.vocab.strings) == before and "@rileysteele" not in nlp.vocab.strings
+        list(nlp.pipe(TWEETS))  # outside a memory zone the same texts grow it (what a million records would)
+        assert "@rileysteele" in nlp.vocab.strings

