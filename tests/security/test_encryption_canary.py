@@ -183,6 +183,8 @@ def test_encrypt_seals_the_catalog_in_place(tmp_path: Path, catalog_url: str | N
         report = encrypt_workspace(ws, new_provider("passphrase"), "tester")
         assert report.catalog_values >= len(_records()) + 1  # every task, and the review's comment
         assert CANARY.encode() not in _raw_catalog(ws)
+        if catalog_url is None:  # nor any free page or WAL frame of the SQLite file (vacuumed)
+            assert _leaks(tmp_path / "ws") == []
         assert ws.annotation.annotated_docs(ADMIN, "p", False) == before
         assert encrypt_workspace(ws, None, "tester").catalog_values == 0
     monkeypatch.setenv("DATATRAINER_PASSPHRASE", "not the passphrase")

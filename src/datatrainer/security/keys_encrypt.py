@@ -7,7 +7,8 @@ decrypt with the version's key and read plaintext files with the same settings, 
 usable throughout. Files already encrypted are skipped, so an interrupted run resumes where it stopped, and
 a second run checks that nothing was left behind. Row groups are kept as they were (engines split work by
 them) and the records come back identical. The record texts the catalog keeps (annotation tasks and results,
-reviews, audit payloads) are sealed in place, in one transaction (`keys_columns.seal_catalog`).
+reviews, audit payloads) are sealed in place, in one transaction (`keys_columns.seal_catalog`), and the
+database is vacuumed so their plaintext pages go too.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def encrypt_workspace(ws: Workspace, provider: KeyProvider | None, actor: str, s
                         after={"versions": report.versions, "files_rewritten": rewritten,
                                "files_already_encrypted": report.files_already_encrypted,
                                "catalog_values_sealed": sealed})
+    if sealed:
+        from datatrainer.compliance.erasure import vacuum  # erasure's, which imports much more
+
+        vacuum(ws)  # the plaintext values' old pages and WAL frames go too
     return report
 
 
