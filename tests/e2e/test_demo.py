@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import datasets
+import numpy as np
 from fastapi.testclient import TestClient
 
 from datatrainer.annotation.formats import read
 from datatrainer.cli.demo import DEMO_PASSWORD
+from datatrainer.scoring.measured import sampling_warning
+from datatrainer.scoring.quality_student import default_student
 from datatrainer.server.app import create_app
 from datatrainer.server.dashboard.html import NAV, ROOT
 from datatrainer.workspace import Workspace
@@ -46,11 +49,18 @@ def test_demo_runs_every_stage(tmp_path: Path) -> None:
         assert ws.scores.computed(deduped)  # density scores stored and reusable
         exported = datasets.load_from_disk(str(root / "exports" / "crawl-clean-hf"))
         assert exported.num_rows == deduped.num_rows
-        best, train = ws.version("crawl-best@1"), ws.version("crawl-distill-train@1")
-        assert best.info.parents == (deduped.ref,) and best.num_rows == deduped.num_rows // 2
-        assert best.info.params["scorer"] == "ask-llm-distilled"
-        teacher = ws.scores.scores_for(train, "ask-llm")["score"]  # the LLM scored the training sample only
-        assert teacher.null_count == 0 and len(teacher) == 32
+        best = ws.version("crawl-best@1")  # the density sample's best half by the best-measured quality score
+        assert best.info.parents == (sample.ref,) and best.num_rows == sample.num_rows // 2
+        assert best.info.params["scorer"] == "ask-llm"
+        used = ws.scores.resolve(sample, "ask-llm", best.info.params["score_config"])
+        assert used.params["score"] == "student" and sampling_warning(used) is None
+        kept = set(best.to_table(["id"])["id"].to_pylist())
+        records = sample.to_table(["id", "text"]).to_pylist()
+        ranked = np.argsort(-default_student().score([record["text"] for record in records]), kind="stable")
+        assert kept == {records[i]["id"] for i in ranked[:best.num_rows]}
+        pyes = [config for config in ws.scores.computed(sample) if config.config.name == "ask-llm"
+                and config.config.params["score"] == "pyes"]
+        assert len(pyes) == 1 and pyes[0].complete  # SmolLM2 answered for every record of the sample
         gold = ws.version("demo-people-gold@1")
         assert gold.info.parents == (sample.ref,) and gold.num_rows > 0
         spans = gold.to_table(["spans"])["spans"].to_pylist()

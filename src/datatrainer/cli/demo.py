@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow.compute as pc
 import typer
 
 from datatrainer.cli.context import console, state
@@ -16,12 +15,10 @@ from datatrainer.demo import crawl_records
 from datatrainer.engine.base import Engine
 from datatrainer.errors import DatatrainerError
 from datatrainer.io.ingest import IngestOptions
-from datatrainer.progress import progress_bar
 from datatrainer.quality.metrics import QualityConfig
 from datatrainer.quality.report import build_report, default_paths, write_report
 from datatrainer.sampling.coverage_report import build_coverage_report, write_coverage_report
 from datatrainer.sampling.coverage_report import default_paths as coverage_paths
-from datatrainer.scoring.configs import StoredConfig
 from datatrainer.scoring.jobs import ensure_embeddings, score_density
 from datatrainer.scoring.race import RaceParams
 from datatrainer.store.versions import DatasetVersion
@@ -32,7 +29,7 @@ DEMO_PASSWORD = "demo-password"  # a throwaway local account, printed for the us
 ANNOTATED_TASKS = 12
 DEMO_SEQ_LEN = 128
 DEMO_TRAIN_STEPS = 40  # a tiny GPT on 2 cores: a few seconds, enough for the loss to fall visibly
-ASK_LLM_SAMPLE = 32  # records the LLM teacher scores (about half a second each with bf16 on 2 cores)
+ASK_LLM_DOC_TOKENS = 128  # the documents' tokens in the Ask-LLM prompt: the default student reads whole texts
 
 
 def demo_command(
@@ -93,8 +90,8 @@ def demo_command(
                       f"{covered.clusters_covered}/{covered.clusters}, mean distance to nearest kept "
                       f"{covered.distance.mean:.3f}; report {html}")
 
-        console.rule("8. Ask-LLM quality: SmolLM2 scores a sample, a student on MiniLM scores every record")
-        best = _ask_llm(ws, deduped, embedding, engine)
+        console.rule("8. quality: Ask-LLM (SmolLM2) scores the sample; the best-measured score keeps its best half")
+        best = _ask_llm(ws, sample, engine.progress)
 
         console.rule("9. annotation: an NER project pre-annotated by spaCy, reviewed, exported")
         _annotation(ws, sample, root)
@@ -121,28 +118,34 @@ def demo_command(
                   f"`datatrainer -w {root} datasets show {deduped.ref}`")
 
 
-def _ask_llm(ws: Workspace, version: DatasetVersion, embedding: StoredConfig, engine: Engine) -> DatasetVersion:
-    """FineWeb-Edu's recipe in small: the bundled 135M model answers the paper's Ask-LLM question for a random
-    sample only, a ridge student on the embeddings learns its answers and scores every record, and the best
-    half becomes a version. (With 135M parameters the teacher is weak: see docs/commands/scoring.md.)"""
-    from datatrainer.scoring.ask_llm import AskLLMParams
-    from datatrainer.scoring.distilled import DistillParams, distill, teacher_sample
-    from datatrainer.scoring.lm_jobs import ModelRequest, run_lm_scoring
+def _ask_llm(ws: Workspace, version: DatasetVersion, progress: bool) -> DatasetVersion:
+    """`score ask-llm` on the density sample, then `sample --by ask-llm` keeps its best half: by the default
+    kind that run stores, the n-gram quality student, the score that measured best on held-out real text
+    (`scoring.measured`); the bundled 135M model's own P(yes) is shown beside it, with what each measured."""
+    from scipy.stats import spearmanr
 
-    params = DistillParams(train_size=ASK_LLM_SAMPLE, seed=0)
-    ask = AskLLMParams(score="pyes", max_doc_tokens=256)
-    scoring = teacher_sample(ws, version, params, ask, ModelRequest("smollm2", options={"dtype": "bfloat16"}))
-    with progress_bar("ask-llm (SmolLM2)", scoring.todo, engine.progress) as advance:
-        run_lm_scoring(scoring, advance)
-    teacher = ws.scores.scores_for(scoring.version, "ask-llm", scoring.hash_of({"score": "pyes"}))["score"]
-    console.print(f"{scoring.version.ref}: Ask-LLM P(yes) for {len(teacher)} sampled records "
-                  f"(median {pc.approximate_median(teacher).as_py():.3f})")
-    student = distill(ws, version, params.model_copy(update={"teacher_config": scoring.hash_of({"score": "pyes"})}),
-                      embedding)
-    best = ws.apply("sample", [version], {"by": "ask-llm-distilled", "budget": "50%"}, name="crawl-best",
-                    engine=engine)
-    console.print(f"ask-llm-distilled (config {student}) scored all {version.num_rows} records; {best.ref} keeps "
-                  f"the best {best.num_rows}")
+    from datatrainer.scoring.measured import key_of, measured, sampling_warning
+
+    scored = ws.score("ask-llm", version, max_doc_tokens=ASK_LLM_DOC_TOKENS, progress=progress)
+    configs = {config.params["score"]: config for config in
+               (ws.scores.resolve(version, "ask-llm", hash_) for hash_ in scored.hashes)}
+    default = ws.scores.resolve(version, "ask-llm", scored.config)
+    student, llm = (ws.scores.scores_for(version, "ask-llm", config.config_hash)["score"].to_numpy()
+                    for config in (default, configs["pyes"]))
+    results = measured()["scores"]
+
+    def auc(key: str | None) -> str:
+        found = results.get(key or "")
+        return f"ROC-AUC {found['auc']:.2f}" if found else "not measured"
+
+    console.print(f"ask-llm scored the {version.num_rows} records of {version.ref}; on held-out real text the default "
+                  f"score ({default.params['score']}) measured {auc(key_of(default))}, SmolLM2's P(yes) "
+                  f"{auc('ask-llm:smollm2:paper:pyes')} (at 512 tokens); Spearman correlation of the two here "
+                  f"{spearmanr(student, llm)[0]:.2f}", markup=False, highlight=False)
+    best = ws.sample(version, by="ask-llm", budget="50%", name="crawl-best")
+    warning = sampling_warning(ws.scores.resolve(version, "ask-llm", best.info.params["score_config"]))
+    console.print(f"{best.ref} keeps the best {best.num_rows} by ask-llm config {best.info.params['score_config']}"
+                  + (f"; warning: {warning}" if warning else ""), markup=False, highlight=False)
     return best
 
 
