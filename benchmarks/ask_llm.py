@@ -21,7 +21,9 @@ same model, reported as docs/s and tokens/s next to the model's forward-FLOPs bo
 - Shared machine: other processes come and go, so the documents are cut into --rounds slices and each slice
   is scored by every implementation in turn (the order rotating per slice); each implementation's time is the
   sum over slices. Wall time and CPU time (all threads of this process) are both printed; the ratio is on
-  wall time.
+  wall time. The range of each ratio over the slices and the load average at the start and the end are
+  printed (and written to --result) too: a narrow range says the load hit both alike. With --minutes, no slice
+  starts after that many minutes: the documents scored are the slices finished by then.
 - FLOPs bound: 2 x (non-embedding parameters) x (prompt tokens) per second at the measured peak of a float32
   (and bfloat16) matmul shaped like the model's MLP on this machine: what the forward pass would reach if
   every multiply ran at matmul peak. The embedding lookup costs no FLOPs; the output head runs for one
@@ -31,7 +33,8 @@ same model, reported as docs/s and tokens/s next to the model's forward-FLOPs bo
   precision: only batching and padding differ, so this should be ~1), (b) our scorer's P(yes) (chat template:
   a different prompt), and bfloat16 against float32 for our scorer.
 
-Usage: python benchmarks/ask_llm.py [--docs 1000] [--rounds 4] [--agree-docs 100] [--default-only] [--json OUT]
+Usage: nice -n 10 python benchmarks/ask_llm.py [--docs 1000] [--rounds 4] [--minutes M] [--agree-docs 100]
+       [--default-only] [--json OUT] [--result docs/benchmarks/ask-llm.json]
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +54,7 @@ import torch
 from scipy.stats import spearmanr
 
 from datatrainer.corpora import news_articles, wikipedia_articles
+from datatrainer.docs_gen import machine_description, write_result
 from datatrainer.models.lm.hf import TransformersLM, resolve_dtype
 from datatrainer.scoring.ask_llm import AskLLM, AskLLMParams
 
@@ -84,11 +89,13 @@ class Timed:
         self.wall = self.cpu = 0.0
         self.tokens = 0
         self.scores: list[Scores] = []
+        self.slice_walls: list[float] = []
 
     def __call__(self, texts: list[str]) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         self.scores.append(np.asarray(self.run(texts), dtype=np.float64).reshape(len(texts), -1))
-        self.wall += time.perf_counter() - wall
+        self.slice_walls.append(time.perf_counter() - wall)
+        self.wall += self.slice_walls[-1]
         self.cpu += time.process_time() - cpu
         self.tokens += self.count_tokens(texts)
 
@@ -106,17 +113,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--minutes", type=float, help="start no slice after this many minutes of scoring")
     parser.add_argument("--agree-docs", type=int, default=100)
     parser.add_argument("--default-only", action="store_true",
                         help="score ours in the default dtype only, not also in the other precision")
     parser.add_argument("--json", help="write the numbers here too")
+    parser.add_argument("--result", type=Path, help="the documentation's result file (docs/benchmarks/ask-llm.json)")
     args = parser.parse_args()
 
     from nano_askllm import AskLLM as NanoAskLLM  # type: ignore[import-untyped]
 
     texts = documents(args.docs)
-    print(f"{len(texts)} documents, mean {np.mean([len(t) for t in texts]):.0f} characters; "
-          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", flush=True)
+    load_start = os.getloadavg()[0]
+    print(f"up to {len(texts)} documents, mean {np.mean([len(t) for t in texts]):.0f} characters; "
+          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, load {load_start:.1f}", flush=True)
     start = time.perf_counter()
     fp32 = TransformersLM("smollm2", dtype="float32")  # nano-askllm's precision; also ours when it is the default
     print(f"model loaded in {time.perf_counter() - start:.0f} s", flush=True)
@@ -161,12 +171,19 @@ def main() -> None:
     dtypes = ["float32", *models, "bfloat16"]  # of each contender, in order
     print(f"our default dtype here: {default}", flush=True)
 
+    scoring_start, done = time.perf_counter(), 0
     for number, chunk in enumerate(slices(texts, args.rounds)):
+        if args.minutes is not None and time.perf_counter() - scoring_start > 60 * args.minutes:
+            break
+        done += len(chunk)
         for offset in range(len(contenders)):
             contender = contenders[(number + offset) % len(contenders)]
             contender(chunk)
-        print(f"slice {number + 1}: " + ", ".join(f"{c.name} {c.wall:.0f} s" for c in contenders), flush=True)
+        print(f"slice {number + 1} ({done} documents): " + ", ".join(f"{c.name} {c.wall:.0f} s" for c in contenders),
+              flush=True)
+    texts = texts[:done]
 
+    load_end = os.getloadavg()[0]
     params = sum(p.numel() for name, p in fp32._model.named_parameters() if "embed" not in name)
     peaks = {"float32": matmul_peak(torch.float32), "bfloat16": matmul_peak(torch.bfloat16)}
     peer = contenders[0]
@@ -182,6 +199,7 @@ def main() -> None:
         row = {"name": contender.name, "dtype": dtype, "docs_per_s": docs_per_s,
                "tokens_per_s": contender.tokens / contender.wall, "wall_s": contender.wall, "cpu_s": contender.cpu,
                "ratio": peer.wall / contender.wall, "same_dtype_ratio": peer_of[dtype].wall / contender.wall,
+               "ratio_range": slice_range(peer, contender), "same_dtype_range": slice_range(peer_of[dtype], contender),
                "tokens": contender.tokens, "bound_docs_per_s": bound}
         rows.append(row)
         print(f"{contender.name:<28} {docs_per_s:>7.2f} {row['tokens_per_s']:>7.0f} {contender.wall:>7.1f} "
@@ -202,9 +220,55 @@ def main() -> None:
         print(f"  {name}: {value:.4f}")
     print(f"  (largest |P(yes) difference| nano vs ours on nano's prompt: "
           f"{np.abs(peer.column()[:len(agree)] - same_prompt).max():.2e})")
+    print(f"load average {load_start:.1f} at the start, {load_end:.1f} at the end")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"docs": len(texts), "rows": rows, "spearman": correlations, "peaks": peaks}, handle, indent=1)
+            json.dump({"docs": len(texts), "rows": rows, "spearman": correlations, "peaks": peaks,
+                       "load": [load_start, load_end]}, handle, indent=1)
+    if args.result:
+        write_docs_result(args, len(texts), rows, correlations, peaks, (load_start, load_end),
+                          np.mean([len(t) for t in texts]))
+
+
+def slice_range(peer: Timed, contender: Timed) -> tuple[float, float]:
+    """The lowest and highest per-slice ratio of the peer's wall time to the contender's."""
+    ratios = [a / b for a, b in zip(peer.slice_walls, contender.slice_walls, strict=True)]
+    return min(ratios), max(ratios)
+
+
+def write_docs_result(args: argparse.Namespace, docs: int, rows: list[dict[str, Any]],
+                      correlations: dict[str, float], peaks: dict[str, float], load: tuple[float, float],
+                      mean_chars: float) -> None:
+    """The table docs/benchmarks.md renders: one row per implementation, both ratios with their slice ranges."""
+    from importlib.metadata import version
+
+    def ratio(value: float, bounds: tuple[float, float]) -> str:
+        return f"{value:.2f}x ({bounds[0]:.1f}-{bounds[1]:.1f})"
+
+    table = [[row["name"], round(row["docs_per_s"], 2), round(row["tokens_per_s"]), round(row["wall_s"]),
+              round(row["cpu_s"]), ratio(row["ratio"], row["ratio_range"]),
+              ratio(row["same_dtype_ratio"], row["same_dtype_range"]),
+              f"{row['docs_per_s'] / row['bound_docs_per_s']:.0%}"] for row in rows]
+    agreement = "; ".join(f"{name} {value:.4f}" for name, value in correlations.items())
+    notes = (f"SmolLM2-135M-Instruct (the bundled Q4_1 GGUF, de-quantised by transformers) for every row; nano-askllm "
+             f"takes a model object, so in bfloat16 it runs on the same bf16 model object as ours. {docs:,} real "
+             f"Wikipedia and news paragraphs (mean {mean_chars:.0f} characters) scored in {args.rounds} slices, each "
+             "slice by every implementation in turn; the ratios are on summed wall time, with the lowest and highest "
+             "per-slice ratio in brackets. \"vs nano default\" compares against nano-askllm's own default (float32); "
+             "\"vs nano same dtype\" against nano-askllm in the row's precision. Matmul peak on this CPU: float32 "
+             f"{peaks['float32'] / 1e9:.0f}, bfloat16 {peaks['bfloat16'] / 1e9:.0f} GFLOP/s. Spearman correlations: "
+             f"{agreement}.")
+    write_result(args.result, title=f"Ask-LLM scoring speed, {docs:,} documents", script="benchmarks/ask_llm.py",
+                 command="nice -n 10 .venv/bin/python benchmarks/ask_llm.py " + " ".join(
+                     f"--{key.replace('_', '-')} {value}" if value is not True else f"--{key.replace('_', '-')}"
+                     for key, value in (("docs", args.docs), ("rounds", args.rounds), ("minutes", args.minutes),
+                                        ("agree_docs", args.agree_docs), ("default_only", args.default_only))
+                     if value is not False and value is not None),
+                 peer="nano-askllm", peer_version=version("nano-askllm"),
+                 columns=["implementation", "docs/s", "prompt tokens/s", "wall s", "CPU s", "vs nano default",
+                          "vs nano same dtype", "share of FLOPs bound"], rows=table, notes=notes,
+                 machine=f"{machine_description()} (AMD EPYC Zen 4, avx512_bf16), busy: shared with other jobs, "
+                         f"load average {load[0]:.1f} at the start and {load[1]:.1f} at the end")
 
 
 if __name__ == "__main__":
