@@ -146,7 +146,7 @@ def lock_chain(session: Session) -> tuple[int, str]:
     cached: tuple[object, int, str] | None = session.info.get(_HEAD_KEY)
     if transaction is not None and cached is not None and cached[0] is transaction:
         return cached[1], cached[2]
-    ((seq, digest),) = _TAKE_HEAD.execute(session.connection(), {})
+    seq, digest = _TAKE_HEAD.one(session.connection(), {})
     session.info[_HEAD_KEY] = (session.get_transaction(), int(seq), str(digest))
     return int(seq), str(digest)
 

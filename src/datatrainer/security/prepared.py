@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -87,3 +88,13 @@ class PreparedFor:
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return self.on(connection).execute(connection, values)
+
+    def one(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The single row the statement returns; no row or several raise as `Result.one()` does, so callers
+        keep SQLAlchemy's errors (a missing audit head is `NoResultFound`, not an unpacking error)."""
+        rows = self.execute(connection, values)
+        if not rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
+        return rows[0]
