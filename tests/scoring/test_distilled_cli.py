@@ -46,6 +46,7 @@ def test_teacher_on_the_sample_student_on_everything_then_sample(short_texts: li
         config = workspace.scores.resolve(version, "ask-llm-distilled").params
         assert [name for name, _ in config["teachers"]] == ["ask-llm", "ask-llm", "perplexity"]
         assert config["student"] == "self-training" and config["rounds"] == 1 and config["perplexity"]
+        assert "c4_word_share" in config["heuristics"]  # the heuristic signals are student features by default
 
     again = ok("-w", ws, "score", "distilled", "web@1", "--train-size", str(TRAIN))  # nothing left to compute
     assert "scored 30 records" in again
