@@ -50,13 +50,17 @@ def _ring(dialect: Dialect) -> KeyRing | None:
     return found() if found is not None else None
 
 
-def _seal(dialect: Dialect, plain: bytes, column: str) -> str | None:
-    """base64 of `plain` sealed under the catalog key, or None when the workspace is not encrypted."""
+def _seal_key(dialect: Dialect) -> bytes | None:
+    """The catalog key to seal with, or None when the workspace is not encrypted (checked before a value is
+    serialised, so plaintext workspaces pay for no second encoding of every value)."""
     ring = _ring(dialect)
     key = ring.column_key() if ring is not None else None
-    if key is None:
-        return None
-    return base64.b64encode(seal_bytes(key.key, plain, column)).decode()
+    return key.key if key is not None else None
+
+
+def _seal(key: bytes, plain: bytes, column: str) -> str:
+    """base64 of `plain` sealed under the catalog key."""
+    return base64.b64encode(seal_bytes(key, plain, column)).decode()
 
 
 def _open(dialect: Dialect, sealed: str, column: str) -> bytes:
@@ -83,10 +87,10 @@ class SealedJSON(TypeDecorator[Any]):
         self.column = column
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        sealed = _seal(dialect, orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS), self.column)
-        return value if sealed is None else {MARK: sealed}
+        key = None if value is None else _seal_key(dialect)
+        if key is None:
+            return value
+        return {MARK: _seal(key, orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS), self.column)}
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if isinstance(value, dict) and len(value) == 1 and isinstance(value.get(MARK), str):
@@ -107,8 +111,8 @@ class SealedText(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if not value:
             return value
-        sealed = _seal(dialect, value.encode(), self.column)
-        return value if sealed is None else _TEXT_PREFIX + sealed
+        key = _seal_key(dialect)
+        return value if key is None else _TEXT_PREFIX + _seal(key, value.encode(), self.column)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is not None and value.startswith(_TEXT_PREFIX):
