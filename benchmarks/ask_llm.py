@@ -226,7 +226,7 @@ def main() -> None:
             json.dump({"docs": len(texts), "rows": rows, "spearman": correlations, "peaks": peaks,
                        "load": [load_start, load_end]}, handle, indent=1)
     if args.result:
-        write_docs_result(args, len(texts), rows, correlations, peaks, (load_start, load_end),
+        write_docs_result(args, len(texts), len(peer.slice_walls), rows, correlations, peaks, (load_start, load_end),
                           np.mean([len(t) for t in texts]))
 
 
@@ -236,7 +236,7 @@ def slice_range(peer: Timed, contender: Timed) -> tuple[float, float]:
     return min(ratios), max(ratios)
 
 
-def write_docs_result(args: argparse.Namespace, docs: int, rows: list[dict[str, Any]],
+def write_docs_result(args: argparse.Namespace, docs: int, slices_done: int, rows: list[dict[str, Any]],
                       correlations: dict[str, float], peaks: dict[str, float], load: tuple[float, float],
                       mean_chars: float) -> None:
     """The table docs/benchmarks.md renders: one row per implementation, both ratios with their slice ranges."""
@@ -252,7 +252,7 @@ def write_docs_result(args: argparse.Namespace, docs: int, rows: list[dict[str, 
     agreement = "; ".join(f"{name} {value:.4f}" for name, value in correlations.items())
     notes = (f"SmolLM2-135M-Instruct (the bundled Q4_1 GGUF, de-quantised by transformers) for every row; nano-askllm "
              f"takes a model object, so in bfloat16 it runs on the same bf16 model object as ours. {docs:,} real "
-             f"Wikipedia and news paragraphs (mean {mean_chars:.0f} characters) scored in {args.rounds} slices, each "
+             f"Wikipedia and news paragraphs (mean {mean_chars:.0f} characters) scored in {slices_done} slices, each "
              "slice by every implementation in turn; the ratios are on summed wall time, with the lowest and highest "
              "per-slice ratio in brackets. \"vs nano default\" compares against nano-askllm's own default (float32); "
              "\"vs nano same dtype\" against nano-askllm in the row's precision. Matmul peak on this CPU: float32 "
@@ -267,7 +267,7 @@ def write_docs_result(args: argparse.Namespace, docs: int, rows: list[dict[str, 
                  peer="nano-askllm", peer_version=version("nano-askllm"),
                  columns=["implementation", "docs/s", "prompt tokens/s", "wall s", "CPU s", "vs nano default",
                           "vs nano same dtype", "share of FLOPs bound"], rows=table, notes=notes,
-                 machine=f"{machine_description()} (AMD EPYC Zen 4, avx512_bf16), busy: shared with other jobs, "
+                 machine=f"{machine_description()}, Zen 4 with avx512_bf16; busy: shared with other jobs, "
                          f"load average {load[0]:.1f} at the start and {load[1]:.1f} at the end")
 
 
