@@ -107,7 +107,10 @@ def check_labels(texts: Sequence[str], labels: np.ndarray, config: QualityConfig
     folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
     probs = cross_val_predict(LogisticRegression(max_iter=1000), features, y, cv=folds,
                               method="predict_proba")
-    issue = np.asarray(find_label_issues(labels=y, pred_probs=probs), dtype=bool)
+    # n_jobs=1: cleanlab's default forks a multiprocessing pool per call, from a process that holds Arrow,
+    # DuckDB and torch threads (and, under Ray, a SIGTERM handler that a pool worker killed right after the
+    # fork runs in a copy of the caller); pruning a label sample per class is cheap in one process.
+    issue = np.asarray(find_label_issues(labels=y, pred_probs=probs, n_jobs=1), dtype=bool)
     quality = np.asarray(get_label_quality_scores(labels=y, pred_probs=probs), dtype=np.float64)
     predicted = probs.argmax(axis=1)
     return LabelCheck(issue=issue, quality=quality, suggested=classes[predicted],
