@@ -10,17 +10,16 @@ exports made with `--decrypt` do hold it (so the byte scan is seen to work).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from datatrainer.cli.app import main
-from datatrainer.cli.context import console
 from datatrainer.quality.report import TEXT_LEFT_OUT
 from datatrainer.workspace import Workspace
 from tests.annotation.core_fixtures import ADMIN, users
+from tests.security.test_encryption_cli import cli
 
 CANARY = "Xqzv7Kanarie"
 PASSPHRASE = "canary passphrase for the test"
@@ -38,18 +37,6 @@ def _records() -> list[dict[str, object]]:
              {"id": "c2", "text": f"Dear {CANARY}, call me on +1 415 555 0132 about the {CANARY} garden.",
               "label": "b"}]  # an exact duplicate, so dedup drops something that holds the canary
     return rows
-
-
-def _cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["datatrainer", "--no-progress", *map(str, args)])
-    monkeypatch.setattr(console, "width", 200)
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out + err
 
 
 def _content(path: Path) -> bytes:
@@ -77,16 +64,18 @@ def test_no_command_writes_the_canary_in_the_clear(tmp_path: Path, capsys: pytes
     source.write_text("".join(json.dumps(row) + "\n" for row in _records()))
 
     def run(*args: str | Path) -> str:
-        code, text = _cli(capsys, monkeypatch, "-w", ws, *args)
+        code, out, err = cli(capsys, monkeypatch, "-w", ws, *args)
+        text = out + err
         assert code == 0, f"{args}: {text}"
         return text
 
     def refused(*args: str | Path) -> None:
-        code, text = _cli(capsys, monkeypatch, "-w", ws, *args)
+        code, out, err = cli(capsys, monkeypatch, "-w", ws, *args)
+        text = out + err
         lines = text.strip().splitlines()
         assert code == 1 and len(lines) == 1 and "--decrypt" in lines[0] and "encrypted" in lines[0], (args, text)
 
-    assert _cli(capsys, monkeypatch, "init", ws, "--encrypt")[0] == 0
+    assert cli(capsys, monkeypatch, "init", ws, "--encrypt")[0] == 0
     run("ingest", source, "--name", "docs")
     run("filter", "docs@1", "--where", "length(text) > 10", "--name", "long")
     run("dedup", "docs@1", "--method", "exact", "--name", "unique")
@@ -155,6 +144,20 @@ def _raw_catalog(ws: Workspace) -> bytes:
         return repr([list(connection.execute(text(f'SELECT * FROM "{table}"'))) for table in tables]).encode()
 
 
+def _annotated_project(ws: Workspace, tmp_path: Path) -> Any:
+    """The canary records as `docs@1`, a classification project `p` on them and one submitted task."""
+    source = tmp_path / "records.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in _records()))
+    ws.ingest(source, "docs")
+    ws.annotation.create_project(ADMIN, "p", "docs@1", "classification", ["a", "b"])
+    annotator = users(ws, "ann")[0]
+    ws.annotation.add_member(ADMIN, "p", "ann", "annotator")
+    task = ws.annotation.next_task(annotator, "p")
+    assert task is not None
+    ws.annotation.submit(annotator, task.id, {"labels": ["a"]})
+    return task
+
+
 def test_encrypt_seals_the_catalog_in_place(tmp_path: Path, catalog_url: str | None,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A plaintext workspace's annotation texts and audit payloads are sealed by `encrypt_workspace` (and a
@@ -165,16 +168,8 @@ def test_encrypt_seals_the_catalog_in_place(tmp_path: Path, catalog_url: str | N
     from datatrainer.security.keys_encrypt import encrypt_workspace
 
     monkeypatch.setenv("DATATRAINER_PASSPHRASE", PASSPHRASE)
-    source = tmp_path / "records.jsonl"
-    source.write_text("".join(json.dumps(row) + "\n" for row in _records()))
     with Workspace.init(tmp_path / "ws", db_url=catalog_url) as ws:
-        ws.ingest(source, "docs")
-        ws.annotation.create_project(ADMIN, "p", "docs@1", "classification", ["a", "b"])
-        annotator = users(ws, "ann")[0]
-        ws.annotation.add_member(ADMIN, "p", "ann", "annotator")
-        task = ws.annotation.next_task(annotator, "p")
-        assert task is not None
-        ws.annotation.submit(annotator, task.id, {"labels": ["a"]})
+        task = _annotated_project(ws, tmp_path)
         ws.annotation.review(ADMIN, task.id, "accept", comment=f"see {CANARY}")
         before = ws.annotation.annotated_docs(ADMIN, "p", False)
         assert CANARY.encode() in _raw_catalog(ws)
@@ -201,17 +196,9 @@ def test_a_sealed_value_opens_only_in_its_own_column(tmp_path: Path, monkeypatch
     from datatrainer.security.keys import new_provider
 
     monkeypatch.setenv("DATATRAINER_PASSPHRASE", PASSPHRASE)
-    source = tmp_path / "records.jsonl"
-    source.write_text("".join(json.dumps(row) + "\n" for row in _records()))
     with Workspace.init(tmp_path / "ws") as ws:
         ws.keys.setup(new_provider("passphrase"))
-        ws.ingest(source, "docs")
-        ws.annotation.create_project(ADMIN, "p", "docs@1", "classification", ["a", "b"])
-        annotator = users(ws, "ann")[0]
-        ws.annotation.add_member(ADMIN, "p", "ann", "annotator")
-        task = ws.annotation.next_task(annotator, "p")
-        assert task is not None
-        ws.annotation.submit(annotator, task.id, {"labels": ["a"]})
+        task = _annotated_project(ws, tmp_path)
         assert ws.annotation.annotated_docs(ADMIN, "p", False)  # opens
         with ws.catalog.engine.begin() as connection:
             connection.execute(text("UPDATE annotations SET result = (SELECT payload FROM annotation_tasks "
