@@ -196,8 +196,7 @@ def conjunction(*scores: Array) -> Array:
 def nll_features(nll: Array, sample: Array, weight: float) -> Array:
     """(w*z, w*z^2) with z the NLL standardised by the sample's median and spread: a linear model on them can
     score a band of typical NLL above both ends."""
-    spread = float(sample.std()) or 1.0
-    z = (nll - np.median(sample)) / spread
+    z = _standardised(nll, sample)
     features: Array = weight * np.stack([z, z ** 2], axis=1)
     return features
 
@@ -205,10 +204,15 @@ def nll_features(nll: Array, sample: Array, weight: float) -> Array:
 def heuristic_features(signals: Array, sample: Array, weight: float) -> Array:
     """w * clip(z, +-Z_CLIP) per signal, z standardised by the sample's median and spread (a signal constant
     on the sample is 0 everywhere it matches the sample and still counted, by a spread of 1, elsewhere)."""
-    spread = sample.std(axis=0)
-    z = (signals - np.median(sample, axis=0)) / np.where(spread > 0, spread, 1.0)
-    features: Array = weight * np.clip(z, -Z_CLIP, Z_CLIP)
+    features: Array = weight * np.clip(_standardised(signals, sample), -Z_CLIP, Z_CLIP)
     return features
+
+
+def _standardised(values: Array, sample: Array) -> Array:
+    """`values` less the sample's median, over the sample's spread (1 where the sample is constant), per column."""
+    spread = sample.std(axis=0)
+    z: Array = (values - np.median(sample, axis=0)) / np.where(spread > 0, spread, 1.0)
+    return z
 
 
 def self_trained(train: Array, teachers: list[Array], everything: Array, params: DistillParams) -> Array:
