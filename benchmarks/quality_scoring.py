@@ -19,6 +19,7 @@ Usage: python benchmarks/quality_scoring.py [--data FILE] [--no-llm] [--rebuild]
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -44,21 +45,45 @@ HERE = Path(__file__).resolve().parent
 Array = np.ndarray[Any, Any]
 
 
-def examples_for(args: argparse.Namespace, settings: Settings, digest: str) -> list[Example]:
-    """The user's labelled file, or the built benchmark (built now if absent or --rebuild)."""
+def examples_for(args: argparse.Namespace, settings: Settings, digest: str) -> tuple[list[Example], list[Example]]:
+    """(test examples, training-only examples): the user's labelled file and nothing, or the frozen test build
+    and, when the settings say so, the development build (each built now if absent or --rebuild)."""
     if args.data is not None:
-        return read_examples(args.data)
+        return read_examples(args.data), []
+    dev = dev_examples(args, settings)
     path: Path = args.built
     if path.is_file() and not args.rebuild:
         check_frozen(read_header(path), settings, digest, path)
+        test = read_examples(path)
+    else:
+        exclude = {e.source for e in dev} | {e.source for params in settings.exclude_builds for e in build(params)}
+        test = build(settings.build, exclude=exclude)
+        write_built(path, test, {"settings_sha256": digest})
+    return test, (dev if settings.train_on_dev else [])
+
+
+def dev_examples(args: argparse.Namespace, settings: Settings) -> list[Example]:
+    """The development build of the settings (built now and kept if absent or --rebuild), or none."""
+    if settings.dev_build is None:
+        return []
+    path: Path = args.dev_built
+    if path.is_file() and not args.rebuild:
+        if read_header(path).get("build") != settings.dev_build.model_dump():
+            raise DatatrainerError(f"{path}: built with other development-build parameters than the settings'; "
+                                   "build it again (--rebuild)")
         return read_examples(path)
-    exclude = {e.source for e in build(settings.dev_build)} if settings.dev_build is not None else set()
-    examples = build(settings.build, exclude=exclude)
-    header = {"settings_sha256": digest, "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": machine_description(), "families": families(examples)}
+    dev = build(settings.dev_build)
+    write_built(path, dev, {"build": settings.dev_build.model_dump()})
+    return dev
+
+
+def write_built(path: Path, examples: list[Example], header: dict[str, Any]) -> None:
+    """The built windows with when, where and from what they were built: the frozen snapshot every later run
+    reads (the live sources change: logs grow, packages are upgraded)."""
+    header = {**header, "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_description(),
+              "families": families(examples)}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_examples(examples, path, header)
-    return examples
 
 
 def llm_values(texts: list[str], settings: Settings, cache: ScoreCache) -> dict[str, Array]:
@@ -119,23 +144,35 @@ def _progress(name: str, total: int) -> Any:
     return advance
 
 
-def distilled_scores(texts: list[str], teacher: Array, settings: Settings) -> Array:
-    """The distilled student with its defaults: MiniLM (ONNX) embeddings, self-trained on the teacher."""
+def distilled_scores(texts: list[str], teacher: Array, settings: Settings) -> dict[str, Array]:
+    """The distilled student as `score distilled` trains it: MiniLM (ONNX) embeddings, self-trained on the
+    teacher; without and with the heuristic signals as features (standardised on these texts, its sample)."""
     from datatrainer.models.embedders import load_embedder
-    from datatrainer.scoring.distilled import DistillParams, self_trained
+    from datatrainer.scoring.distilled import DistillParams, heuristic_features, self_trained
 
     vectors = np.asarray(load_embedder("minilm", "onnx").embed(texts), dtype=np.float64)
     params = DistillParams(quantile=settings.distilled.quantile, rounds=settings.distilled.rounds,
                            alpha=settings.distilled.alpha)
-    return self_trained(vectors, [teacher], vectors, params)
+    signals, _ = bench.signal_matrix(texts)
+    with_signals = np.hstack([vectors, heuristic_features(signals, signals, params.heuristic_weight)])
+    return {"distilled student (defaults)": self_trained(vectors, [teacher], vectors, params),
+            "distilled student (with heuristic signals)": self_trained(with_signals, [teacher], with_signals, params)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--settings", type=Path, default=HERE / "quality_scoring_settings.json")
     parser.add_argument("--data", type=Path, help="your labelled JSONL instead of the built benchmark")
-    parser.add_argument("--built", type=Path, default=HERE / "results" / "quality_scoring_data.jsonl")
-    parser.add_argument("--rebuild", action="store_true", help="build the benchmark data again")
+    parser.add_argument("--built", type=Path, default=HERE / "data" / "quality_scoring_test.jsonl",
+                        help="the test build (committed: the frozen snapshot)")
+    parser.add_argument("--dev-built", type=Path, default=HERE / "data" / "quality_scoring_dev.jsonl",
+                        help="the development build (committed)")
+    parser.add_argument("--rebuild", action="store_true", help="build the benchmark data again from this machine's "
+                        "files (other windows: report it as a new build)")
+    parser.add_argument("--dev", action="store_true", help="only the cheap rows, leave-one-family-out within the "
+                        "development build: where settings and the default scorer are chosen")
+    parser.add_argument("--fit-default", action="store_true", help="after the table, fit the default quality "
+                        "score on every window of both builds and write the weights the package ships")
     parser.add_argument("--cache", type=Path, default=HERE / "results" / "quality_scoring_llm.jsonl")
     parser.add_argument("--no-llm", action="store_true", help="only the scorers that need no language model")
     parser.add_argument("--llm-cached", action="store_true", help="LLM rows only on the examples whose LLM scores "
@@ -155,7 +192,10 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     settings, digest = load_settings(args.settings)  # read before any data
-    examples = examples_for(args, settings, digest)
+    if args.dev:
+        run_dev(args, settings, digest)
+        return
+    examples, training = examples_for(args, settings, digest)
     out = args.json or (None if args.data else HERE.parent / "docs" / "benchmarks" / "quality_scoring.json")
     tables = [(examples, args.no_llm or args.llm_every > 1 or args.llm_cached, out)]
     if not args.no_llm and (args.llm_every > 1 or args.llm_cached):
@@ -170,7 +210,7 @@ def run(args: argparse.Namespace) -> None:
     results: dict[str, Any] = orjson.loads(MEASURED_FILE.read_bytes())["scores"] \
         if args.llm_table_only and MEASURED_FILE.is_file() else {}
     for chosen, cheap_only, path in tables:
-        rows, folds, cheap_seconds = evaluate(chosen, settings, args, cheap_only)
+        rows, folds, cheap_seconds = evaluate(chosen, training, settings, args, cheap_only)
         print_table(rows, chosen, folds, settings, digest, cheap_seconds)
         results = {**measured_keys(rows, settings), **results}  # a key measured on an earlier (larger) table stays
         if path is not None:
@@ -181,12 +221,44 @@ def run(args: argparse.Namespace) -> None:
                                                 "date": datetime.now(UTC).date().isoformat(), "scores": results},
                                                option=orjson.OPT_INDENT_2) + b"\n")
         print(f"wrote {MEASURED_FILE}")
+    if args.fit_default:
+        fit_default([*examples, *dev_examples(args, settings)], settings, digest, args)
+
+
+def run_dev(args: argparse.Namespace, settings: Settings, digest: str) -> None:
+    """The cheap rows within the development build: what the settings' choices (the default scorer among
+    them) are made on, before the test build is scored."""
+    dev = dev_examples(args, settings)
+    if not dev:
+        raise DatatrainerError(f"{args.settings}: no dev_build in the settings")
+    rows, folds, cheap_seconds = evaluate(dev, [], settings, args, cheap_only=True)
+    print_table(rows, dev, folds, settings, digest, cheap_seconds)
+    path = args.json or HERE.parent / "docs" / "benchmarks" / "quality_scoring_dev.json"
+    write_json(path, rows, dev, folds, settings, digest, args)
+    print(f"wrote {path}")
+
+
+def fit_default(examples: list[Example], settings: Settings, digest: str, args: argparse.Namespace) -> None:
+    """The weights `scoring.quality_student` ships: the default recipe fitted on every window of both builds."""
+    from datatrainer.scoring.quality_student import STUDENT_FILE, fit_student
+
+    if settings.default_scorer != bench.VOTE:
+        raise DatatrainerError(f"{args.settings}: default_scorer {settings.default_scorer!r} is not the recipe the "
+                               f"package ships ({bench.VOTE!r})")
+    data = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in (args.built, args.dev_built)}
+    provenance = {"recipe": bench.VOTE, "fitted_on": f"{len(examples)} windows, {len(families(examples))} families "
+                  "of the quality-scoring benchmark's test and development builds", "data_sha256": data,
+                  "settings_sha256": digest, "fitted_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    fit_student([e.text for e in examples], [e.label for e in examples], settings.student.C, provenance
+                ).save(STUDENT_FILE)
+    print(f"wrote {STUDENT_FILE}")
 
 
 # benchmark rows -> the keys `scoring.measured` matches stored configs by ({model}: the settings' model)
-MEASURED_ROWS = {"n-gram classifier (DCLM-style)": "ask-llm:student", "Ask-LLM {prompt}: P(yes)":
-                 "ask-llm:{model}:{prompt}:pyes", "Ask-LLM {prompt}: normalized": "ask-llm:{model}:{prompt}:normalized",
-                 "perplexity (lower = better)": "perplexity:{model}", "distilled student (defaults)": "distilled"}
+MEASURED_ROWS = {"Ask-LLM {prompt}: P(yes)": "ask-llm:{model}:{prompt}:pyes",
+                 "Ask-LLM {prompt}: normalized": "ask-llm:{model}:{prompt}:normalized",
+                 "perplexity (lower = better)": "perplexity:{model}", "distilled student (defaults)": "distilled",
+                 "distilled student (with heuristic signals)": "distilled:heuristics"}
 
 
 def measured_keys(rows: list[bench.Row], settings: Settings) -> dict[str, Any]:
@@ -195,7 +267,7 @@ def measured_keys(rows: list[bench.Row], settings: Settings) -> dict[str, Any]:
     baseline = bench.best_heuristic(rows).summary
     out = {}
     for prompt in settings.llm.prompts:
-        for name, key in MEASURED_ROWS.items():
+        for name, key in {settings.default_scorer: "ask-llm:student", **MEASURED_ROWS}.items():
             row = next((r for r in rows if r.summary.name == name.format(prompt=prompt)), None)
             if row is not None:
                 out[key.format(prompt=prompt, model=settings.llm.model)] = {
@@ -205,13 +277,15 @@ def measured_keys(rows: list[bench.Row], settings: Settings) -> dict[str, Any]:
     return out
 
 
-def evaluate(examples: list[Example], settings: Settings, args: argparse.Namespace, cheap_only: bool
-             ) -> tuple[list[bench.Row], Folds, float]:
-    """Every row on these examples (LLM rows unless `cheap_only`), and the cheap scorers' seconds per text."""
-    texts = [e.text for e in examples]
-    folds = Folds.of(examples)
+def evaluate(examples: list[Example], training: list[Example], settings: Settings, args: argparse.Namespace,
+             cheap_only: bool) -> tuple[list[bench.Row], Folds, float]:
+    """Every row on these examples (LLM rows unless `cheap_only`), fitted scorers also learning from the
+    `training` examples of other families, and the cheap scorers' seconds per text."""
+    everything = [*examples, *training]
+    texts = [e.text for e in everything]
+    folds = Folds.of(examples, training_only=training)
     began = time.perf_counter()
-    scored = bench.cheap_scores(examples, folds, settings)
+    scored = bench.cheap_scores(everything, folds, settings)
     cheap_seconds = (time.perf_counter() - began) / len(texts)
     costs: dict[str, tuple[float, float | None]] = {s.name: (0.0, None) for s in scored}
     if not cheap_only:
@@ -219,10 +293,10 @@ def evaluate(examples: list[Example], settings: Settings, args: argparse.Namespa
         llm = cached_values(texts, settings, cache) if args.llm_cached else llm_values(texts, settings, cache)
         paper = llm["ask-llm:paper:log_yes"] - llm["ask-llm:paper:log_no"] if "paper" in settings.llm.prompts \
             else None
-        distilled = distilled_scores(texts, paper, settings) if paper is not None else None
-        scored += bench.llm_scores(examples, folds, settings, llm, distilled)
+        distilled = distilled_scores(texts, paper, settings) if paper is not None else {}
+        scored += bench.llm_scores(everything, folds, settings, llm, distilled)
         costs.update(llm_costs(cache, settings))
-    return bench.report(examples, folds, scored, settings, costs), folds, cheap_seconds
+    return bench.report(everything, folds, scored, settings, costs), folds, cheap_seconds
 
 
 def llm_costs(cache: ScoreCache, settings: Settings) -> dict[str, tuple[float, float | None]]:
@@ -237,6 +311,7 @@ def llm_costs(cache: ScoreCache, settings: Settings) -> dict[str, tuple[float, f
         for kind in ("P(yes)", "normalized", "answer-token calibration"):
             costs[f"Ask-LLM {prompt}: {kind}"] = (1.0, seconds)
     costs["distilled student (defaults)"] = (1.0, per.get("paper"))
+    costs["distilled student (with heuristic signals)"] = (1.0, per.get("paper"))
     costs["student: LLM signals"] = everything
     costs["student: heuristic + LLM signals"] = everything
     costs["student: heuristic + LLM signals + n-grams"] = everything
@@ -258,7 +333,7 @@ COLUMNS = ["scorer", "held-out ROC-AUC", "95% CI", "ends in . ! ?", "other endin
 def print_table(rows: list[bench.Row], examples: list[Example], folds: Folds, settings: Settings, digest: str,
                 cheap_seconds: float) -> None:
     print(f"{len(examples)} examples, {len(folds.good)} good and {len(folds.junk)} low-quality families, "
-          f"{len(set(folds.sources))} source documents; settings {digest[:12]} frozen at {settings.frozen_at}")
+          f"{_sources(folds)} source documents; settings {digest[:12]} frozen at {settings.frozen_at}")
     print(f"machine: {machine_description()}; cheap scorers together {cheap_seconds * 1000:.1f} s per 1,000 docs")
     print(" | ".join(COLUMNS))
     for row in rows:
@@ -268,10 +343,33 @@ def print_table(rows: list[bench.Row], examples: list[Example], folds: Folds, se
     delta, low, high = bench.versus(best, base)
     print(f"best: {best.summary.name} {best.summary.auc:.3f}; vs {base.summary.name}: {delta:+.3f} "
           f"(95% CI {low:+.3f} to {high:+.3f})")
+    print(default_line(rows, settings))
     print("per family:")
     for family, name in bench.winners(rows).items():
         print(f"  {family}: {name} ({next(r for r in rows if r.summary.name == name).summary.per_family[family]:.3f};"
               f" {base.summary.name} {base.summary.per_family[family]:.3f})")
+
+
+def _sources(folds: Folds) -> int:
+    return len(set(folds.sources[folds.scored]))
+
+
+def _training_note(folds: Folds) -> str:
+    extra = int((~folds.scored).sum())
+    return (f"Fitted scorers also learnt from {extra} windows of the development build (never from the held-out "
+            "pair's families). ") if extra else ""
+
+
+def default_line(rows: list[bench.Row], settings: Settings) -> str:
+    """The default scorer against the best heuristic, with the paired interval of the difference."""
+    default = next((r for r in rows if r.summary.name == settings.default_scorer), None)
+    if default is None:
+        return f"default ({settings.default_scorer}): not in this table"
+    base = bench.best_heuristic(rows)
+    delta, low, high = bench.versus(default, base)
+    return (f"default ({default.summary.name}): {default.summary.auc:.3f} ({default.summary.low:.3f}-"
+            f"{default.summary.high:.3f}); vs {base.summary.name} {base.summary.auc:.3f}: {delta:+.3f} "
+            f"(paired 95% CI {low:+.3f} to {high:+.3f})")
 
 
 def write_json(path: Path, rows: list[bench.Row], examples: list[Example], folds: Folds, settings: Settings,
@@ -282,16 +380,19 @@ def write_json(path: Path, rows: list[bench.Row], examples: list[Example], folds
     winners = bench.winners(rows)
     per_family = "; ".join(f"{family}: {name}" for family, name in winners.items())
     notes = (f"{len(examples)} windows of real documents ({len(folds.good)} good families: {', '.join(folds.good)}; "
-             f"{len(folds.junk)} low-quality families: {', '.join(folds.junk)}), {len(set(folds.sources))} source "
+             f"{len(folds.junk)} low-quality families: {', '.join(folds.junk)}), {_sources(folds)} source "
              f"documents. Each AUC is the mean over held-out (good family, low-quality family) pairs; a fitted "
              f"scorer never saw either family. 95% intervals: {settings.bootstrap.draws} bootstrap draws over "
              f"source documents. Best: {best.summary.name}, {delta:+.3f} over {base.summary.name} (paired 95% CI "
-             f"{low:+.3f} to {high:+.3f}). Winner per family: {per_family}. Settings sha256 {digest[:12]}, frozen "
+             f"{low:+.3f} to {high:+.3f}). {_training_note(folds)}The {default_line(rows, settings)}. "
+             f"Winner per family: {per_family}. Settings sha256 {digest[:12]}, frozen "
              f"{settings.frozen_at.isoformat()}. LLM: {settings.llm.model}; seconds on a CPU shared with other "
              f"jobs (load average {os.getloadavg()[0]:.1f} at the end), so they are noisy.")
-    command = "python benchmarks/quality_scoring.py" + (" --no-llm" if args.no_llm else "") + (
+    command = "python benchmarks/quality_scoring.py" + (" --dev" if args.dev else "") + (
+        " --no-llm" if args.no_llm else "") + (
         f" --llm-every {args.llm_every}" if args.llm_every > 1 else "") + (" --llm-cached" if args.llm_cached else "")
-    write_result(path, title="Quality scoring on held-out families of real text",
+    title = "Quality scoring on held-out families of real text" + (" (development build)" if args.dev else "")
+    write_result(path, title=title,
                  script="benchmarks/quality_scoring.py", command=command, peer="", peer_version="",
                  columns=COLUMNS, rows=[_cells(r) for r in rows], notes=notes)
 

@@ -84,7 +84,8 @@ def _progress(label: str, total: int) -> Callable[[int], None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--settings", type=Path, default=HERE / "quality_scoring_settings.json")
+    parser.add_argument("--settings", type=Path, default=HERE / "quality_scoring_settings_v1.json",
+                        help="the settings the addendum extends (the benchmark's first frozen version)")
     parser.add_argument("--scaling", type=Path, default=HERE / "quality_scoring_scaling.json")
     parser.add_argument("--built", type=Path, default=HERE / "results" / "quality_scoring_data.jsonl")
     parser.add_argument("--cache-dir", type=Path, default=HERE / "results")
@@ -96,7 +97,7 @@ def main() -> None:
     parser.add_argument("--no-table", action="store_true", help="only compute")
     parser.add_argument("--json", type=Path, default=DOCS / "quality_scoring_scaling.json")
     args = parser.parse_args()
-    args.data, args.rebuild = None, False
+    args.data, args.rebuild, args.dev_built = None, False, HERE / "results" / "quality_scoring_v1_dev.jsonl"
     try:
         run(args)
     except DatatrainerError as error:
@@ -106,7 +107,7 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
     settings, digest = load_settings(args.settings)
     scaling, scaling_digest = load_scaling(args.scaling, digest)
-    test = examples_for(args, settings, digest)
+    test, _ = examples_for(args, settings, digest)
     shot_documents = check_template(args.scaling.parent / scaling.fewshot.path, test,
                                     {**GOOD_FAMILIES, **JUNK_FAMILIES})
     examples = test[::scaling.every]

@@ -1,14 +1,17 @@
-"""The default quality score: a DCLM-style n-gram classifier fitted on labelled real text.
+"""The default quality score: two cheap models, fitted on labelled real text, vote.
 
-With the bundled 135M model, Ask-LLM's own scores rank real text barely above chance, while cheap classifiers
+With the bundled 135M model, Ask-LLM's own scores rank real text barely above chance, while cheap scorers
 separate it well. Measured leave-one-family-out on the quality-scoring benchmark
-(`datatrainer.evaluation.quality_scoring`, docs/commands/scoring.md), the best of the cheap scorers was a
-logistic regression on hashed word 1- and 2-grams, DCLM's fastText recipe in scikit-learn; a student on the
-quality package's Gopher/C4/repetition signals generalised worse to unseen families. So this is the default
-quality score: `QualityStudent` holds the vectorizer settings and the fitted weights (only the non-zero ones,
-in `quality_student.npz` beside this file, fitted on every family of the benchmark), and scores texts by
-their log-odds of being good. Its config hash includes the weights file's hash, so refitted weights never
-reuse old scores.
+(`datatrainer.evaluation.quality_scoring`, docs/commands/scoring.md), a DCLM-style n-gram classifier
+(logistic regression on hashed word 1- and 2-grams, DCLM's fastText recipe in scikit-learn) and C4's line
+rule made continuous (`c4_word_share`) each rank well but miss different junk: the n-gram model misses
+licence text, whose words are those of prose, and the C4 share misses navigation and link lists that happen
+to be sentences. So the default score is their soft vote, the mean of the two models' probabilities of
+"good", the n-gram model's from its log-odds and the C4 share's from a one-feature logistic regression fitted
+on the same labels. The vote was chosen on the benchmark's development build before the test build was
+scored. `QualityStudent` holds the fitted weights (only the non-zero n-gram ones; `quality_student.npz`
+beside this file, fitted on every family of both builds by `benchmarks/quality_scoring.py --fit-default`),
+and its config hash includes the weights file's hash, so refitted weights never reuse old scores.
 
 `c4_word_share` and `signal_matrix` (the heuristic features) live here too: the benchmark and the student
 share them.
@@ -77,16 +80,22 @@ def signal_matrix(texts: Sequence[str]) -> tuple[Array, list[str]]:
 
 @dataclass(frozen=True)
 class QualityStudent:
-    """Hashed n-gram features -> log-odds of "good" (higher is better)."""
+    """Hashed n-gram log-odds and the C4 word share's log-odds -> the mean of their probabilities of "good"."""
 
-    indices: Array  # feature indices with a non-zero weight
+    indices: Array  # n-gram feature indices with a non-zero weight
     weights: Array
     intercept: float
+    c4_slope: float
+    c4_intercept: float
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def score(self, texts: Sequence[str]) -> Array:
+        from scipy.special import expit
+
         features = vectorizer().transform(list(texts))[:, self.indices]
-        scores: Array = np.asarray(features @ self.weights).ravel() + self.intercept
+        ngram = np.asarray(features @ self.weights).ravel() + self.intercept
+        c4 = self.c4_slope * c4_word_share(texts) + self.c4_intercept
+        scores: Array = (expit(ngram) + expit(c4)) / 2
         return scores
 
     def save(self, path: Path = STUDENT_FILE) -> None:
@@ -94,6 +103,7 @@ class QualityStudent:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, indices=self.indices.astype(np.int32), weights=self.weights.astype(np.float32),
                             intercept=np.float64(self.intercept),
+                            c4=np.array([self.c4_slope, self.c4_intercept], np.float64),
                             provenance=np.frombuffer(orjson.dumps(self.provenance), dtype=np.uint8))
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_bytes(buffer.getvalue())
@@ -102,18 +112,22 @@ class QualityStudent:
     @classmethod
     def load(cls, path: Path = STUDENT_FILE) -> QualityStudent:
         with np.load(path) as data:
-            return cls(data["indices"], data["weights"].astype(np.float64), float(data["intercept"]),
-                       orjson.loads(data["provenance"].tobytes()))
+            slope, intercept = data["c4"]
+            return cls(data["indices"], data["weights"].astype(np.float64), float(data["intercept"]), float(slope),
+                       float(intercept), orjson.loads(data["provenance"].tobytes()))
 
 
-def fit_student(texts: Sequence[str], labels: Sequence[int], c: float = 1.0,
+def fit_student(texts: Sequence[str], labels: Sequence[int] | Array, c: float = 1.0,
                 provenance: dict[str, Any] | None = None) -> QualityStudent:
-    """Fit the classifier on labelled texts (1 good, 0 low quality), as the benchmark's n-gram row does."""
+    """Fit both models on labelled texts (1 good, 0 low quality)."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, max_iter=2000).fit(vectorizer().transform(list(texts)), np.asarray(labels))
-    indices = np.flatnonzero(model.coef_[0])
-    return QualityStudent(indices, model.coef_[0][indices], float(model.intercept_[0]), provenance or {})
+    y = np.asarray(labels)
+    ngram = LogisticRegression(C=c, max_iter=2000).fit(vectorizer().transform(list(texts)), y)
+    c4 = LogisticRegression(C=c, max_iter=2000).fit(c4_word_share(texts)[:, None], y)
+    indices = np.flatnonzero(ngram.coef_[0])
+    return QualityStudent(indices, ngram.coef_[0][indices], float(ngram.intercept_[0]), float(c4.coef_[0][0]),
+                          float(c4.intercept_[0]), provenance or {})
 
 
 @cache

@@ -38,9 +38,11 @@ from datatrainer.evaluation.quality_scoring.scorers import (
     student_fit_predict,
 )
 from datatrainer.evaluation.quality_scoring.settings import Settings
+from datatrainer.scoring.quality_student import fit_student
 
 Array = np.ndarray[Any, Any]
 HEURISTICS = ("C4 word share", "C4 kept-line share", "Gopher rules passed")
+VOTE = "vote: n-gram classifier + C4 word share"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ def cheap_scores(examples: Sequence[Example], folds: Folds, settings: Settings) 
         leave_out("student: heuristic signals + n-grams", folds,
                   lambda train, test: student_fit_predict(signals, folds.labels, train, test, c, ngrams),
                   "the signals and the hashed 1-2-grams in one logistic regression"),
+        leave_out(VOTE, folds, lambda train, test: fit_student([texts[i] for i in train], folds.labels[train], c)
+                  .score([texts[i] for i in test]),
+                  "mean of the n-gram classifier's and a C4-word-share logistic regression's P(good) "
+                  "(scoring.quality_student)"),
     ]
 
 
@@ -93,7 +99,7 @@ def llm_features(llm: Mapping[str, Array], prompts: Sequence[str]) -> dict[str, 
 
 
 def llm_scores(examples: Sequence[Example], folds: Folds, settings: Settings, llm: Mapping[str, Array],
-               distilled: Array | None) -> list[PairScores]:
+               distilled: Mapping[str, Array]) -> list[PairScores]:
     texts = [e.text for e in examples]
     signals, _ = signal_matrix(texts)
     features = llm_features(llm, settings.llm.prompts)
@@ -102,9 +108,8 @@ def llm_scores(examples: Sequence[Example], folds: Folds, settings: Settings, ll
     for prompt in settings.llm.prompts:
         rows += ask_llm_rows(f"Ask-LLM {prompt}", folds, features[f"{prompt} log P(yes)"],
                              features[f"{prompt} log P(no)"], c)
-    if distilled is not None:
-        rows.append(fixed("distilled student (defaults)", folds, distilled,
-                          "MiniLM embeddings, self-trained on the paper prompt's normalized score"))
+    rows += [fixed(name, folds, scores, "MiniLM embeddings, self-trained on the paper prompt's normalized score")
+             for name, scores in distilled.items()]
     llm_matrix = np.column_stack(list(features.values()))
     rows.append(leave_out("student: LLM signals", folds, _fit(llm_matrix, folds.labels, c),
                           "; ".join(features)))

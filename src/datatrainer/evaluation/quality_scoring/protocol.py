@@ -41,11 +41,16 @@ class Folds:
     sources: Array
     good: tuple[str, ...]
     junk: tuple[str, ...]
+    scored: Array  # rows that are evaluated; the others (a development build's) only ever train
 
     @classmethod
-    def of(cls, examples: Sequence[Example], groups: int = 5) -> Folds:
+    def of(cls, examples: Sequence[Example], groups: int = 5, training_only: Sequence[Example] = ()) -> Folds:
         """A class with a single family (a user's file without families) is split into `groups` groups of
-        source documents, so that held-out rows still come from documents the scorer was not fitted on."""
+        source documents, so that held-out rows still come from documents the scorer was not fitted on.
+        `training_only` examples come after `examples` in every array: fitted scorers learn from those of
+        the other families too, and no score is taken on them."""
+        scored = np.arange(len(examples) + len(training_only)) < len(examples)
+        examples = [*examples, *training_only]
         labels = np.array([e.label for e in examples])
         families = np.array([e.family for e in examples], dtype=object)
         for label in (0, 1):
@@ -58,22 +63,23 @@ class Folds:
                 ids = {source: i for i, source in enumerate(dict.fromkeys(e.source for e in examples))}
                 for row in rows:
                     families[row] = f"{families[row]}#{ids[examples[int(row)].source] % groups + 1}"
-        good = tuple(dict.fromkeys(families[labels == 1]))
-        junk = tuple(dict.fromkeys(families[labels == 0]))
+        good = tuple(dict.fromkeys(families[(labels == 1) & scored]))
+        junk = tuple(dict.fromkeys(families[(labels == 0) & scored]))
         if not good or not junk:
             raise DatatrainerError("evaluation needs both good (1) and low-quality (0) examples")
         sources = np.array([f"{f}\0{e.source}" for f, e in zip(families, examples, strict=True)])
-        return cls(labels, families.astype(str), sources, good, junk)
+        return cls(labels, families.astype(str), sources, good, junk, scored)
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
         return [(g, j) for g in self.good for j in self.junk]
 
     def rows(self, *families: str) -> Array:
-        return np.flatnonzero(np.isin(self.families, families))
+        """The scored rows of these families."""
+        return np.flatnonzero(np.isin(self.families, families) & self.scored)
 
     def train_rows(self, g: str, j: str) -> Array:
-        """Rows of every other family."""
+        """Rows of every other family, training-only rows included."""
         return np.flatnonzero(~np.isin(self.families, [g, j]))
 
 

@@ -67,6 +67,12 @@ class Settings(BaseModel):
     build: BuildParams = BuildParams()
     dev_build: BuildParams | None = Field(None, description="a development build whose source documents the "
                                                             "test build leaves out")
+    exclude_builds: tuple[BuildParams, ...] = Field((), description="earlier test builds whose source documents "
+                                                                    "the test build leaves out too")
+    train_on_dev: bool = Field(False, description="fitted scorers also learn from the development build's "
+                                                  "windows of the families they are not tested on")
+    default_scorer: str = Field("n-gram classifier (DCLM-style)", description="the row shipped as the default "
+                                "quality score, chosen on the development build (quality_scoring.py --dev)")
     llm: LLMSettings = LLMSettings()
     ngram: NgramSettings = NgramSettings()
     student: StudentSettings = StudentSettings()

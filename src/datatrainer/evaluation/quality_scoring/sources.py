@@ -4,7 +4,7 @@ Each family is one kind of text from one kind of source; every document names th
 from (`source`), so confidence intervals can be bootstrapped over source documents rather than over windows
 of the same file. Good text comes from several genres (encyclopedia, news, package descriptions, manual
 pages, API docstrings, instructional HTML documentation, code comments); low-quality text comes from real
-artefacts (navigation and page furniture extracted from real HTML files, system logs, licence and copyright
+artefacts (navigation and page furniture extracted from real HTML files, system and test logs, licence and copyright
 files, changelogs, file listings, source code). Nothing is generated.
 
 A family whose files are absent on a machine yields nothing: the builder reports which families it found,
@@ -20,6 +20,7 @@ import importlib.metadata
 import re
 import sys
 import sysconfig
+import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,17 +205,41 @@ def navigation(limit: int = 400) -> Iterator[RawDocument]:
             yield RawDocument("navigation", JUNK, f"html:{path}", "\n".join(lines))
 
 
-def logs() -> Iterator[RawDocument]:
-    """System, service and package-manager logs."""
+def logs(limit: int = 100) -> Iterator[RawDocument]:
+    """System, service and package-manager logs, test-suite logs shipped with packages' documentation, and
+    the per-test logs (`.jtr`) of test-result archives shipped there; a file shipped by several packages
+    counts once."""
+    doc = Path("/usr/share/doc")
     paths = [*sorted(Path("/var/log").glob("*.log")), *sorted(Path("/var/log").glob("*/*.log")),
-             *sorted(Path.home().glob(".npm/_logs/*.log"))]
-    for path in paths:
-        try:
-            text = _read(path)
-        except OSError:
-            continue
-        if len(text.split()) >= 200:
-            yield RawDocument("logs", JUNK, f"log:{path}", text)
+             *sorted(Path.home().glob(".npm/_logs/*.log")), *sorted(doc.glob("*/*.log*")),
+             *sorted(doc.glob("*/*/*.log*"))]
+    documents = [(f"log:{path}", _read_or_empty(path)) for path in paths]
+    for archive in sorted(doc.glob("*/*/*.tar.gz")):
+        documents.extend(_archive_members(archive, ".jtr"))
+    first: dict[str, str] = {}  # text -> its first source: packages of one build ship the same files
+    for source, text in documents:
+        first.setdefault(text, source)
+    kept = [(source, text) for text, source in first.items() if len(text.split()) >= 200]
+    for source, text in kept[:limit]:
+        yield RawDocument("logs", JUNK, source, text)
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return _read(path)
+    except OSError:
+        return ""
+
+
+def _archive_members(archive: Path, suffix: str, limit: int = 50) -> list[tuple[str, str]]:
+    """(source, text) of the first `limit` members of a tar archive whose names end in `suffix`."""
+    try:
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(suffix)][:limit]
+            return [(f"log:{archive}:{m.name}", handle.read().decode("utf-8", "replace"))
+                    for m in members if (handle := tar.extractfile(m)) is not None]
+    except (OSError, tarfile.TarError):
+        return []
 
 
 def licences(limit: int = 300) -> Iterator[RawDocument]:
