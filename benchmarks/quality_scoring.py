@@ -171,8 +171,8 @@ def main() -> None:
                         "files (other windows: report it as a new build)")
     parser.add_argument("--dev", action="store_true", help="only the cheap rows, leave-one-family-out within the "
                         "development build: where settings and the default scorer are chosen")
-    parser.add_argument("--fit-default", action="store_true", help="after the table, fit the default quality "
-                        "score on every window of both builds and write the weights the package ships")
+    parser.add_argument("--fit-default", action="store_true", help="no table: fit the default quality score on "
+                        "every window of both builds and write the weights the package ships")
     parser.add_argument("--cache", type=Path, default=HERE / "results" / "quality_scoring_llm.jsonl")
     parser.add_argument("--no-llm", action="store_true", help="only the scorers that need no language model")
     parser.add_argument("--llm-cached", action="store_true", help="LLM rows only on the examples whose LLM scores "
@@ -196,6 +196,9 @@ def run(args: argparse.Namespace) -> None:
         run_dev(args, settings, digest)
         return
     examples, training = examples_for(args, settings, digest)
+    if args.fit_default:
+        fit_default([*examples, *dev_examples(args, settings)], settings, digest, args)
+        return
     out = args.json or (None if args.data else HERE.parent / "docs" / "benchmarks" / "quality_scoring.json")
     tables = [(examples, args.no_llm or args.llm_every > 1 or args.llm_cached, out)]
     if not args.no_llm and (args.llm_every > 1 or args.llm_cached):
@@ -221,8 +224,6 @@ def run(args: argparse.Namespace) -> None:
                                                 "date": datetime.now(UTC).date().isoformat(), "scores": results},
                                                option=orjson.OPT_INDENT_2) + b"\n")
         print(f"wrote {MEASURED_FILE}")
-    if args.fit_default:
-        fit_default([*examples, *dev_examples(args, settings)], settings, digest, args)
 
 
 def run_dev(args: argparse.Namespace, settings: Settings, digest: str) -> None:

@@ -107,6 +107,24 @@ def test_leave_out_never_fits_on_the_held_out_families() -> None:
         assert g not in families and j not in families and families
 
 
+def test_training_only_rows_train_but_are_never_scored() -> None:
+    examples = [Example(f"t{i}", i % 2, f"{'g' if i % 2 else 'j'}{i % 4 // 2}", f"d{i}") for i in range(16)]
+    extra = [Example(f"x{i}", i % 2, f"{'g' if i % 2 else 'j'}{i % 6 // 2}", f"e{i}") for i in range(12)]
+    folds = Folds.of(examples, training_only=extra)
+    assert folds.good == ("g0", "g1") and folds.junk == ("j0", "j1")  # g2/j2 exist only in the training rows
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        seen.append((train, test))
+        return np.zeros(len(test))
+
+    leave_out("probe", folds, fit_predict)
+    for (g, j), (train, test) in zip(folds.pairs, seen, strict=True):
+        assert (test < len(examples)).all() and set(folds.families[test]) == {g, j}
+        assert (train >= len(examples)).any() and not {g, j} & set(folds.families[train])
+    assert (Bootstrap(folds, 20).weights[1:, len(examples):] == 0).all()  # never resampled into an AUC
+
+
 def test_a_file_without_families_is_split_by_source() -> None:
     examples = [Example(f"text {i}", i % 2, "good" if i % 2 else "junk", f"doc{i // 2}") for i in range(40)]
     folds = Folds.of(examples)
@@ -139,8 +157,9 @@ def test_student_scores_as_scikit_learn_does_and_the_shipped_one_ranks_prose_fir
     student.save(tmp_path / "student.npz")
     loaded = QualityStudent.load(tmp_path / "student.npz")
     assert loaded.provenance == {"fitted_on": "a test"}
-    features = vectorizer().transform(texts)
-    reference = LogisticRegression(max_iter=2000).fit(features, labels).decision_function(features)
+    features, share = vectorizer().transform(texts), c4_word_share(texts)[:, None]
+    reference = (LogisticRegression(max_iter=2000).fit(features, labels).predict_proba(features)[:, 1] +
+                 LogisticRegression(max_iter=2000).fit(share, labels).predict_proba(share)[:, 1]) / 2
     np.testing.assert_allclose(loaded.score(texts), reference, rtol=1e-4, atol=1e-5)
     shipped = default_student().score(texts)
     assert np.isfinite(shipped).all() and roc_auc_score(labels, shipped) > 0.9

@@ -18,7 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def test_the_shipped_addendum_extends_the_shipped_settings(tmp_path: Path) -> None:
-    _, digest = load_settings(BENCHMARKS / "quality_scoring_settings.json")
+    _, digest = load_settings(BENCHMARKS / "quality_scoring_settings_v1.json")
     scaling, _ = load_scaling(BENCHMARKS / "quality_scoring_scaling.json", digest)
     assert {"smollm2", "qwen2.5-coder-1.5b"} <= {m.model for m in scaling.models}
     assert (BENCHMARKS / scaling.fewshot.path).is_file()
