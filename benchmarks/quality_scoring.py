@@ -1,19 +1,23 @@
 """Benchmark: how well each quality scorer ranks real good text above real low-quality text, on families of
 text it was never fitted on.
 
-- Data: windows of real documents installed on this machine (`datatrainer.evaluation.quality_scoring`:
-  Wikipedia and news from gensim, package descriptions, manual pages, docstrings, HTML documentation and code
-  comments as good text; navigation extracted from real HTML, logs, licence files, changelogs, file listings
-  and source code as low-quality text), with word count and final punctuation matched between the classes.
-  Or your own labelled JSONL (`--data FILE`: text, label, optional family and source).
-- Settings: every prompt and hyper-parameter comes from the settings file (`--settings`), frozen before
-  the data is built; the data file records the settings' hash and is refused under other settings.
+- Data: windows of real documents (`datatrainer.evaluation.quality_scoring`: Wikipedia and news from gensim,
+  package descriptions, manual pages, docstrings, HTML documentation and code comments as good text;
+  navigation extracted from real HTML, logs, licence files, changelogs, file listings and source code as
+  low-quality text), with word count and final punctuation matched between the classes. Built once from
+  this machine's files into `data/` (a test and a development build, committed: the files they came from
+  change), or your own labelled JSONL (`--data FILE`: text, label, optional family and source).
+- Settings: every prompt and hyper-parameter, and which row is the default, comes from the settings file
+  (`--settings`), frozen before the test data is built; the data file records the settings' hash and is
+  refused under other settings. `--dev` runs the cheap rows within the development build, where choices are
+  made; `--fit-default` refits the weights the package ships.
 - Protocol: leave-one-family-out pairs with 95% intervals bootstrapped over source documents
-  (`quality_scoring.protocol`).
+  (`quality_scoring.protocol`); fitted scorers also learn from the development build's other families when
+  the settings say so.
 - LLM scores are cached in `--cache` (JSONL, appended per batch): an interrupted run resumes, and a rerun
   computes nothing. Seconds per document are the cached batches' wall time on this machine.
 
-Usage: python benchmarks/quality_scoring.py [--data FILE] [--no-llm] [--rebuild] [--json OUT]
+Usage: python benchmarks/quality_scoring.py [--data FILE] [--dev] [--no-llm] [--fit-default] [--rebuild] [--json OUT]
 """
 
 from __future__ import annotations

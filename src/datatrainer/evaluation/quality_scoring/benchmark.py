@@ -2,10 +2,11 @@
 
 `cheap_scores` needs no language model: length and final-punctuation checks (each should sit near 0.5 on the
 built set, which is how the shortcut control is verified), the C4 and Gopher heuristics as scores, the
-n-gram classifier and the student on heuristic signals. `llm_scores` adds what a language model gives:
-perplexity, Ask-LLM under each prompt (P(yes), normalised), answer-token calibration (a logistic
-regression on log P(yes) and log P(no), fitted on the other families), the distilled student, and the
-student on all signals. `report` turns them into summaries, a per-family winner and a comparison with
+n-gram classifier, the student on heuristic signals, and the vote of the n-gram classifier and the C4 word
+share that the package ships as its quality student (`scoring.quality_student`). `llm_scores` adds what a
+language model gives: perplexity, Ask-LLM under each prompt (P(yes), normalised), answer-token calibration
+(a logistic regression on log P(yes) and log P(no), fitted on the other families), the distilled student
+(without and with heuristic features), and the student on all signals. `report` turns them into summaries, a per-family winner and a comparison with
 the best heuristic.
 """
 
