@@ -121,8 +121,8 @@ def demo_command(
 def _ask_llm(ws: Workspace, version: DatasetVersion, progress: bool) -> DatasetVersion:
     """`score ask-llm` on the density sample, then `sample --by ask-llm` keeps its best half: by the default
     kind that run stores, the quality student (n-gram classifier and C4 word share voting), the score that
-    measured best on held-out real text
-    (`scoring.measured`); the bundled 135M model's own P(yes) is shown beside it, with what each measured."""
+    measured best on held-out real text (`scoring.measured`); the bundled 135M model's own P(yes) is shown
+    beside it, with what each measured."""
     from scipy.stats import spearmanr
 
     from datatrainer.scoring.measured import key_of, measured, sampling_warning

@@ -6,8 +6,8 @@ n-gram classifier, the student on heuristic signals, and the vote of the n-gram 
 share that the package ships as its quality student (`scoring.quality_student`). `llm_scores` adds what a
 language model gives: perplexity, Ask-LLM under each prompt (P(yes), normalised), answer-token calibration
 (a logistic regression on log P(yes) and log P(no), fitted on the other families), the distilled student
-(without and with heuristic features), and the student on all signals. `report` turns them into summaries, a per-family winner and a comparison with
-the best heuristic.
+(without and with heuristic features), and the student on all signals. `report` turns them into summaries,
+a per-family winner and a comparison with the best heuristic.
 """
 
 from __future__ import annotations
