@@ -60,8 +60,9 @@ def examples_for(args: argparse.Namespace, settings: Settings, digest: str) -> t
         check_frozen(read_header(path), settings, digest, path)
         test = read_examples(path)
     else:
-        exclude = {e.source for e in dev} | {e.source for params in settings.exclude_builds for e in build(params)}
-        test = build(settings.build, exclude=exclude)
+        exclude = {e.source for e in dev}
+        earlier = {e.source for params in settings.exclude_builds for e in build(params, exclude=exclude)}  # as built
+        test = build(settings.build, exclude=exclude | earlier)
         write_built(path, test, {"settings_sha256": digest})
     return test, (dev if settings.train_on_dev else [])
 
