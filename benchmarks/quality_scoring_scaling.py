@@ -1,8 +1,9 @@
 """Benchmark: how Ask-LLM's quality ranking grows with the proxy model's size, on the quality-scoring benchmark's
 held-out families of real text, and what each model costs per 1,000 documents.
 
-- Rows: frozen in `quality_scoring_scaling.json`, an addendum to `quality_scoring_settings.json` with its own
-  `frozen_at`, committed before any of its test scores. Per model (packaged GGUFs in llama.cpp through the
+- Rows: frozen in an addendum (`quality_scoring_scaling.json` to the first settings,
+  `quality_scoring_scaling_v2.json` to the second) with its own `frozen_at`, committed before any of its test
+  scores. Per model (packaged GGUFs in llama.cpp through the
   `xllamacpp` wheel) and prompt (the paper's, and a few-shot prompt whose two examples come from the
   development build by a fixed rule; checked here to come from no test document): P(yes), normalized, answer-token
   calibration; per model, the n-gram student with the model's signals added. Beside them, the cheap rows on
@@ -12,12 +13,14 @@ held-out families of real text, and what each model costs per 1,000 documents.
 - Cost: LLM scores are cached per model (`results/quality_scoring_scaling_<model>.jsonl`, appended per batch
   with its wall time), so a rerun computes nothing and `--compute MODEL` runs can go in parallel.
 
-Usage: python benchmarks/quality_scoring_scaling.py [--compute MODEL[,MODEL]] [--threads N] [--no-table]
+Usage: python benchmarks/quality_scoring_scaling.py [--settings S --scaling A --built T --dev-built D]
+       [--compute MODEL[,MODEL]] [--threads N] [--no-table] [--json OUT]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -87,7 +90,10 @@ def main() -> None:
     parser.add_argument("--settings", type=Path, default=HERE / "quality_scoring_settings_v1.json",
                         help="the settings the addendum extends (the benchmark's first frozen version)")
     parser.add_argument("--scaling", type=Path, default=HERE / "quality_scoring_scaling.json")
-    parser.add_argument("--built", type=Path, default=HERE / "results" / "quality_scoring_data.jsonl")
+    parser.add_argument("--built", type=Path, default=HERE / "results" / "quality_scoring_data.jsonl",
+                        help="the test build of those settings")
+    parser.add_argument("--dev-built", type=Path, default=HERE / "results" / "quality_scoring_v1_dev.jsonl",
+                        help="their development build")
     parser.add_argument("--cache-dir", type=Path, default=HERE / "results")
     parser.add_argument("--compute", default="", help="comma-separated models to score now (default: none; the "
                         "table uses what is cached and marks the rest 'not run')")
@@ -97,7 +103,7 @@ def main() -> None:
     parser.add_argument("--no-table", action="store_true", help="only compute")
     parser.add_argument("--json", type=Path, default=DOCS / "quality_scoring_scaling.json")
     args = parser.parse_args()
-    args.data, args.rebuild, args.dev_built = None, False, HERE / "results" / "quality_scoring_v1_dev.jsonl"
+    args.data, args.rebuild = None, False
     try:
         run(args)
     except DatatrainerError as error:
@@ -170,7 +176,7 @@ def write_tables(rows: list[bench.Row], scored: list[PairScores], examples: list
                  settings: Any, scaling: ScalingSettings, scaling_digest: str, ran: dict[str, list[str]],
                  fewshot_families: set[str], args: argparse.Namespace) -> None:
     by_name = {r.summary.name: r for r in rows}
-    default = by_name["n-gram classifier (DCLM-style)"]
+    default = by_name[settings.default_scorer]
     student = by_name["student: heuristic signals + n-grams"]
     heuristic = bench.best_heuristic(rows)
     scaling_rows = []
@@ -204,16 +210,16 @@ def write_tables(rows: list[bench.Row], scored: list[PairScores], examples: list
              f"families {', '.join(sorted(fewshot_families))}; over the pairs without those families the few-shot "
              f"rows score {'; '.join(clean) or 'not run'}. Seconds per 1,000 documents (paper / few-shot) are "
              f"wall time of llama.cpp ({scaling.backend}, --threads {args.threads or 'all'}) on "
-             f"{machine_description()} (AMD EPYC Zen 4), shared with other jobs (busy: load average 10-15 on 2 "
-             f"cores during these runs), so they overstate an idle machine's cost several times. Rows frozen in "
-             f"quality_scoring_scaling.json (sha256 "
+             f"{machine_description()} (load average {os.getloadavg()[0]:.1f} at the end of the table; the v1 "
+             f"rows were computed at 10-15 on 2 cores, which overstates an idle machine's cost several times). "
+             f"Rows frozen in {args.scaling.name} (sha256 "
              f"{scaling_digest[:12]}, frozen {scaling.frozen_at.isoformat()}).")
     command = "python benchmarks/quality_scoring_scaling.py"
     write_result(args.json, title="Ask-LLM quality by proxy model size, held-out families of real text",
                  script="benchmarks/quality_scoring_scaling.py", command=command, peer="", peer_version="",
                  columns=["model", "parameters", "weights", "paper: P(yes)", "paper: normalized",
                           "paper: calibrated", "few-shot: normalized", "few-shot: calibrated",
-                          "n-gram student + LLM", "s per 1,000 docs"], rows=scaling_rows, notes=notes)
+                          "cheap student + LLM", "s per 1,000 docs"], rows=scaling_rows, notes=notes)
     print(f"wrote {args.json}")
     full = args.json.with_name(f"{args.json.stem}_rows{args.json.suffix}")
     write_result(full, title="Every row of the proxy-size benchmark, held-out families of real text",
