@@ -1,4 +1,4 @@
-"""The proxy-size rows: the shipped addendum extends the shipped settings, and answer-token calibration is fitted
+"""The proxy-size rows: each shipped addendum extends the settings it names, and answer-token calibration is fitted
 on other families only (it can turn a score that ranks backwards around, as it must learn the sign)."""
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from datatrainer.evaluation.quality_scoring.settings import load_scaling, load_s
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def test_the_shipped_addendum_extends_the_shipped_settings(tmp_path: Path) -> None:
-    _, digest = load_settings(BENCHMARKS / "quality_scoring_settings_v1.json")
-    scaling, _ = load_scaling(BENCHMARKS / "quality_scoring_scaling.json", digest)
-    assert {"smollm2", "qwen2.5-coder-1.5b"} <= {m.model for m in scaling.models}
+@pytest.mark.parametrize(("settings", "addendum"), [
+    ("quality_scoring_settings_v1.json", "quality_scoring_scaling.json"),
+    ("quality_scoring_settings.json", "quality_scoring_scaling_v2.json"),
+])
+def test_the_shipped_addenda_extend_the_shipped_settings(settings: str, addendum: str) -> None:
+    _, digest = load_settings(BENCHMARKS / settings)
+    scaling, _ = load_scaling(BENCHMARKS / addendum, digest)
+    assert "smollm2" in {m.model for m in scaling.models}
     assert (BENCHMARKS / scaling.fewshot.path).is_file()
     with pytest.raises(InputError, match="extends settings"):
-        load_scaling(BENCHMARKS / "quality_scoring_scaling.json", "0" * 64)
+        load_scaling(BENCHMARKS / addendum, "0" * 64)
 
 
 def test_calibration_learns_the_sign_on_other_families() -> None:
