@@ -50,8 +50,8 @@ Array = np.ndarray[Any, Any]
 
 
 def examples_for(args: argparse.Namespace, settings: Settings, digest: str) -> tuple[list[Example], list[Example]]:
-    """(test examples, training-only examples): the user's labelled file and nothing, or the frozen test build
-    and, when the settings say so, the development build (each built now if absent or --rebuild)."""
+    """(test examples, development examples): the user's labelled file and nothing, or the frozen test build
+    and the development build (each built now if absent or --rebuild)."""
     if args.data is not None:
         return read_examples(args.data), []
     dev = dev_examples(args, settings)
@@ -64,7 +64,7 @@ def examples_for(args: argparse.Namespace, settings: Settings, digest: str) -> t
         earlier = {e.source for params in settings.exclude_builds for e in build(params, exclude=exclude)}  # as built
         test = build(settings.build, exclude=exclude | earlier)
         write_built(path, test, {"settings_sha256": digest})
-    return test, (dev if settings.train_on_dev else [])
+    return test, dev
 
 
 def dev_examples(args: argparse.Namespace, settings: Settings) -> list[Example]:
@@ -123,7 +123,7 @@ def llm_values(texts: list[str], settings: Settings, cache: ScoreCache) -> dict[
     jobs.insert(min(1, len(jobs)), (["perplexity:nll_sum", "perplexity:tokens"], perplexity))  # the cheapest first
     values: dict[str, Array] = {}
     for names, compute in jobs:
-        values.update(cache.scores(names, texts, compute, progress=_progress(names[0], len(texts))))
+        values.update(cache.scores(names, texts, compute, progress=progress(names[0], len(texts))))
     return values
 
 
@@ -139,7 +139,7 @@ def _nothing(texts: list[str]) -> dict[str, Array]:
     raise DatatrainerError(f"{len(texts)} texts have no cached LLM score (--llm-cached computes nothing)")
 
 
-def _progress(name: str, total: int) -> Any:
+def progress(name: str, total: int) -> Callable[[int], None]:
     done = [0]
 
     def advance(count: int) -> None:
@@ -200,10 +200,11 @@ def run(args: argparse.Namespace) -> None:
     if args.dev:
         run_dev(args, settings, digest)
         return
-    examples, training = examples_for(args, settings, digest)
+    examples, dev = examples_for(args, settings, digest)
     if args.fit_default:
-        fit_default([*examples, *dev_examples(args, settings)], settings, digest, args)
+        fit_default([*examples, *dev], settings, digest, args)
         return
+    training = dev if settings.train_on_dev else []
     out = args.json or (None if args.data else HERE.parent / "docs" / "benchmarks" / "quality_scoring.json")
     tables = [(examples, args.no_llm or args.llm_every > 1 or args.llm_cached, out)]
     if not args.no_llm and (args.llm_every > 1 or args.llm_cached):
@@ -325,7 +326,7 @@ def llm_costs(cache: ScoreCache, settings: Settings) -> dict[str, tuple[float, f
     return costs
 
 
-def _cells(row: bench.Row) -> list[object]:
+def cells(row: bench.Row) -> list[object]:
     s = row.summary
     per_1000 = "" if row.seconds is None else f"{row.seconds * 1000:,.0f}"
     strata = [("" if v is None else f"{v:.3f}") for v in (row.terminal, row.open_end)]
@@ -343,7 +344,7 @@ def print_table(rows: list[bench.Row], examples: list[Example], folds: Folds, se
     print(f"machine: {machine_description()}; cheap scorers together {cheap_seconds * 1000:.1f} s per 1,000 docs")
     print(" | ".join(COLUMNS))
     for row in rows:
-        print(" | ".join(str(c) for c in _cells(row)))
+        print(" | ".join(str(c) for c in cells(row)))
     base = bench.best_heuristic(rows)
     best = max((r for r in rows if "shortcut" not in r.summary.name), key=lambda r: r.summary.auc)
     delta, low, high = bench.versus(best, base)
@@ -400,7 +401,7 @@ def write_json(path: Path, rows: list[bench.Row], examples: list[Example], folds
     title = "Quality scoring on held-out families of real text" + (" (development build)" if args.dev else "")
     write_result(path, title=title,
                  script="benchmarks/quality_scoring.py", command=command, peer="", peer_version="",
-                 columns=COLUMNS, rows=[_cells(r) for r in rows], notes=notes)
+                 columns=COLUMNS, rows=[cells(r) for r in rows], notes=notes)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from datatrainer.evaluation.quality_scoring.score_cache import ScoreCache
 from datatrainer.evaluation.quality_scoring.settings import ScalingModel, ScalingSettings, load_scaling, load_settings
 from datatrainer.evaluation.quality_scoring.sources import GOOD_FAMILIES, JUNK_FAMILIES
 from datatrainer.scoring.prompts import PromptTemplate, load_template
-from quality_scoring import HERE, examples_for
+from quality_scoring import COLUMNS, HERE, cells, examples_for, progress
 
 Array = np.ndarray[Any, Any]
 DOCS = HERE.parent / "docs" / "benchmarks"
@@ -71,18 +70,8 @@ def compute(model: ScalingModel, prompts: list[str], texts: list[str], scaling: 
             result = ask.score(chunk)
             return dict(zip(names(model, prompt), (np.log(result.p_yes), np.log(result.p_no)), strict=True))
 
-        cache.scores(names(model, prompt), texts, scores, progress=_progress(f"{model.model} {prompt}", len(texts)))
+        cache.scores(names(model, prompt), texts, scores, progress=progress(f"{model.model} {prompt}", len(texts)))
         print(file=sys.stderr)
-
-
-def _progress(label: str, total: int) -> Callable[[int], None]:
-    done = [0]
-
-    def advance(count: int) -> None:
-        done[0] += count
-        print(f"\r{label}: {done[0]}/{total}", end="", file=sys.stderr, flush=True)
-
-    return advance
 
 
 def main() -> None:
@@ -224,19 +213,11 @@ def write_tables(rows: list[bench.Row], scored: list[PairScores], examples: list
     full = args.json.with_name(f"{args.json.stem}_rows{args.json.suffix}")
     write_result(full, title="Every row of the proxy-size benchmark, held-out families of real text",
                  script="benchmarks/quality_scoring_scaling.py", command=command, peer="", peer_version="",
-                 columns=["scorer", "held-out ROC-AUC", "95% CI", "ends in . ! ?", "other endings", "LLM passes/doc",
-                          "s per 1,000 docs"], rows=[_cells(r) for r in rows], notes=winners_note(rows))
+                 columns=COLUMNS, rows=[cells(r) for r in rows], notes=winners_note(rows))
     print(f"wrote {full}")
     for row in rows:
-        print(" | ".join(str(c) for c in _cells(row)))
+        print(" | ".join(str(c) for c in cells(row)))
     print(notes)
-
-
-def _cells(row: bench.Row) -> list[object]:
-    s = row.summary
-    per_1000 = "" if row.seconds is None else f"{row.seconds * 1000:,.0f}"
-    strata = [("" if v is None else f"{v:.3f}") for v in (row.terminal, row.open_end)]
-    return [s.name, f"{s.auc:.3f}", f"{s.low:.3f}-{s.high:.3f}", *strata, f"{row.passes:g}", per_1000]
 
 
 def winners_note(rows: list[bench.Row]) -> str:
